@@ -1,0 +1,202 @@
+/**
+ * The validated shape of the `jobs:` map of `teleclaude.yml`, and loading it from a file.
+ *
+ * Parsing (YAML + zod, in `config_parse.ts`) is the expensive part of a tick, so a validated
+ * config is cached as JSON under `~/.teleclaude/cache`, keyed by the file's content hash; the
+ * parser is imported only when the cache misses.
+ */
+
+import { basename, dirname, extname, join, resolve } from "node:path";
+import { ConfigError, type Problem } from "./errors.ts";
+import { VERSION } from "./version.ts";
+
+export const AGENT_NAMES = ["claude", "codex", "gemini"] as const;
+export type AgentName = typeof AGENT_NAMES[number];
+export const THINKING_MODES = ["fast", "med", "slow", "deep"] as const;
+export type ThinkingMode = typeof THINKING_MODES[number];
+
+/** When a job runs. Hours are local wall-clock hours; weekdays count 0 = Monday. */
+export type Schedule =
+  | { kind: "every"; minutes: number }
+  | { kind: "at"; times: string[]; weekdays: number[] | null }
+  | { kind: "hourly" }
+  | { kind: "daily"; hour: number }
+  | { kind: "weekly"; weekday: number; hour: number }
+  | { kind: "monthly"; day: number; hour: number }
+  | { kind: "unscheduled" };
+
+interface JobBase {
+  name: string;
+  schedule: Schedule;
+  timeoutSeconds: number;
+  /** Seconds without output after which the job counts as hung; 0 disables the watchdog. */
+  idleTimeoutSeconds: number;
+}
+
+/** A job that spawns an agent CLI on the spec doc `docs/project/spec/jobs/<spec>.md`. */
+export interface AgentJob extends JobBase {
+  type: "agent";
+  spec: string;
+  agent: AgentName;
+  thinkingMode: ThinkingMode;
+  /** Role used when the daemon is healthy; `admin` otherwise. */
+  role: string;
+  maxTurns: number | null;
+  maxBudgetUsd: number | null;
+}
+
+/** A job that runs a program directly. `command[0]` is relative to the config's directory. */
+export interface ScriptJob extends JobBase {
+  type: "script";
+  command: string[];
+  /** Found in the `jobs/` folder with no config entry: listed, run only when forced by name. */
+  discovered: boolean;
+}
+
+export type Job = AgentJob | ScriptJob;
+
+/** Per-agent overrides from the top-level `agents:` key. */
+export interface AgentOverride {
+  binary?: string;
+  models?: Partial<Record<ThinkingMode, string>>;
+}
+
+/** A validated config. `jobs` keeps the order of the file. */
+export interface Config {
+  /** Absolute path of the config file. */
+  file: string;
+  /** The name used in messages (as the user passed it). */
+  displayName: string;
+  /** The config's directory: working directory of every job, root of the spec docs. */
+  dir: string;
+  jobs: Job[];
+  agents: Partial<Record<AgentName, AgentOverride>>;
+  warnings: Problem[];
+}
+
+export const DEFAULT_TIMEOUT_SECONDS = 1800;
+export const DEFAULT_IDLE_TIMEOUT_SECONDS = 600;
+
+/** Bumped whenever the cached shape changes, so an old cache is never trusted. */
+const CACHE_FORMAT = 1;
+
+interface CachedConfig {
+  format: number;
+  version: string;
+  hash: string;
+  config: Config;
+}
+
+/** How a config was obtained; the runner logs warnings only for a fresh parse. */
+export interface LoadedConfig {
+  config: Config;
+  fromCache: boolean;
+}
+
+/**
+ * Reads, validates and returns the config at `path`, using the cache in `cacheDir` when the
+ * file's content has not changed. Discovered `jobs/` scripts are added on every load.
+ * Throws `ConfigError` for anything the user must fix.
+ */
+export async function loadConfig(path: string, cacheDir: string | null): Promise<LoadedConfig> {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new ConfigError({
+        file: path,
+        message: "config file not found (pass --config PATH to use another one)",
+      });
+    }
+    if (error instanceof Deno.errors.IsADirectory) {
+      throw new ConfigError({ file: path, message: "is a directory, not a config file" });
+    }
+    throw error;
+  }
+  const hash = await sha256Hex(text);
+  const cacheFile = cacheDir === null ? null : join(cacheDir, `config-${(await sha256Hex(file)).slice(0, 16)}.json`);
+  let config = cacheFile === null ? null : await readCache(cacheFile, hash);
+  const fromCache = config !== null;
+  if (config === null) {
+    const { parseConfig } = await import("./config_parse.ts");
+    config = parseConfig(text, { displayName: path, file });
+    if (cacheFile !== null) await writeCache(cacheFile, { format: CACHE_FORMAT, version: VERSION, hash, config });
+  }
+  config.displayName = path;
+  config.jobs.push(...await discoverScriptJobs(config));
+  return { config, fromCache };
+}
+
+async function readCache(cacheFile: string, hash: string): Promise<Config | null> {
+  try {
+    const cached = JSON.parse(await Deno.readTextFile(cacheFile)) as CachedConfig;
+    if (cached.format === CACHE_FORMAT && cached.version === VERSION && cached.hash === hash) {
+      return cached.config;
+    }
+  } catch {
+    // A missing, unreadable or foreign cache file only means we parse the config again.
+  }
+  return null;
+}
+
+async function writeCache(cacheFile: string, cached: CachedConfig): Promise<void> {
+  try {
+    await Deno.mkdir(dirname(cacheFile), { recursive: true, mode: 0o700 });
+    const temp = `${cacheFile}.tmp-${Deno.pid}`;
+    await Deno.writeTextFile(temp, JSON.stringify(cached), { mode: 0o600 });
+    await Deno.rename(temp, cacheFile);
+  } catch (error) {
+    // The cache is an optimisation; a read-only ~/.teleclaude must not stop --list.
+    if (!(error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable)) {
+      throw error;
+    }
+  }
+}
+
+/**
+ * Executable files in the `jobs/` folder beside the config that have no config entry. They are
+ * listed with schedule "unscheduled" and run only with `--force --job NAME` (the seed's rule: a
+ * job with no config entry never runs on its own).
+ */
+export async function discoverScriptJobs(config: Config): Promise<ScriptJob[]> {
+  const folder = join(config.dir, "jobs");
+  const known = new Set(config.jobs.map((job) => job.name));
+  // A file a configured script job already runs is that job, not a discovery.
+  const configured = new Set(
+    config.jobs.filter((job) => job.type === "script").map((job) => resolve(config.dir, job.command[0]!)),
+  );
+  const found: ScriptJob[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(folder)];
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) return [];
+    throw error;
+  }
+  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    if (entry.name.startsWith(".") || entry.name.startsWith("_")) continue;
+    const name = basename(entry.name, extname(entry.name));
+    if (known.has(name) || configured.has(join(folder, entry.name)) || !/^[a-z0-9_-]+$/.test(name)) continue;
+    const info = await Deno.stat(join(folder, entry.name));
+    if (!info.isFile || info.mode === null || (info.mode & 0o111) === 0) continue;
+    known.add(name);
+    found.push({
+      name,
+      type: "script",
+      command: [join("jobs", entry.name)],
+      discovered: true,
+      schedule: { kind: "unscheduled" },
+      timeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
+      idleTimeoutSeconds: 0,
+    });
+  }
+  return found;
+}
+
+/** Hex SHA-256 of a string. */
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}

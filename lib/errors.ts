@@ -1,0 +1,50 @@
+/**
+ * The one domain error: a condition the user must fix (bad config, bad flags). It carries the
+ * place it was found and the exit code; `main.ts` catches it in one place and prints it.
+ */
+
+/** One problem, located as precisely as we know it. */
+export interface Problem {
+  /** The file the problem is in, as the user named it. */
+  file?: string;
+  /** YAML line and column, 1-based, when the problem has a place in the file. */
+  line?: number;
+  column?: number;
+  /** Dotted path of the field, e.g. `jobs.nightly.when.every`. */
+  field?: string;
+  /** What is wrong and what to do about it, quoting the bad value. */
+  message: string;
+}
+
+/** Formats a problem as `file:line:col: field: message`. */
+export function formatProblem(problem: Problem): string {
+  let place = problem.file ?? "";
+  if (place && problem.line !== undefined) {
+    place += `:${problem.line}`;
+    if (problem.column !== undefined) place += `:${problem.column}`;
+  }
+  const parts = [place, problem.field, problem.message].filter((part) => part);
+  return parts.join(": ");
+}
+
+/** A condition the user must fix. Exit status 2 unless said otherwise. */
+export class ConfigError extends Error {
+  readonly problems: Problem[];
+  readonly exitCode: number;
+
+  constructor(problems: Problem[] | Problem, exitCode = 2) {
+    const list = Array.isArray(problems) ? problems : [problems];
+    super(list.map(formatProblem).join("\n"));
+    this.name = "ConfigError";
+    this.problems = list;
+    this.exitCode = exitCode;
+  }
+}
+
+/** Bad command-line usage: unknown flag, unknown job name. Exit status 2. */
+export class UsageError extends ConfigError {
+  constructor(message: string) {
+    super({ message });
+    this.name = "UsageError";
+  }
+}

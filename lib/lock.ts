@@ -1,0 +1,110 @@
+/**
+ * The runner lock: `~/.teleclaude/cron_runner.pid`, held with an exclusive flock for the whole
+ * run and carrying the holder's PID. The kernel drops a flock when its holder dies, so a stale
+ * file (dead PID, or a PID since reused by another process) never blocks a run.
+ */
+
+import { dirname } from "node:path";
+import { ensurePrivateDir } from "./paths.ts";
+import { writeAll } from "./state.ts";
+
+/** A held lock. `release()` removes the file and drops the lock. */
+export interface RunnerLock {
+  path: string;
+  release(): void;
+}
+
+/** The lock could not be taken: another runner holds it. */
+export interface LockBusy {
+  holderPid: number | null;
+}
+
+/**
+ * Takes the runner lock without waiting. Returns the lock, or who holds it.
+ *
+ * The file is removed on release (the seed asks for it), which reopens a race: A unlinks the
+ * file while B, which opened it just before, waits to lock the old inode, and C creates a new
+ * file at the path; B and C would both "hold" the lock. So after locking we check that the path
+ * still names the inode we locked, and start over if it does not.
+ */
+export async function acquireRunnerLock(path: string): Promise<RunnerLock | LockBusy> {
+  await ensurePrivateDir(dirname(path));
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
+    // tryLock(true) is exclusive; tryLock() with no argument would be a shared lock.
+    if (!(await file.tryLock(true))) {
+      const holderPid = await readHolder(file);
+      file.close();
+      return { holderPid };
+    }
+    if (!(await sameInode(file, path))) {
+      file.close();
+      continue;
+    }
+    await file.truncate(0);
+    await writeAll(file, new TextEncoder().encode(`${Deno.pid}\n`));
+    await file.sync();
+    let released = false;
+    return {
+      path,
+      release() {
+        if (released) return;
+        released = true;
+        // Unlink while still holding the lock, then unlock by closing.
+        try {
+          Deno.removeSync(path);
+        } catch (error) {
+          if (!(error instanceof Deno.errors.NotFound)) throw error;
+        }
+        file.close();
+      },
+    };
+  }
+  throw new Error(`could not take the runner lock ${path}: it kept being replaced`);
+}
+
+/** Whether the lock result is a held lock. */
+export function isHeld(result: RunnerLock | LockBusy): result is RunnerLock {
+  return "release" in result;
+}
+
+async function sameInode(file: Deno.FsFile, path: string): Promise<boolean> {
+  try {
+    const [opened, named] = await Promise.all([file.stat(), Deno.stat(path)]);
+    return opened.ino === named.ino && opened.dev === named.dev;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+async function readHolder(file: Deno.FsFile): Promise<number | null> {
+  const buffer = new Uint8Array(64);
+  const count = await file.read(buffer);
+  const pid = Number.parseInt(new TextDecoder().decode(buffer.subarray(0, count ?? 0)), 10);
+  return Number.isNaN(pid) ? null : pid;
+}
+
+/** Reads the PID in a lock file and whether its lock is held right now (for --doctor). */
+export async function inspectRunnerLock(
+  path: string,
+): Promise<{ held: false } | { held: true; holderPid: number | null; since: Date | null }> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true, write: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return { held: false };
+    throw error;
+  }
+  try {
+    if (await file.tryLock(true)) {
+      await file.unlock();
+      return { held: false };
+    }
+    const holderPid = await readHolder(file);
+    const since = (await file.stat()).mtime;
+    return { held: true, holderPid, since };
+  } finally {
+    file.close();
+  }
+}

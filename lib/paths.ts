@@ -1,0 +1,50 @@
+/** Where the runner keeps its files. Everything lives under `~/.teleclaude`; `HOME` decides `~`. */
+
+import { join } from "node:path";
+
+/** The default daemon socket; `TELECLAUDE_API_SOCKET` overrides it. */
+export const DEFAULT_API_SOCKET = "/tmp/teleclaude-api.sock";
+
+/** The file paths of one runner installation, all derived from one home directory. */
+export interface RunnerPaths {
+  home: string;
+  root: string;
+  state: string;
+  lock: string;
+  logs: string;
+  cache: string;
+  history: string;
+  reports: string;
+}
+
+/** Paths under `<home>/.teleclaude`. */
+export function runnerPaths(home: string): RunnerPaths {
+  const root = join(home, ".teleclaude");
+  return {
+    home,
+    root,
+    state: join(root, "cron_state.json"),
+    lock: join(root, "cron_runner.pid"),
+    logs: join(root, "logs", "cron"),
+    cache: join(root, "cache"),
+    history: join(root, "cron_history.jsonl"),
+    reports: join(root, "jobs"),
+  };
+}
+
+/** The home directory from the environment; a missing `HOME` is a usage error, not a guess. */
+export function homeFromEnv(): string {
+  const home = Deno.env.get("HOME");
+  if (!home) throw new Error("HOME is not set; the runner keeps its state under $HOME/.teleclaude");
+  return home;
+}
+
+/** The daemon socket path from `TELECLAUDE_API_SOCKET`, else the default. */
+export function apiSocketFromEnv(): string {
+  return Deno.env.get("TELECLAUDE_API_SOCKET") || DEFAULT_API_SOCKET;
+}
+
+/** Creates a directory (and parents) private to the user: 0700. */
+export async function ensurePrivateDir(path: string): Promise<void> {
+  await Deno.mkdir(path, { recursive: true, mode: 0o700 });
+}

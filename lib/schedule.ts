@@ -1,0 +1,224 @@
+/**
+ * The due rule: pure functions of (schedule, last run, now, time zone). Every wall-clock field is
+ * in the given IANA time zone; nothing here reads the clock or the environment.
+ */
+
+import type { Schedule } from "./config.ts";
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/**
+ * launchd and systemd fire "every 5 minutes" with a few seconds' jitter, so a job that ran at
+ * 10:00:03 would miss the 10:10:01 tick for `every 10m` and run every 15 minutes instead. An
+ * interval counts as elapsed this much early: 5% of it, at most a minute.
+ */
+export function intervalGraceMs(intervalMs: number): number {
+  return Math.min(MINUTE, intervalMs * 0.05);
+}
+
+/** The local wall-clock fields of an instant. `weekday` counts 0 = Monday. */
+export interface LocalTime {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  weekday: number;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+const WEEKDAYS: Record<string, number> = { Mon: 0, Tue: 1, Wed: 2, Thu: 3, Fri: 4, Sat: 5, Sun: 6 };
+
+/** The wall-clock fields of `instant` in time zone `timeZone`. */
+export function localTime(instant: number, timeZone: string): LocalTime {
+  let format = formatters.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+      weekday: "short",
+    });
+    formatters.set(timeZone, format);
+  }
+  const fields: Record<string, string> = {};
+  for (const part of format.formatToParts(instant)) fields[part.type] = part.value;
+  return {
+    year: Number(fields.year),
+    month: Number(fields.month),
+    day: Number(fields.day),
+    hour: Number(fields.hour),
+    minute: Number(fields.minute),
+    second: Number(fields.second),
+    weekday: WEEKDAYS[fields.weekday!]!,
+  };
+}
+
+function offsetAt(instant: number, timeZone: string): number {
+  const local = localTime(instant, timeZone);
+  const asUtc = Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute, local.second);
+  return asUtc - Math.floor(instant / 1000) * 1000;
+}
+
+/**
+ * The instant a local wall-clock time names. A time that occurs twice (clocks go back) is the
+ * first one; a time that does not exist (clocks go forward) is taken with the offset from before
+ * the change, i.e. as much later as the clocks jumped (02:30 becomes 03:30).
+ */
+export function instantOf(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  timeZone: string,
+): number {
+  const wall = Date.UTC(year, month - 1, day, hour, minute);
+  const before = wall - offsetAt(wall - 12 * HOUR, timeZone);
+  const after = wall - offsetAt(wall + 12 * HOUR, timeZone);
+  const names = (instant: number) => {
+    const local = localTime(instant, timeZone);
+    return local.hour === hour && local.minute === minute && local.day === day;
+  };
+  const valid = [before, after].filter(names);
+  return valid.length > 0 ? Math.min(...valid) : before;
+}
+
+/** Local calendar date `days` days after the given one, as [year, month, day]. */
+function addDays(year: number, month: number, day: number, days: number): [number, number, number] {
+  const date = new Date(Date.UTC(year, month - 1, day + days));
+  return [date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate()];
+}
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/** The minimum time between two runs, before the wall-clock condition is looked at. */
+function minimumGap(schedule: Schedule): number {
+  switch (schedule.kind) {
+    case "every":
+      return schedule.minutes * MINUTE - intervalGraceMs(schedule.minutes * MINUTE);
+    case "hourly":
+      return HOUR - intervalGraceMs(HOUR);
+    case "daily":
+      return 20 * HOUR;
+    case "weekly":
+      return 6 * DAY;
+    case "monthly":
+      return 25 * DAY;
+    case "at":
+    case "unscheduled":
+      return 0;
+  }
+}
+
+/** Whether the wall-clock condition of a legacy daily/weekly/monthly schedule holds at `now`. */
+function wallClockAllows(schedule: Schedule, local: LocalTime): boolean {
+  switch (schedule.kind) {
+    case "daily":
+      return local.hour >= schedule.hour;
+    case "weekly":
+      return local.weekday === schedule.weekday && local.hour >= schedule.hour;
+    case "monthly": {
+      const day = Math.min(schedule.day, daysInMonth(local.year, local.month));
+      return local.day === day && local.hour >= schedule.hour;
+    }
+    default:
+      return true;
+  }
+}
+
+/**
+ * The most recent occurrence of an `at` schedule at or before `now`, or null if there is none in
+ * the last eight days (only possible with an empty weekday list).
+ */
+export function previousOccurrence(
+  schedule: Extract<Schedule, { kind: "at" }>,
+  now: number,
+  timeZone: string,
+): number | null {
+  const today = localTime(now, timeZone);
+  for (let back = 0; back <= 8; back++) {
+    const [year, month, day] = addDays(today.year, today.month, today.day, -back);
+    const weekday = (today.weekday - back % 7 + 7) % 7;
+    if (schedule.weekdays && !schedule.weekdays.includes(weekday)) continue;
+    for (const time of [...schedule.times].reverse()) {
+      const [hour, minute] = time.split(":").map(Number) as [number, number];
+      const instant = instantOf(year, month, day, hour, minute, timeZone);
+      if (instant <= now) return instant;
+    }
+  }
+  return null;
+}
+
+/** The first occurrence of an `at` schedule strictly after `after`. */
+export function nextOccurrence(
+  schedule: Extract<Schedule, { kind: "at" }>,
+  after: number,
+  timeZone: string,
+): number | null {
+  const start = localTime(after, timeZone);
+  for (let ahead = 0; ahead <= 8; ahead++) {
+    const [year, month, day] = addDays(start.year, start.month, start.day, ahead);
+    const weekday = (start.weekday + ahead) % 7;
+    if (schedule.weekdays && !schedule.weekdays.includes(weekday)) continue;
+    for (const time of schedule.times) {
+      const [hour, minute] = time.split(":").map(Number) as [number, number];
+      const instant = instantOf(year, month, day, hour, minute, timeZone);
+      if (instant > after) return instant;
+    }
+  }
+  return null;
+}
+
+/**
+ * Whether a job with this schedule is due at `now`, given the start of its last run (null when
+ * it never ran). A job that never ran is due at once; an unscheduled job never is.
+ */
+export function isDue(schedule: Schedule, lastRun: number | null, now: number, timeZone: string): boolean {
+  if (schedule.kind === "unscheduled") return false;
+  if (lastRun === null) return true;
+  if (schedule.kind === "at") {
+    // Due when the last run is older than the most recent slot: a slot missed while the
+    // machine slept runs once on wake, never twice and never not at all.
+    const previous = previousOccurrence(schedule, now, timeZone);
+    return previous !== null && lastRun < previous;
+  }
+  if (now - lastRun < minimumGap(schedule)) return false;
+  return wallClockAllows(schedule, localTime(now, timeZone));
+}
+
+/**
+ * The earliest instant at or after `now` at which the job is due, or null for an unscheduled
+ * job. Equals `now` when the job is due now.
+ */
+export function nextDue(schedule: Schedule, lastRun: number | null, now: number, timeZone: string): number | null {
+  if (schedule.kind === "unscheduled") return null;
+  if (isDue(schedule, lastRun, now, timeZone)) return now;
+  if (schedule.kind === "at") return nextOccurrence(schedule, Math.max(now, lastRun ?? now), timeZone);
+  const earliest = Math.max(now, (lastRun ?? now) + minimumGap(schedule));
+  if (schedule.kind === "every" || schedule.kind === "hourly") return earliest;
+  // Legacy daily/weekly/monthly: the first day from `earliest` on whose wall-clock condition
+  // holds, at the preferred hour (or `earliest` itself when that is later that day).
+  const start = localTime(earliest, timeZone);
+  for (let ahead = 0; ahead <= 62; ahead++) {
+    const [year, month, day] = addDays(start.year, start.month, start.day, ahead);
+    const candidate = Math.max(earliest, instantOf(year, month, day, schedule.hour, 0, timeZone));
+    if (wallClockAllows(schedule, localTime(candidate, timeZone))) return candidate;
+  }
+  return null;
+}
+
+/** The local time zone: `TZ` when set, else the system's. */
+export function localTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+}

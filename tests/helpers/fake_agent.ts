@@ -1,0 +1,54 @@
+/**
+ * Fake agent CLIs: small shell scripts a test writes onto PATH. Each records its argv, its role,
+ * its working directory and its stdin under $RECORDS/<name>.*, then does what the test asked.
+ */
+
+import { join } from "node:path";
+import { writeFile } from "./sandbox.ts";
+
+/** What a fake agent does after recording its call. */
+export type FakeBehaviour =
+  | { kind: "exit"; code: number; stdout?: string }
+  | { kind: "hang" } // ignores SIGTERM and starts a grandchild that also ignores it
+  | { kind: "silent-then-exit"; seconds: number };
+
+/** Writes an executable fake named `name` into `dir` and returns its path. */
+export async function writeFakeAgent(dir: string, name: string, behaviour: FakeBehaviour): Promise<string> {
+  const path = join(dir, name);
+  const record = `#!/bin/sh
+printf '%s\\n' "$@" > "$RECORDS/${name}.args"
+printf '%s\\n' "$TELECLAUDE_JOB_ROLE" > "$RECORDS/${name}.role"
+pwd > "$RECORDS/${name}.cwd"
+cat > "$RECORDS/${name}.stdin"
+echo $$ > "$RECORDS/${name}.pid"
+`;
+  let act: string;
+  switch (behaviour.kind) {
+    case "exit":
+      act = `${behaviour.stdout !== undefined ? `cat <<'FAKE_EOF'\n${behaviour.stdout}\nFAKE_EOF\n` : ""}exit ${behaviour.code}\n`;
+      break;
+    case "hang":
+      act = `trap '' TERM
+sh -c 'trap "" TERM; echo $$ > "$RECORDS/${name}.grandchild"; while :; do sleep 1; done' &
+echo started
+while :; do sleep 1; done
+`;
+      break;
+    case "silent-then-exit":
+      act = `sleep ${behaviour.seconds}\nexit 0\n`;
+      break;
+  }
+  await writeFile(path, record + act, true);
+  return path;
+}
+
+/** Reads what a fake agent recorded, or null when it never ran. */
+export async function readRecord(records: string, name: string, what: "args" | "role" | "cwd" | "stdin" | "pid") {
+  try {
+    const text = await Deno.readTextFile(join(records, `${name}.${what}`));
+    return what === "args" ? text.replace(/\n$/, "").split("\n") : text.replace(/\n$/, "");
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+}

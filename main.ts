@@ -13,7 +13,7 @@ import { dueReason, listRows, listTable, table } from "./lib/format.ts";
 import { readHistory } from "./lib/history.ts";
 import { acquireRunnerLock, isHeld } from "./lib/lock.ts";
 import { consoleLogger, type Logger, print } from "./lib/log.ts";
-import { apiSocketFromEnv, homeFromEnv, runnerPaths, type RunnerPaths } from "./lib/paths.ts";
+import { apiSocketFromEnv, homeFromEnv, type RunnerPaths, runnerPaths } from "./lib/paths.ts";
 import { runDueJobs } from "./lib/runner.ts";
 import { localTimeZone } from "./lib/schedule.ts";
 import { readState } from "./lib/state.ts";
@@ -95,11 +95,17 @@ function parseFlags(args: string[]): Flags {
   }
   const count = (name: string, text: string) => {
     const value = Number(text);
-    if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${name} takes a whole number ≥ 1, got "${text}"`);
+    if (!Number.isInteger(value) || value < 1) {
+      throw new UsageError(`--${name} takes a whole number ≥ 1, got "${text}"`);
+    }
     return value;
   };
-  const modes = [values["dry-run"], values.list, values.history, values.logs !== undefined].filter(Boolean);
-  if (modes.length > 1) throw new UsageError("use one of --dry-run, --list, --history, --logs at a time");
+  const modes = [values["dry-run"], values.list, values.history, values.logs !== undefined].filter(
+    Boolean,
+  );
+  if (modes.length > 1) {
+    throw new UsageError("use one of --dry-run, --list, --history, --logs at a time");
+  }
   return {
     config: values.config,
     force: values.force,
@@ -148,7 +154,12 @@ async function main(args: string[]): Promise<number> {
   return await runOnce(config, paths, flags, timeZone, log);
 }
 
-async function showJobs(config: Config, paths: RunnerPaths, flags: Flags, timeZone: string): Promise<number> {
+async function showJobs(
+  config: Config,
+  paths: RunnerPaths,
+  flags: Flags,
+  timeZone: string,
+): Promise<number> {
   // Read only: a corrupt state file is reported here, never moved or rewritten.
   const read = await readState(paths.state);
   if (read.kind === "corrupt") {
@@ -163,7 +174,13 @@ async function showJobs(config: Config, paths: RunnerPaths, flags: Flags, timeZo
   const jobs = config.jobs.filter((job) => flags.job === null || job.name === flags.job);
   if (flags.list) {
     const rows = listRows(jobs, read.state, now, timeZone);
-    print(flags.json ? JSON.stringify(rows, null, 2) : rows.length ? listTable(rows, now, timeZone) : `no jobs in ${flags.config}`);
+    print(
+      flags.json
+        ? JSON.stringify(rows, null, 2)
+        : rows.length
+        ? listTable(rows, now, timeZone)
+        : `no jobs in ${flags.config}`,
+    );
     return 0;
   }
   for (const job of jobs) print(dueReason(job, read.state, now, timeZone, flags.force));
@@ -171,7 +188,13 @@ async function showJobs(config: Config, paths: RunnerPaths, flags: Flags, timeZo
   return 0;
 }
 
-async function runOnce(config: Config, paths: RunnerPaths, flags: Flags, timeZone: string, log: Logger): Promise<number> {
+async function runOnce(
+  config: Config,
+  paths: RunnerPaths,
+  flags: Flags,
+  timeZone: string,
+  log: Logger,
+): Promise<number> {
   const lock = await acquireRunnerLock(paths.lock);
   if (!isHeld(lock)) {
     log.info("runner_busy", {
@@ -209,7 +232,11 @@ async function runOnce(config: Config, paths: RunnerPaths, flags: Flags, timeZon
       log,
       stop: stop.signal,
     });
-    log.info("runner_done", { ran: summary.ran, failed: summary.failed, stopped_by: summary.interruptedBy ?? undefined });
+    log.info("runner_done", {
+      ran: summary.ran,
+      failed: summary.failed,
+      stopped_by: summary.interruptedBy ?? undefined,
+    });
     if (summary.interruptedBy) return 128 + (SIGNAL_NUMBERS[summary.interruptedBy] ?? 15);
     return summary.failed > 0 ? 1 : 0;
   } finally {
@@ -225,7 +252,9 @@ async function showHistory(paths: RunnerPaths, flags: Flags): Promise<number> {
     return 0;
   }
   if (entries.length === 0) {
-    print(flags.historyJob ? `no runs of ${flags.historyJob} recorded yet` : "no runs recorded yet");
+    print(
+      flags.historyJob ? `no runs of ${flags.historyJob} recorded yet` : "no runs recorded yet",
+    );
     return 0;
   }
   const rows = entries.map((entry) => [
@@ -245,7 +274,9 @@ async function showLogs(paths: RunnerPaths, job: string, run: number): Promise<n
   const dir = `${paths.logs}/${job}`;
   const names: string[] = [];
   try {
-    for await (const entry of Deno.readDir(dir)) if (entry.name.endsWith(".log")) names.push(entry.name);
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.name.endsWith(".log")) names.push(entry.name);
+    }
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
@@ -253,7 +284,9 @@ async function showLogs(paths: RunnerPaths, job: string, run: number): Promise<n
   const name = names[run - 1];
   if (!name) {
     throw new UsageError(
-      names.length ? `${job} has ${names.length} run logs; --run ${run} is past the oldest` : `no run logs for ${job} in ${dir}`,
+      names.length
+        ? `${job} has ${names.length} run logs; --run ${run} is past the oldest`
+        : `no run logs for ${job} in ${dir}`,
     );
   }
   print(`# ${dir}/${name}`, "stderr");
@@ -270,7 +303,10 @@ if (import.meta.main) {
       print(`teleclaude-cron: ${error.message.replaceAll("\n", "\nteleclaude-cron: ")}`, "stderr");
       code = error.exitCode;
     } else {
-      print(`teleclaude-cron: internal error: ${error instanceof Error ? error.stack : String(error)}`, "stderr");
+      print(
+        `teleclaude-cron: internal error: ${error instanceof Error ? error.stack : String(error)}`,
+        "stderr",
+      );
       code = 70;
     }
   }

@@ -1,12 +1,10 @@
 #!/bin/sh
-# Example script job: keeps the newest N files of ./logs (N from --keep, default 14) and prints
-# the seed's JobResult as its last line.
+# Example script job: deletes files in ./logs older than N days (N from --keep, default 14) and
+# prints the seed's JobResult as its last line.
 keep=14
 [ "${1:-}" = "--keep" ] && keep=${2:-14}
 removed=0
 if [ -d logs ]; then
-  for file in $(ls -1t logs | tail -n +"$((keep + 1))"); do
-    rm -f "logs/$file" && removed=$((removed + 1))
-  done
+  removed=$(find logs -type f -mtime +"$keep" -print -delete | wc -l | tr -d ' ')
 fi
-printf '{"success": true, "message": "kept the newest %s logs", "items_processed": %s, "errors": []}\n' "$keep" "$removed"
+printf '{"success": true, "message": "removed logs older than %s days", "items_processed": %s, "errors": []}\n' "$keep" "$removed"

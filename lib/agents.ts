@@ -16,7 +16,12 @@ import type { AgentName, AgentOverride, ThinkingMode } from "./config.ts";
 /** Default model per agent and thinking mode; `null` means the agent has no such mode. */
 export const DEFAULT_MODELS: Record<AgentName, Record<ThinkingMode, string | null>> = {
   claude: { fast: "haiku", med: "sonnet", slow: "opus", deep: null },
-  codex: { fast: "gpt-5.3-codex", med: "gpt-5.3-codex", slow: "gpt-5.3-codex", deep: "gpt-5.3-codex" },
+  codex: {
+    fast: "gpt-5.3-codex",
+    med: "gpt-5.3-codex",
+    slow: "gpt-5.3-codex",
+    deep: "gpt-5.3-codex",
+  },
   gemini: {
     fast: "gemini-2.5-flash-lite",
     med: "gemini-3-flash-preview",
@@ -199,7 +204,9 @@ export function oneShotInvocation(binary: string, request: InvocationRequest): I
 
 /** The prompt of an agent job: a pointer to its spec doc, relative to the config's directory. */
 export function jobPrompt(jobName: string, spec: string): string {
-  return `You are running the ${jobName} job. Read @${specDocPath(spec)} for your full instructions.`;
+  return `You are running the ${jobName} job. Read @${
+    specDocPath(spec)
+  } for your full instructions.`;
 }
 
 /** The spec doc of a job, relative to the config's directory (`_` becomes `-`). */
@@ -245,13 +252,11 @@ export function resolveAgentBinary(
   environment: SearchEnvironment,
 ): BinaryResolution {
   if (override?.binary) {
-    return isExecutable(override.binary)
-      ? { found: true, path: override.binary }
-      : {
-        found: false,
-        searched: [override.binary],
-        reason: `agents.${agent}.binary ${override.binary} is not an executable file`,
-      };
+    return isExecutable(override.binary) ? { found: true, path: override.binary } : {
+      found: false,
+      searched: [override.binary],
+      reason: `agents.${agent}.binary ${override.binary} is not an executable file`,
+    };
   }
   const candidates = agentBinaryCandidates(agent, environment);
   const path = candidates.find(isExecutable);
@@ -275,7 +280,9 @@ export function agentBinaryCandidates(agent: AgentName, environment: SearchEnvir
   for (const dir of environment.path.split(delimiter)) {
     if (dir) places.push(join(dir, name));
   }
-  for (const dir of environment.installDirs ?? standardInstallDirs(home)) places.push(join(dir, name));
+  for (const dir of environment.installDirs ?? standardInstallDirs(home)) {
+    places.push(join(dir, name));
+  }
   return [...new Set(places)];
 }
 

@@ -116,13 +116,17 @@ export async function loadConfig(path: string, cacheDir: string | null): Promise
     throw error;
   }
   const hash = await sha256Hex(text);
-  const cacheFile = cacheDir === null ? null : join(cacheDir, `config-${(await sha256Hex(file)).slice(0, 16)}.json`);
+  const cacheFile = cacheDir === null
+    ? null
+    : join(cacheDir, `config-${(await sha256Hex(file)).slice(0, 16)}.json`);
   let config = cacheFile === null ? null : await readCache(cacheFile, hash);
   const fromCache = config !== null;
   if (config === null) {
     const { parseConfig } = await import("./config_parse.ts");
     config = parseConfig(text, { displayName: path, file });
-    if (cacheFile !== null) await writeCache(cacheFile, { format: CACHE_FORMAT, version: VERSION, hash, config });
+    if (cacheFile !== null) {
+      await writeCache(cacheFile, { format: CACHE_FORMAT, version: VERSION, hash, config });
+    }
   }
   config.displayName = path;
   config.jobs.push(...await discoverScriptJobs(config));
@@ -149,7 +153,9 @@ async function writeCache(cacheFile: string, cached: CachedConfig): Promise<void
     await Deno.rename(temp, cacheFile);
   } catch (error) {
     // The cache is an optimisation; a read-only ~/.teleclaude must not stop --list.
-    if (!(error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable)) {
+    if (
+      !(error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable)
+    ) {
       throw error;
     }
   }
@@ -165,20 +171,26 @@ export async function discoverScriptJobs(config: Config): Promise<ScriptJob[]> {
   const known = new Set(config.jobs.map((job) => job.name));
   // A file a configured script job already runs is that job, not a discovery.
   const configured = new Set(
-    config.jobs.filter((job) => job.type === "script").map((job) => resolve(config.dir, job.command[0]!)),
+    config.jobs.filter((job) => job.type === "script").map((job) =>
+      resolve(config.dir, job.command[0]!)
+    ),
   );
   const found: ScriptJob[] = [];
   let entries: Deno.DirEntry[];
   try {
     entries = [...Deno.readDirSync(folder)];
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) return [];
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      return [];
+    }
     throw error;
   }
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     if (entry.name.startsWith(".") || entry.name.startsWith("_")) continue;
     const name = basename(entry.name, extname(entry.name));
-    if (known.has(name) || configured.has(join(folder, entry.name)) || !/^[a-z0-9_-]+$/.test(name)) continue;
+    if (
+      known.has(name) || configured.has(join(folder, entry.name)) || !/^[a-z0-9_-]+$/.test(name)
+    ) continue;
     const info = await Deno.stat(join(folder, entry.name));
     if (!info.isFile || info.mode === null || (info.mode & 0o111) === 0) continue;
     known.add(name);

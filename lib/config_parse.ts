@@ -79,10 +79,11 @@ export function parseConfig(text: string, source: ConfigSource): Config {
   const here = new Locator(doc.contents, lineCounter, source.displayName);
   if (doc.errors.length > 0) {
     throw new ConfigError(doc.errors.map((error) => {
-      const position = error.linePos?.[0];
+      const position = lineCounter.linePos(error.pos[0]);
       return {
         file: source.displayName,
-        ...(position ? { line: position.line, column: position.col } : {}),
+        line: position.line,
+        column: position.col,
         message: `YAML syntax error: ${error.message.split("\n")[0]}`,
       };
     }));
@@ -99,7 +100,9 @@ export function parseConfig(text: string, source: ConfigSource): Config {
   const rawJobs = top.jobs;
   if (rawJobs !== undefined && rawJobs !== null) {
     if (typeof rawJobs !== "object" || Array.isArray(rawJobs)) {
-      problems.push(here.problem(["jobs"], `must be a mapping of job name to job, got ${describe(rawJobs)}`));
+      problems.push(
+        here.problem(["jobs"], `must be a mapping of job name to job, got ${describe(rawJobs)}`),
+      );
     } else {
       for (const [name, raw] of Object.entries(rawJobs as Record<string, unknown>)) {
         const job = parseJob(name, raw, agents, here, problems, warnings);
@@ -162,7 +165,10 @@ function parseJob(
   const before = problems.length;
   if (!JOB_NAME.test(name)) {
     problems.push(
-      here.keyProblem(path, `job name "${name}" may use only a-z, 0-9, _ and - (e.g. nightly_report)`),
+      here.keyProblem(
+        path,
+        `job name "${name}" may use only a-z, 0-9, _ and - (e.g. nightly_report)`,
+      ),
     );
   }
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
@@ -175,7 +181,9 @@ function parseJob(
     warnings.push(
       here.keyProblem(
         [...path, key],
-        `unknown key ignored${guess ? ` (did you mean ${guess}?)` : " (it may belong to another component)"}`,
+        `unknown key ignored${
+          guess ? ` (did you mean ${guess}?)` : " (it may belong to another component)"
+        }`,
       ),
     );
   }
@@ -225,7 +233,9 @@ function parseJob(
     problems.push(
       here.problem(
         [...path, "thinking_mode"],
-        `${agent} has no model for "${thinkingMode}" (use ${modes.join(", ")}, or set agents.${agent}.models.${thinkingMode})`,
+        `${agent} has no model for "${thinkingMode}" (use ${
+          modes.join(", ")
+        }, or set agents.${agent}.models.${thinkingMode})`,
       ),
     );
     return null;
@@ -249,14 +259,23 @@ function jobType(
   problems: Problem[],
 ): "agent" | "script" | null {
   if (fields.script !== undefined && fields.job !== undefined) {
-    problems.push(here.problem(path, "has both script and job: a job is either a script or an agent job"));
+    problems.push(
+      here.problem(path, "has both script and job: a job is either a script or an agent job"),
+    );
     return null;
   }
-  const implied = fields.script !== undefined ? "script" : fields.job !== undefined ? "agent" : null;
+  const implied = fields.script !== undefined
+    ? "script"
+    : fields.job !== undefined
+    ? "agent"
+    : null;
   if (implied === null) {
     if (fields.message === undefined) {
       problems.push(
-        here.problem(path, "needs script: (a program to run) or job: (the spec doc of an agent job)"),
+        here.problem(
+          path,
+          "needs script: (a program to run) or job: (the spec doc of an agent job)",
+        ),
       );
     }
     return null;
@@ -264,7 +283,12 @@ function jobType(
   if (fields.type !== undefined && fields.type !== implied) {
     const needs = fields.type === "agent" ? "job:" : "script:";
     problems.push(
-      here.problem([...path, "type"], `is "${fields.type}" but the job has ${implied === "script" ? "script:" : "job:"} (a ${fields.type} job needs ${needs})`),
+      here.problem(
+        [...path, "type"],
+        `is "${fields.type}" but the job has ${
+          implied === "script" ? "script:" : "job:"
+        } (a ${fields.type} job needs ${needs})`,
+      ),
     );
     return null;
   }
@@ -332,7 +356,9 @@ function parseWhen(
       const match = TIME_OF_DAY.exec(value.trim());
       if (!match) {
         const field = Array.isArray(when.at) ? [...path, "at", String(index)] : [...path, "at"];
-        problems.push(here.problem(field, `"${value}" is not a time of day (use HH:MM, e.g. 09:00)`));
+        problems.push(
+          here.problem(field, `"${value}" is not a time of day (use HH:MM, e.g. 09:00)`),
+        );
         return;
       }
       times.push(`${match[1]!.padStart(2, "0")}:${match[2]}`);
@@ -345,7 +371,7 @@ function parseWhen(
       weekdays: weekdays ? [...new Set(weekdays)].sort() : null,
     };
   }
-  problems.push(here.problem(path, "needs every (e.g. every: 10m) or at (e.g. at: \"09:00\")"));
+  problems.push(here.problem(path, 'needs every (e.g. every: 10m) or at (e.g. at: "09:00")'));
   return null;
 }
 
@@ -365,7 +391,10 @@ function zodProblems(error: z.ZodError, base: string[], value: unknown, here: Lo
     const path = [...base, ...issue.path.map(String)];
     const actual = valueAt(value, issue.path);
     return issue.code === "unrecognized_keys"
-      ? here.keyProblem([...path, issue.keys[0] ?? ""], `unknown key (allowed: ${Object.keys(whenSchema.shape).join(", ")})`)
+      ? here.keyProblem(
+        [...path, issue.keys[0] ?? ""],
+        `unknown key (allowed: ${Object.keys(whenSchema.shape).join(", ")})`,
+      )
       : here.problem(path, describeIssue(issue, actual));
   });
 }
@@ -473,7 +502,9 @@ class Locator {
     for (const [index, key] of path.entries()) {
       const last = index === path.length - 1;
       if (isMap(node)) {
-        const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === key);
+        const pair = node.items.find((item) =>
+          isPair(item) && isScalar(item.key) && String(item.key.value) === key
+        );
         if (!pair) return node;
         if (last && atKey) return pair.key as Node;
         node = (pair.value as Node | null) ?? (pair.key as Node);

@@ -16,7 +16,10 @@ export function resolveRole(configuredRole: string, health: DaemonHealth): strin
  * unhappy daemon is `{ healthy: false }`. A Deno permission error is a bug in the runner's
  * permission flags, not an absent daemon: it is thrown, never turned into a silent admin.
  */
-export async function checkDaemonHealth(socketPath: string, timeoutMs = 1000): Promise<DaemonHealth> {
+export async function checkDaemonHealth(
+  socketPath: string,
+  timeoutMs = 1000,
+): Promise<DaemonHealth> {
   let connection: Deno.UnixConn | null = null;
   const closeConnection = () => {
     try {
@@ -43,9 +46,14 @@ export async function checkDaemonHealth(socketPath: string, timeoutMs = 1000): P
       const statusLine = await readStatusLine(connection);
       const match = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine);
       if (!match) {
-        return { healthy: false, reason: `not an HTTP answer: ${JSON.stringify(statusLine.slice(0, 80))}` };
+        return {
+          healthy: false,
+          reason: `not an HTTP answer: ${JSON.stringify(statusLine.slice(0, 80))}`,
+        };
       }
-      return match[1] === "200" ? { healthy: true } : { healthy: false, reason: `status ${match[1]}` };
+      return match[1] === "200"
+        ? { healthy: true }
+        : { healthy: false, reason: `status ${match[1]}` };
     } catch (error) {
       if (error instanceof Deno.errors.NotCapable) throw error;
       if (error instanceof Deno.errors.PermissionDenied && isDenoPermission(error)) throw error;

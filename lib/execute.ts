@@ -79,7 +79,11 @@ function abnormalEnd(result: SpawnResult): Partial<JobResult> | null {
     case "exited":
       return null;
     case "timed-out":
-      return { ...common, outcome: "timed_out", error: `timed out after ${result.afterMs / 1000}s` };
+      return {
+        ...common,
+        outcome: "timed_out",
+        error: `timed out after ${result.afterMs / 1000}s`,
+      };
     case "idle":
       return { ...common, outcome: "idle", error: `idle for ${result.afterMs / 1000}s` };
     case "interrupted":
@@ -148,7 +152,9 @@ export function scriptPath(program: string, configDir: string): string {
 /** The seed's JobResult, when a script's last stdout line is one. */
 export function scriptReport(
   stdoutTail: string,
-): { success: boolean; message: string | null; itemsProcessed: number | null; errors: string[] } | null {
+):
+  | { success: boolean; message: string | null; itemsProcessed: number | null; errors: string[] }
+  | null {
   const last = stdoutTail.trimEnd().split("\n").at(-1)?.trim() ?? "";
   if (!last.startsWith("{")) return null;
   try {
@@ -185,10 +191,15 @@ export async function runAgentJob(job: AgentJob, context: JobContext): Promise<J
     os: Deno.build.os,
   });
   if (!binary.found) {
-    return baseResult({ error: `${binary.reason}; looked in: ${binary.searched.join(", ")}`, details });
+    return baseResult({
+      error: `${binary.reason}; looked in: ${binary.searched.join(", ")}`,
+      details,
+    });
   }
   const health = await checkDaemonHealth(context.socketPath);
-  if (!health.healthy) context.debug("daemon not available: role admin", { job: job.name, reason: health.reason });
+  if (!health.healthy) {
+    context.debug("daemon not available: role admin", { job: job.name, reason: health.reason });
+  }
   const role = resolveRole(job.role, health);
   details.role = role;
   const invocation = jobInvocation(binary.path, {

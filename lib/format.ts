@@ -53,7 +53,9 @@ export function describeSpan(ms: number): string {
 export function formatLocal(instant: number, timeZone: string): string {
   const local = localTime(instant, timeZone);
   const pad = (value: number) => String(value).padStart(2, "0");
-  return `${local.year}-${pad(local.month)}-${pad(local.day)} ${pad(local.hour)}:${pad(local.minute)}`;
+  return `${local.year}-${pad(local.month)}-${pad(local.day)} ${pad(local.hour)}:${
+    pad(local.minute)
+  }`;
 }
 
 /** One row of `--list`, also its JSON form. */
@@ -67,6 +69,7 @@ export interface ListRow {
   outcome: string | null;
   last_error: string | null;
   next_due: string | null;
+  timeout_seconds: number;
   /** Things worth a look: last run failed, deferred by a usage limit, no run report. */
   flags: string[];
 }
@@ -85,7 +88,11 @@ export function listRows(jobs: Job[], state: CronState, now: number, timeZone: s
     if (job.type === "agent" && entry?.last_status === "success" && entry.report_path === null) {
       flags.push("no report");
     }
-    if (entry?.running) flags.push(`running since ${formatLocal(parseTimestamp(entry.running.started) ?? now, timeZone)}`);
+    if (entry?.running) {
+      flags.push(
+        `running since ${formatLocal(parseTimestamp(entry.running.started) ?? now, timeZone)}`,
+      );
+    }
     return {
       name: job.name,
       type: job.type,
@@ -96,6 +103,7 @@ export function listRows(jobs: Job[], state: CronState, now: number, timeZone: s
       outcome,
       last_error: entry?.last_error ?? null,
       next_due: due === null ? null : new Date(Math.max(due, deferred ?? due)).toISOString(),
+      timeout_seconds: job.timeoutSeconds,
       flags,
     };
   });
@@ -112,7 +120,9 @@ export function deferredUntil(job: Job, state: CronState, now: number): number |
 export function listTable(rows: ListRow[], now: number, timeZone: string): string {
   const header = ["JOB", "TYPE", "SCHEDULE", "LAST RUN", "STATUS", "NEXT DUE", "NOTES"];
   const body = rows.map((row) => {
-    const lastRun = row.last_run === null ? "never" : formatLocal(Date.parse(row.last_run), timeZone);
+    const lastRun = row.last_run === null
+      ? "never"
+      : formatLocal(Date.parse(row.last_run), timeZone);
     const next = row.next_due === null
       ? "-"
       : Date.parse(row.next_due) <= now
@@ -126,15 +136,25 @@ export function listTable(rows: ListRow[], now: number, timeZone: string): strin
 
 /** Left-aligned columns separated by two spaces, trailing blanks trimmed. */
 export function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? "").length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd()).join("\n");
+  const widths = rows[0]!.map((_, column) =>
+    Math.max(...rows.map((row) => (row[column] ?? "").length))
+  );
+  return rows.map((row) =>
+    row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd()
+  ).join("\n");
 }
 
 /**
  * Why a job is or is not due, in one line:
  * `nightly: due: last run 3 min ago, every 10m: due in 7 min` or `due now (never ran)`.
  */
-export function dueReason(job: Job, state: CronState, now: number, timeZone: string, force: boolean): string {
+export function dueReason(
+  job: Job,
+  state: CronState,
+  now: number,
+  timeZone: string,
+  force: boolean,
+): string {
   const lastRun = lastRunOf(state, job.name);
   const schedule = describeSchedule(job.schedule);
   const last = lastRun === null ? "never ran" : `last run ${describeSpan(now - lastRun)} ago`;
@@ -145,14 +165,16 @@ export function dueReason(job: Job, state: CronState, now: number, timeZone: str
   }
   const deferred = deferredUntil(job, state, now);
   if (deferred !== null && !force) {
-    return `${job.name}: ${last}, ${schedule}: deferred until ${formatLocal(deferred, timeZone)} (usage limit of ${
-      job.type === "agent" ? job.agent : ""
-    })`;
+    return `${job.name}: ${last}, ${schedule}: deferred until ${
+      formatLocal(deferred, timeZone)
+    } (usage limit of ${job.type === "agent" ? job.agent : ""})`;
   }
   const due = nextDue(job.schedule, lastRun, now, timeZone);
   if (force) return `${job.name}: ${last}, ${schedule}: would run (forced)`;
   if (due === null) return `${job.name}: ${last}, ${schedule}: no next run`;
   if (due <= now) return `${job.name}: ${last}, ${schedule}: due now`;
-  const at = due - now < 12 * 3600_000 ? `in ${describeSpan(due - now)}` : `at ${formatLocal(due, timeZone)}`;
+  const at = due - now < 12 * 3600_000
+    ? `in ${describeSpan(due - now)}`
+    : `at ${formatLocal(due, timeZone)}`;
   return `${job.name}: ${last}, ${schedule}: due ${at}`;
 }

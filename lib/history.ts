@@ -28,7 +28,11 @@ export interface HistoryEntry {
 export const HISTORY_MAX_BYTES = 2 * 1024 * 1024;
 
 /** Appends one entry, rotating first when the file is too large. */
-export async function appendHistory(path: string, entry: HistoryEntry, maxBytes = HISTORY_MAX_BYTES): Promise<void> {
+export async function appendHistory(
+  path: string,
+  entry: HistoryEntry,
+  maxBytes = HISTORY_MAX_BYTES,
+): Promise<void> {
   await ensurePrivateDir(dirname(path));
   try {
     if ((await Deno.stat(path)).size >= maxBytes) await Deno.rename(path, `${path}.1`);
@@ -44,7 +48,10 @@ export async function appendHistory(path: string, entry: HistoryEntry, maxBytes 
 }
 
 /** The latest runs, newest first, optionally of one job; reads the rotated file too if needed. */
-export async function readHistory(path: string, options: { job?: string | null; limit: number }): Promise<HistoryEntry[]> {
+export async function readHistory(
+  path: string,
+  options: { job?: string | null; limit: number },
+): Promise<HistoryEntry[]> {
   const entries: HistoryEntry[] = [];
   for (const file of [path, `${path}.1`]) {
     let text: string;

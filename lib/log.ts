@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-console -- the output module: the one place (with main.ts) that prints.
 /**
  * The runner's log: one structured line per event on stdout, which launchd and systemd send to
  * cron.log. Lines are logfmt (`ts=… level=info event=job_finished job=x status=success`), easy to
@@ -15,7 +16,12 @@ export interface Logger {
 }
 
 /** Formats one logfmt line. Values with spaces, quotes or `=` are quoted. */
-export function logLine(level: string, event: string, fields: Record<string, unknown>, now = new Date()): string {
+export function logLine(
+  level: string,
+  event: string,
+  fields: Record<string, unknown>,
+  now = new Date(),
+): string {
   const parts = [`ts=${now.toISOString()}`, `level=${level}`, `event=${event}`];
   for (const [key, value] of Object.entries(fields)) {
     if (value === undefined || value === null || value === "") continue;

@@ -35,7 +35,9 @@ export function parseEvents(tail: string): Event[] {
     if (!trimmed.startsWith("{")) continue;
     try {
       const value: unknown = JSON.parse(trimmed);
-      if (value !== null && typeof value === "object" && !Array.isArray(value)) events.push(value as Event);
+      if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+        events.push(value as Event);
+      }
     } catch {
       // A partial first line of the tail, or plain text on stdout: not an event.
     }
@@ -43,7 +45,8 @@ export function parseEvents(tail: string): Event[] {
   return events;
 }
 
-const USAGE_LIMIT = /(usage limit|hit your limit|rate limit|quota exceeded|resource_exhausted|too many requests)/i;
+const USAGE_LIMIT =
+  /(usage limit|hit your limit|rate limit|quota exceeded|resource_exhausted|too many requests)/i;
 
 /**
  * Reads the verdict from an agent's output tail and exit code. `now` and `timeZone` place a
@@ -71,7 +74,8 @@ export function agentVerdict(
       if (typeof tokens?.input_tokens === "number") usage.input_tokens = tokens.input_tokens;
       if (typeof tokens?.output_tokens === "number") usage.output_tokens = tokens.output_tokens;
       maxTurns = result.subtype === "error_max_turns";
-      reportedError = result.is_error === true || (typeof result.subtype === "string" && result.subtype.startsWith("error"));
+      reportedError = result.is_error === true ||
+        (typeof result.subtype === "string" && result.subtype.startsWith("error"));
       if (reportedError) error = textOf(result.result) ?? textOf(result.subtype);
     }
   } else if (agent === "codex") {
@@ -79,12 +83,17 @@ export function agentVerdict(
       if (event.type === "turn.completed") {
         usage.turns = (usage.turns ?? 0) + 1;
         const tokens = event.usage as Record<string, unknown> | undefined;
-        if (typeof tokens?.input_tokens === "number") usage.input_tokens = (usage.input_tokens ?? 0) + tokens.input_tokens;
-        if (typeof tokens?.output_tokens === "number") usage.output_tokens = (usage.output_tokens ?? 0) + tokens.output_tokens;
+        if (typeof tokens?.input_tokens === "number") {
+          usage.input_tokens = (usage.input_tokens ?? 0) + tokens.input_tokens;
+        }
+        if (typeof tokens?.output_tokens === "number") {
+          usage.output_tokens = (usage.output_tokens ?? 0) + tokens.output_tokens;
+        }
       }
       if (event.type === "turn.failed" || event.type === "error") {
         reportedError = true;
-        error = textOf((event.error as Event | undefined)?.message) ?? textOf(event.message) ?? error;
+        error = textOf((event.error as Event | undefined)?.message) ?? textOf(event.message) ??
+          error;
       }
     }
   } else {
@@ -104,11 +113,37 @@ export function agentVerdict(
 
   const lastText = error ?? lastLines(outputTail, 5);
   if ((reportedError || exitCode !== 0) && USAGE_LIMIT.test(lastText)) {
-    return { outcome: "usage_limit", error: firstLine(lastText), resetsAt: statedReset(lastText, now, timeZone), usage };
+    return {
+      outcome: "usage_limit",
+      error: firstLine(lastText),
+      resetsAt: statedReset(lastText, now, timeZone),
+      usage,
+    };
   }
-  if (maxTurns) return { outcome: "max_turns", error: error ?? "stopped at the turn limit", resetsAt: null, usage };
-  if (reportedError) return { outcome: "failed", error: firstLine(error ?? `${agent} reported an error`), resetsAt: null, usage };
-  if (exitCode !== 0) return { outcome: "failed", error: `${agent} exited with code ${exitCode}`, resetsAt: null, usage };
+  if (maxTurns) {
+    return {
+      outcome: "max_turns",
+      error: error ?? "stopped at the turn limit",
+      resetsAt: null,
+      usage,
+    };
+  }
+  if (reportedError) {
+    return {
+      outcome: "failed",
+      error: firstLine(error ?? `${agent} reported an error`),
+      resetsAt: null,
+      usage,
+    };
+  }
+  if (exitCode !== 0) {
+    return {
+      outcome: "failed",
+      error: `${agent} exited with code ${exitCode}`,
+      resetsAt: null,
+      usage,
+    };
+  }
   return { outcome: "success", error: null, resetsAt: null, usage };
 }
 
@@ -117,9 +152,14 @@ export function agentVerdict(
  * "try again in 2h 30m", or an ISO timestamp. Null when none is stated.
  */
 export function statedReset(text: string, now: number, timeZone: string): number | null {
+  // Older claude versions: "Claude AI usage limit reached|<epoch seconds>".
+  const epoch = /limit reached\|(\d{10})\b/i.exec(text);
+  if (epoch) return Number(epoch[1]) * 1000;
   const iso = /resets?(?: at)? (\d{4}-\d{2}-\d{2}T[\d:.]+(?:Z|[+-]\d{2}:?\d{2}))/i.exec(text);
   if (iso) return Date.parse(iso[1]!);
-  const relative = /(?:try again|retry|resets?) in (?:(\d+)\s*h(?:ours?)?)?\s*(?:(\d+)\s*m(?:in(?:utes?)?)?)?/i.exec(text);
+  const relative =
+    /(?:try again|retry|resets?) in (?:(\d+)\s*h(?:ours?)?)?\s*(?:(\d+)\s*m(?:in(?:utes?)?)?)?/i
+      .exec(text);
   if (relative && (relative[1] || relative[2])) {
     return now + (Number(relative[1] ?? 0) * 60 + Number(relative[2] ?? 0)) * 60_000;
   }
@@ -138,7 +178,14 @@ function nextWallClock(hour: number, minute: number, now: number, timeZone: stri
   const today = localTime(now, timeZone);
   for (const ahead of [0, 1]) {
     const date = new Date(Date.UTC(today.year, today.month - 1, today.day + ahead));
-    const candidate = instantOf(date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), hour, minute, timeZone);
+    const candidate = instantOf(
+      date.getUTCFullYear(),
+      date.getUTCMonth() + 1,
+      date.getUTCDate(),
+      hour,
+      minute,
+      timeZone,
+    );
     if (candidate > now) return candidate;
   }
   return now;

@@ -14,7 +14,14 @@ import type { Logger } from "./log.ts";
 import { usageBackoffMs } from "./outcome.ts";
 import { ensurePrivateDir, type RunnerPaths } from "./paths.ts";
 import { isDue, localTime } from "./schedule.ts";
-import { type CronState, type JobState, lastRunOf, loadStateForRun, parseTimestamp, saveState } from "./state.ts";
+import {
+  type CronState,
+  type JobState,
+  lastRunOf,
+  loadStateForRun,
+  parseTimestamp,
+  saveState,
+} from "./state.ts";
 
 /** Runs one job; `executeJob` from `execute.ts` unless a test passes its own. */
 export type JobExecutor = (job: Job, context: JobContext) => Promise<JobResult>;
@@ -61,7 +68,9 @@ export async function runDueJobs(options: RunnerOptions): Promise<RunSummary> {
       path: paths.state,
       reason: read.reason,
       moved_to: read.movedTo,
-      recovered_from: read.recoveredFrom === "backup" ? `${paths.state}.bak` : "nothing (starting empty)",
+      recovered_from: read.recoveredFrom === "backup"
+        ? `${paths.state}.bak`
+        : "nothing (starting empty)",
     });
   }
   const state = read.state;
@@ -74,6 +83,8 @@ export async function runDueJobs(options: RunnerOptions): Promise<RunSummary> {
 
   for (const job of selected) {
     if (options.stop.aborted) break;
+    // Checked per job, not up front: a usage limit hit by one job holds back the next ones.
+    if (deferred(job, state, clock(), options)) continue;
     const result = await runOne(job, state, execute, options, clock);
     summary.ran++;
     if (result.outcome !== "success") summary.failed++;
@@ -84,25 +95,20 @@ export async function runDueJobs(options: RunnerOptions): Promise<RunSummary> {
 }
 
 /** The jobs to run now, in config order, each logged with why. */
-export function selectJobs(jobs: Job[], state: CronState, now: number, options: RunnerOptions): Job[] {
+export function selectJobs(
+  jobs: Job[],
+  state: CronState,
+  now: number,
+  options: RunnerOptions,
+): Job[] {
   const selected: Job[] = [];
   for (const job of jobs) {
     if (options.only !== null && job.name !== options.only) continue;
     const lastRun = lastRunOf(state, job.name);
-    if (job.schedule.kind === "unscheduled" && !(options.force && options.only === job.name)) continue;
-    if (!options.force && !isDue(job.schedule, lastRun, now, options.timeZone)) continue;
-    if (!options.force && job.type === "agent") {
-      const until = parseTimestamp(state.agent_backoff?.[job.agent]?.until);
-      if (until !== null && until > now) {
-        options.log.info("job_deferred", {
-          job: job.name,
-          agent: job.agent,
-          until: new Date(until).toISOString(),
-          reason: "usage limit",
-        });
-        continue;
-      }
+    if (job.schedule.kind === "unscheduled" && !(options.force && options.only === job.name)) {
+      continue;
     }
+    if (!options.force && !isDue(job.schedule, lastRun, now, options.timeZone)) continue;
     options.log.info("job_due", {
       job: job.name,
       schedule: describeSchedule(job.schedule),
@@ -112,6 +118,20 @@ export function selectJobs(jobs: Job[], state: CronState, now: number, options: 
     selected.push(job);
   }
   return selected;
+}
+
+/** Whether a usage limit holds this job's agent back (unless forced); logs it when so. */
+function deferred(job: Job, state: CronState, now: number, options: RunnerOptions): boolean {
+  if (options.force || job.type !== "agent") return false;
+  const until = parseTimestamp(state.agent_backoff?.[job.agent]?.until);
+  if (until === null || until <= now) return false;
+  options.log.info("job_deferred", {
+    job: job.name,
+    agent: job.agent,
+    until: new Date(until).toISOString(),
+    reason: "usage limit",
+  });
+  return true;
 }
 
 async function runOne(
@@ -148,8 +168,14 @@ async function runOne(
     result = await execute(job, context);
   } catch (error) {
     // A bug or an unexpected I/O error in one job must not take the others down with it.
-    result = failure(`runner error: ${error instanceof Error ? error.message : String(error)}`, clock() - started);
-    log.error("job_error", { job: job.name, error: error instanceof Error ? error.stack : String(error) });
+    result = failure(
+      `runner error: ${error instanceof Error ? error.message : String(error)}`,
+      clock() - started,
+    );
+    log.error("job_error", {
+      job: job.name,
+      error: error instanceof Error ? error.stack : String(error),
+    });
   }
   recordResult(state, job, startedIso, logPath, result, clock());
   await saveState(paths.state, state);
@@ -243,7 +269,9 @@ function updateBackoff(state: CronState, agent: string, result: JobResult, now: 
   const backoff = state.agent_backoff ??= {};
   if (result.outcome === "usage_limit") {
     const attempts = (backoff[agent]?.attempts ?? 0) + 1;
-    const until = result.resetsAt !== null && result.resetsAt > now ? result.resetsAt : now + usageBackoffMs(attempts);
+    const until = result.resetsAt !== null && result.resetsAt > now
+      ? result.resetsAt
+      : now + usageBackoffMs(attempts);
     backoff[agent] = { until: new Date(until).toISOString(), attempts };
   } else if (result.outcome === "success") {
     delete backoff[agent];
@@ -257,14 +285,19 @@ function updateBackoff(state: CronState, agent: string, result: JobResult, now: 
  * down is not retried every five minutes; a process group of it still alive is stopped.
  * Returns whether anything changed.
  */
-export async function settleInterruptedRuns(state: CronState, options: RunnerOptions): Promise<boolean> {
+export async function settleInterruptedRuns(
+  state: CronState,
+  options: RunnerOptions,
+): Promise<boolean> {
   const stale = Object.entries(state.jobs).filter(([, entry]) => entry.running);
   if (stale.length === 0) return false;
   const { groupAlive, isJobGroup, stopGroup } = await import("./spawn.ts");
   for (const [name, entry] of stale) {
     const running = entry.running!;
     let stopped = false;
-    if (await groupAlive(running.pgid) && await isJobGroup(running.pgid, Date.parse(running.started))) {
+    if (
+      await groupAlive(running.pgid) && await isJobGroup(running.pgid, Date.parse(running.started))
+    ) {
       await stopGroup(running.pgid, options.graceMs);
       stopped = true;
     }
@@ -296,14 +329,19 @@ export async function settleInterruptedRuns(state: CronState, options: RunnerOpt
 }
 
 /** A fresh log file path for a run: `<logs>/<job>/<YYMMDD-HHMMSS>.log`, unique. */
-export async function newRunLog(logsDir: string, job: string, started: number, timeZone: string): Promise<string> {
+export async function newRunLog(
+  logsDir: string,
+  job: string,
+  started: number,
+  timeZone: string,
+): Promise<string> {
   const dir = join(logsDir, job);
   await ensurePrivateDir(dir);
   const local = localTime(started, timeZone);
   const pad = (value: number) => String(value).padStart(2, "0");
-  const stamp = `${pad(local.year % 100)}${pad(local.month)}${pad(local.day)}-${pad(local.hour)}${pad(local.minute)}${
-    pad(local.second)
-  }`;
+  const stamp = `${pad(local.year % 100)}${pad(local.month)}${pad(local.day)}-${pad(local.hour)}${
+    pad(local.minute)
+  }${pad(local.second)}`;
   for (let suffix = 1;; suffix++) {
     const path = join(dir, suffix === 1 ? `${stamp}.log` : `${stamp}-${suffix}.log`);
     try {

@@ -64,7 +64,14 @@ export function localTime(instant: number, timeZone: string): LocalTime {
 
 function offsetAt(instant: number, timeZone: string): number {
   const local = localTime(instant, timeZone);
-  const asUtc = Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute, local.second);
+  const asUtc = Date.UTC(
+    local.year,
+    local.month - 1,
+    local.day,
+    local.hour,
+    local.minute,
+    local.second,
+  );
   return asUtc - Math.floor(instant / 1000) * 1000;
 }
 
@@ -184,7 +191,12 @@ export function nextOccurrence(
  * Whether a job with this schedule is due at `now`, given the start of its last run (null when
  * it never ran). A job that never ran is due at once; an unscheduled job never is.
  */
-export function isDue(schedule: Schedule, lastRun: number | null, now: number, timeZone: string): boolean {
+export function isDue(
+  schedule: Schedule,
+  lastRun: number | null,
+  now: number,
+  timeZone: string,
+): boolean {
   if (schedule.kind === "unscheduled") return false;
   if (lastRun === null) return true;
   if (schedule.kind === "at") {
@@ -201,10 +213,17 @@ export function isDue(schedule: Schedule, lastRun: number | null, now: number, t
  * The earliest instant at or after `now` at which the job is due, or null for an unscheduled
  * job. Equals `now` when the job is due now.
  */
-export function nextDue(schedule: Schedule, lastRun: number | null, now: number, timeZone: string): number | null {
+export function nextDue(
+  schedule: Schedule,
+  lastRun: number | null,
+  now: number,
+  timeZone: string,
+): number | null {
   if (schedule.kind === "unscheduled") return null;
   if (isDue(schedule, lastRun, now, timeZone)) return now;
-  if (schedule.kind === "at") return nextOccurrence(schedule, Math.max(now, lastRun ?? now), timeZone);
+  if (schedule.kind === "at") {
+    return nextOccurrence(schedule, Math.max(now, lastRun ?? now), timeZone);
+  }
   const earliest = Math.max(now, (lastRun ?? now) + minimumGap(schedule));
   if (schedule.kind === "every" || schedule.kind === "hourly") return earliest;
   // Legacy daily/weekly/monthly: the first day from `earliest` on whose wall-clock condition

@@ -96,6 +96,7 @@ export async function runProcess(request: SpawnRequest): Promise<SpawnResult> {
     output.pump(child.stdout, "stdout"),
     output.pump(child.stderr, "stderr"),
   ]);
+  pumps.catch(() => {}); // Awaited in drain(); see the note on `stopping`.
   if (request.stdin !== null) void feedStdin(child, request.stdin);
 
   let ended: EndReason | null = null;
@@ -104,9 +105,13 @@ export async function runProcess(request: SpawnRequest): Promise<SpawnResult> {
     if (ended) return;
     ended = reason;
     stopping = stopGroup(pgid, request.graceMs);
+    // Awaited below; marked handled now so a failure cannot crash the runner from a timer.
+    stopping.catch(() => {});
   };
   const timers: ReturnType<typeof setTimeout>[] = [];
-  timers.push(setTimeout(() => stopAll({ kind: "timed-out", afterMs: request.timeoutMs }), request.timeoutMs));
+  timers.push(
+    setTimeout(() => stopAll({ kind: "timed-out", afterMs: request.timeoutMs }), request.timeoutMs),
+  );
   if (request.idleTimeoutMs > 0) {
     const every = Math.max(POLL_MS, Math.min(1000, request.idleTimeoutMs / 4));
     timers.push(setInterval(() => {
@@ -115,7 +120,8 @@ export async function runProcess(request: SpawnRequest): Promise<SpawnResult> {
       }
     }, every));
   }
-  const onAbort = () => stopAll({ kind: "interrupted", signal: String(request.stop?.reason ?? "SIGTERM") });
+  const onAbort = () =>
+    stopAll({ kind: "interrupted", signal: String(request.stop?.reason ?? "SIGTERM") });
   if (request.stop?.aborted) onAbort();
   request.stop?.addEventListener("abort", onAbort);
 
@@ -152,7 +158,9 @@ async function feedStdin(child: Deno.ChildProcess, text: string): Promise<void> 
 
 async function drain(pumps: Promise<unknown>, child: Deno.ChildProcess): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), PIPE_DRAIN_MS));
+  const timedOut = new Promise<"timeout">((resolve) =>
+    timer = setTimeout(() => resolve("timeout"), PIPE_DRAIN_MS)
+  );
   const first = await Promise.race([pumps.then(() => "done" as const), timedOut]);
   clearTimeout(timer);
   if (first === "timeout") {
@@ -193,9 +201,10 @@ export function signalGroup(pgid: number, signal: Deno.Signal): boolean {
 }
 
 /**
- * Whether any live process is left in the group. A signal probe answers for most cases; on
- * Linux, zombies (exited, waiting for init to reap them) still receive signals, so /proc decides
- * whether any member is more than a zombie.
+ * Whether any live process is left in the group. A signal probe answers for most cases, but a
+ * zombie (exited, not yet reaped by init) still receives signals, so when the probe says yes,
+ * `ps` decides whether any member is more than a zombie. (Deno grants /proc only with
+ * --allow-all, so ps it is.)
  */
 export async function groupAlive(pgid: number): Promise<boolean> {
   try {
@@ -206,18 +215,12 @@ export async function groupAlive(pgid: number): Promise<boolean> {
     if (error instanceof Deno.errors.PermissionDenied) return true;
     throw error;
   }
-  if (Deno.build.os !== "linux") return true;
-  try {
-    for await (const entry of Deno.readDir("/proc")) {
-      if (!/^\d+$/.test(entry.name)) continue;
-      const stat = await readProcStat(Number(entry.name));
-      if (stat && stat.pgrp === pgid && stat.state !== "Z") return true;
-    }
-    return false;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return true;
-    throw error;
-  }
+  const listing = await ps(["-A", "-o", "pgid=,stat="]);
+  if (listing === null) return true;
+  return listing.split("\n").some((line) => {
+    const [group, stat] = line.trim().split(/\s+/);
+    return Number(group) === pgid && !stat?.startsWith("Z");
+  });
 }
 
 /**
@@ -227,40 +230,28 @@ export async function groupAlive(pgid: number): Promise<boolean> {
  * few seconds of the recorded start.
  */
 export async function isJobGroup(pgid: number, startedMs: number): Promise<boolean> {
-  const leaderStart = await processStartTime(pgid);
-  if (leaderStart === null) return true;
-  return Math.abs(leaderStart - startedMs) < 5000;
+  const leaderStart = await ps(["-o", "lstart=", "-p", String(pgid)]);
+  if (!leaderStart) return true;
+  const parsed = Date.parse(leaderStart.trim());
+  // lstart has one-second resolution.
+  return Number.isNaN(parsed) || Math.abs(parsed - startedMs) < 5000;
 }
 
-/** When a process started (epoch ms), or null when it is gone or cannot be told. */
-async function processStartTime(pid: number): Promise<number | null> {
-  if (Deno.build.os === "linux") {
-    const stat = await readProcStat(pid);
-    if (!stat) return null;
-    const boot = /^btime (\d+)$/m.exec(await Deno.readTextFile("/proc/stat"));
-    // Start times are in clock ticks since boot; USER_HZ is 100 on every Linux we run on.
-    return boot ? Number(boot[1]) * 1000 + stat.startTicks * 10 : null;
-  }
-  const output = await new Deno.Command("ps", { args: ["-o", "lstart=", "-p", String(pid)], stdout: "piped", stderr: "null" })
-    .output();
-  const text = new TextDecoder().decode(output.stdout).trim();
-  const parsed = text ? Date.parse(text) : Number.NaN;
-  return Number.isNaN(parsed) ? null : parsed;
-}
-
-/** Fields of /proc/<pid>/stat (Linux only); null when the process is gone. */
-export async function readProcStat(
-  pid: number,
-): Promise<{ state: string; pgrp: number; startTicks: number } | null> {
-  let text: string;
+/** Runs `ps` with the given arguments; its stdout, or null when ps failed or found nothing. */
+async function ps(args: string[]): Promise<string | null> {
   try {
-    text = await Deno.readTextFile(`/proc/${pid}/stat`);
-  } catch {
-    return null;
+    const output = await new Deno.Command("ps", {
+      args,
+      stdout: "piped",
+      stderr: "null",
+      stdin: "null",
+    }).output();
+    const text = new TextDecoder().decode(output.stdout);
+    return output.success && text.trim() ? text : null;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
   }
-  // The command name (field 2) is in parentheses and may itself hold spaces and parentheses.
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return { state: fields[0]!, pgrp: Number(fields[2]), startTicks: Number(fields[19]) };
 }
 
 /** Copies both output streams into the log file, keeping the tails and the time of last output. */
@@ -279,14 +270,19 @@ class OutputSink {
       for await (const chunk of stream) {
         this.lastOutputAt = performance.now();
         // Writes are chained so stdout and stderr chunks never interleave mid-chunk.
-        this.writing = this.writing.then(() => this.closed ? undefined : writeAll(this.file, chunk));
+        this.writing = this.writing.then(() =>
+          this.closed ? undefined : writeAll(this.file, chunk)
+        );
         const text = decoder.decode(chunk, { stream: true });
         if (name === "stdout") this.stdoutTail = (this.stdoutTail + text).slice(-TAIL_CHARS);
         this.combinedTail = (this.combinedTail + text).slice(-TAIL_CHARS);
       }
     } catch (error) {
       // A cancelled read (see drain) ends the copy; anything else is a real failure.
-      if (!(error instanceof Deno.errors.Interrupted || error instanceof DOMException || error instanceof TypeError)) {
+      if (
+        !(error instanceof Deno.errors.Interrupted || error instanceof DOMException ||
+          error instanceof TypeError)
+      ) {
         throw error;
       }
     }

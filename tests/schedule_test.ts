@@ -17,7 +17,10 @@ Deno.test("isDue() runs a job that never ran at once, whatever its schedule", ()
   ];
   for (const schedule of schedules) {
     assert.deepEqual(isDue(schedule, null, at("2026-01-07T00:00:00Z"), "UTC"), true, schedule.kind);
-    assert.deepEqual(nextDue(schedule, null, at("2026-01-07T00:00:00Z"), "UTC"), at("2026-01-07T00:00:00Z"));
+    assert.deepEqual(
+      nextDue(schedule, null, at("2026-01-07T00:00:00Z"), "UTC"),
+      at("2026-01-07T00:00:00Z"),
+    );
   }
 });
 
@@ -39,7 +42,10 @@ Deno.test("isDue() for every: due once the interval has passed, with tick jitter
     assert.deepEqual(isDue(every, last, last + 10 * MIN, "UTC"), true);
   });
   await t.step("nextDue is the last run plus the interval less the grace", () => {
-    assert.deepEqual(nextDue(every, last, last + MIN, "UTC"), last + 10 * MIN - intervalGraceMs(10 * MIN));
+    assert.deepEqual(
+      nextDue(every, last, last + MIN, "UTC"),
+      last + 10 * MIN - intervalGraceMs(10 * MIN),
+    );
   });
   await t.step("the grace is 5% and at most a minute", () => {
     assert.deepEqual(intervalGraceMs(10 * MIN), 30_000);
@@ -51,10 +57,16 @@ Deno.test("isDue() for at: due when the last run is older than the latest slot",
   const schedule: Schedule = { kind: "at", times: ["09:00", "17:30"], weekdays: null };
   const ranYesterday = at("2026-05-04T09:00:10Z");
   await t.step("not due before today's first slot", () => {
-    assert.deepEqual(isDue(schedule, at("2026-05-04T17:30:05Z"), at("2026-05-05T08:59:00Z"), "UTC"), false);
+    assert.deepEqual(
+      isDue(schedule, at("2026-05-04T17:30:05Z"), at("2026-05-05T08:59:00Z"), "UTC"),
+      false,
+    );
   });
   await t.step("due at the slot", () => {
-    assert.deepEqual(isDue(schedule, at("2026-05-04T17:30:05Z"), at("2026-05-05T09:00:00Z"), "UTC"), true);
+    assert.deepEqual(
+      isDue(schedule, at("2026-05-04T17:30:05Z"), at("2026-05-05T09:00:00Z"), "UTC"),
+      true,
+    );
   });
   await t.step("a slot missed while asleep runs once on wake", () => {
     // Slept from 08:00 yesterday to 15:00 today: three slots passed, one run is due.
@@ -73,9 +85,15 @@ Deno.test("isDue() for at with weekdays skips the other days", () => {
   const schedule: Schedule = { kind: "at", times: ["09:00"], weekdays: [0, 2] };
   const mondayRun = at("2026-05-04T09:00:30Z");
   assert.deepEqual(isDue(schedule, mondayRun, at("2026-05-05T12:00:00Z"), "UTC"), false);
-  assert.deepEqual(nextDue(schedule, mondayRun, at("2026-05-05T12:00:00Z"), "UTC"), at("2026-05-06T09:00:00Z"));
+  assert.deepEqual(
+    nextDue(schedule, mondayRun, at("2026-05-05T12:00:00Z"), "UTC"),
+    at("2026-05-06T09:00:00Z"),
+  );
   assert.deepEqual(isDue(schedule, mondayRun, at("2026-05-06T09:00:00Z"), "UTC"), true);
-  assert.deepEqual(nextDue(schedule, at("2026-05-06T09:01:00Z"), at("2026-05-06T10:00:00Z"), "UTC"), at("2026-05-11T09:00:00Z"));
+  assert.deepEqual(
+    nextDue(schedule, at("2026-05-06T09:01:00Z"), at("2026-05-06T10:00:00Z"), "UTC"),
+    at("2026-05-11T09:00:00Z"),
+  );
 });
 
 Deno.test("isDue() reads at times and preferred_hour in the local time zone, not UTC", () => {
@@ -85,8 +103,14 @@ Deno.test("isDue() reads at times and preferred_hour in the local time zone, not
   assert.deepEqual(isDue(daily, last, at("2026-01-06T05:30:00Z"), AMS), true);
   assert.deepEqual(isDue(daily, last, at("2026-01-06T05:30:00Z"), "America/New_York"), false);
   const schedule: Schedule = { kind: "at", times: ["09:00"], weekdays: null };
-  assert.deepEqual(isDue(schedule, at("2026-01-05T08:00:00Z"), at("2026-01-06T08:00:00Z"), AMS), true);
-  assert.deepEqual(isDue(schedule, at("2026-01-05T08:30:00Z"), at("2026-01-06T07:59:00Z"), AMS), false);
+  assert.deepEqual(
+    isDue(schedule, at("2026-01-05T08:00:00Z"), at("2026-01-06T08:00:00Z"), AMS),
+    true,
+  );
+  assert.deepEqual(
+    isDue(schedule, at("2026-01-05T08:30:00Z"), at("2026-01-06T07:59:00Z"), AMS),
+    false,
+  );
 });
 
 Deno.test("legacy hourly, daily, weekly and monthly rules", async (t) => {
@@ -101,30 +125,48 @@ Deno.test("legacy hourly, daily, weekly and monthly rules", async (t) => {
     assert.deepEqual(isDue(daily, last, at("2026-05-02T01:00:00Z"), "UTC"), false);
     assert.deepEqual(isDue(daily, last, at("2026-05-02T05:59:00Z"), "UTC"), false);
     assert.deepEqual(isDue(daily, last, at("2026-05-02T06:00:00Z"), "UTC"), true);
-    assert.deepEqual(nextDue(daily, last, at("2026-05-01T12:00:00Z"), "UTC"), at("2026-05-02T06:00:00Z"));
+    assert.deepEqual(
+      nextDue(daily, last, at("2026-05-01T12:00:00Z"), "UTC"),
+      at("2026-05-02T06:00:00Z"),
+    );
   });
   await t.step("a daily job that ran late in the evening waits 20 h", () => {
     const daily: Schedule = { kind: "daily", hour: 6 };
     const last = at("2026-05-01T22:00:00Z");
     assert.deepEqual(isDue(daily, last, at("2026-05-02T06:00:00Z"), "UTC"), false);
-    assert.deepEqual(nextDue(daily, last, at("2026-05-02T06:00:00Z"), "UTC"), at("2026-05-02T18:00:00Z"));
+    assert.deepEqual(
+      nextDue(daily, last, at("2026-05-02T06:00:00Z"), "UTC"),
+      at("2026-05-02T18:00:00Z"),
+    );
   });
   await t.step("weekly runs on the preferred weekday (0 = Monday) after 6 days", () => {
     const weekly: Schedule = { kind: "weekly", weekday: 2, hour: 6 };
     const last = at("2026-05-06T06:10:00Z"); // a Wednesday
     assert.deepEqual(isDue(weekly, last, at("2026-05-12T07:00:00Z"), "UTC"), false); // Tuesday
     assert.deepEqual(isDue(weekly, last, at("2026-05-13T07:00:00Z"), "UTC"), true); // Wednesday
-    assert.deepEqual(nextDue(weekly, last, at("2026-05-08T00:00:00Z"), "UTC"), at("2026-05-13T06:00:00Z"));
+    assert.deepEqual(
+      nextDue(weekly, last, at("2026-05-08T00:00:00Z"), "UTC"),
+      at("2026-05-13T06:00:00Z"),
+    );
   });
   await t.step("monthly clamps the preferred day to the month's last day", () => {
     const monthly: Schedule = { kind: "monthly", day: 31, hour: 6 };
     const last = at("2026-01-31T06:00:00Z");
     assert.deepEqual(isDue(monthly, last, at("2026-02-27T07:00:00Z"), "UTC"), false);
     assert.deepEqual(isDue(monthly, last, at("2026-02-28T07:00:00Z"), "UTC"), true);
-    assert.deepEqual(nextDue(monthly, last, at("2026-02-10T00:00:00Z"), "UTC"), at("2026-02-28T06:00:00Z"));
+    assert.deepEqual(
+      nextDue(monthly, last, at("2026-02-10T00:00:00Z"), "UTC"),
+      at("2026-02-28T06:00:00Z"),
+    );
     // A leap year's February ends on the 29th.
-    assert.deepEqual(isDue(monthly, at("2028-01-31T06:00:00Z"), at("2028-02-28T07:00:00Z"), "UTC"), false);
-    assert.deepEqual(isDue(monthly, at("2028-01-31T06:00:00Z"), at("2028-02-29T07:00:00Z"), "UTC"), true);
+    assert.deepEqual(
+      isDue(monthly, at("2028-01-31T06:00:00Z"), at("2028-02-28T07:00:00Z"), "UTC"),
+      false,
+    );
+    assert.deepEqual(
+      isDue(monthly, at("2028-01-31T06:00:00Z"), at("2028-02-29T07:00:00Z"), "UTC"),
+      true,
+    );
   });
 });
 
@@ -141,31 +183,52 @@ Deno.test("schedules across the DST changes of Europe/Amsterdam", async (t) => {
     const last = at("2026-03-28T01:30:00Z"); // 02:30 CET the day before
     assert.deepEqual(isDue(schedule, last, at("2026-03-29T01:15:00Z"), AMS), false); // 03:15 CEST
     assert.deepEqual(isDue(schedule, last, at("2026-03-29T01:30:00Z"), AMS), true); // 03:30 CEST
-    assert.deepEqual(isDue(schedule, at("2026-03-29T01:30:00Z"), at("2026-03-29T03:00:00Z"), AMS), false);
+    assert.deepEqual(
+      isDue(schedule, at("2026-03-29T01:30:00Z"), at("2026-03-29T03:00:00Z"), AMS),
+      false,
+    );
   });
   await t.step("a slot in the repeated hour runs the first time only", () => {
     // 2026-10-25: 03:00 CEST falls back to 02:00 CET; 02:30 happens at 00:30Z and at 01:30Z.
     const schedule: Schedule = { kind: "at", times: ["02:30"], weekdays: null };
     assert.deepEqual(instantOf(2026, 10, 25, 2, 30, AMS), at("2026-10-25T00:30:00Z"));
     const ranFirst = at("2026-10-25T00:30:05Z");
-    assert.deepEqual(isDue(schedule, at("2026-10-24T00:30:00Z"), at("2026-10-25T00:30:00Z"), AMS), true);
+    assert.deepEqual(
+      isDue(schedule, at("2026-10-24T00:30:00Z"), at("2026-10-25T00:30:00Z"), AMS),
+      true,
+    );
     assert.deepEqual(isDue(schedule, ranFirst, at("2026-10-25T01:30:00Z"), AMS), false);
     assert.deepEqual(isDue(schedule, ranFirst, at("2026-10-25T01:45:00Z"), AMS), false);
   });
   await t.step("daily at a preferred hour keeps its local hour across both changes", () => {
     const daily: Schedule = { kind: "daily", hour: 6 };
-    assert.deepEqual(nextDue(daily, at("2026-03-28T05:00:00Z"), at("2026-03-28T12:00:00Z"), AMS), at("2026-03-29T04:00:00Z"));
-    assert.deepEqual(nextDue(daily, at("2026-10-24T04:00:00Z"), at("2026-10-24T12:00:00Z"), AMS), at("2026-10-25T05:00:00Z"));
+    assert.deepEqual(
+      nextDue(daily, at("2026-03-28T05:00:00Z"), at("2026-03-28T12:00:00Z"), AMS),
+      at("2026-03-29T04:00:00Z"),
+    );
+    assert.deepEqual(
+      nextDue(daily, at("2026-10-24T04:00:00Z"), at("2026-10-24T12:00:00Z"), AMS),
+      at("2026-10-25T05:00:00Z"),
+    );
   });
   await t.step("every counts real elapsed time, not wall-clock time", () => {
     const every: Schedule = { kind: "every", minutes: 60 };
     // 01:30 CET to 03:30 CEST is one real hour.
-    assert.deepEqual(isDue(every, at("2026-03-29T00:30:00Z"), at("2026-03-29T01:30:00Z"), AMS), true);
+    assert.deepEqual(
+      isDue(every, at("2026-03-29T00:30:00Z"), at("2026-03-29T01:30:00Z"), AMS),
+      true,
+    );
   });
 });
 
 Deno.test("month ends: at schedules roll over month and year boundaries", () => {
   const schedule: Schedule = { kind: "at", times: ["23:30"], weekdays: null };
-  assert.deepEqual(nextDue(schedule, at("2026-12-31T23:30:10Z"), at("2026-12-31T23:40:00Z"), "UTC"), at("2027-01-01T23:30:00Z"));
-  assert.deepEqual(isDue(schedule, at("2026-02-27T23:31:00Z"), at("2026-03-01T00:10:00Z"), "UTC"), true);
+  assert.deepEqual(
+    nextDue(schedule, at("2026-12-31T23:30:10Z"), at("2026-12-31T23:40:00Z"), "UTC"),
+    at("2027-01-01T23:30:00Z"),
+  );
+  assert.deepEqual(
+    isDue(schedule, at("2026-02-27T23:31:00Z"), at("2026-03-01T00:10:00Z"), "UTC"),
+    true,
+  );
 });

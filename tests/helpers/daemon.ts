@@ -19,10 +19,14 @@ export function startFakeDaemon(path: string, mode: DaemonMode): FakeDaemon {
       void (async () => {
         const buffer = new Uint8Array(1024);
         const count = await conn.read(buffer).catch(() => null);
-        if (count) requests.push(new TextDecoder().decode(buffer.subarray(0, count)).split("\r\n")[0]!);
+        if (count) {
+          requests.push(new TextDecoder().decode(buffer.subarray(0, count)).split("\r\n")[0]!);
+        }
         if (mode === "hang") return;
         const status = mode === "healthy" ? "200 OK" : "500 Internal Server Error";
-        await conn.write(new TextEncoder().encode(`HTTP/1.1 ${status}\r\nContent-Length: 2\r\n\r\nok`)).catch(() => {});
+        await conn.write(
+          new TextEncoder().encode(`HTTP/1.1 ${status}\r\nContent-Length: 2\r\n\r\nok`),
+        ).catch(() => {});
         conn.close();
         open.delete(conn);
       })();

@@ -13,7 +13,11 @@ export type FakeBehaviour =
   | { kind: "silent-then-exit"; seconds: number };
 
 /** Writes an executable fake named `name` into `dir` and returns its path. */
-export async function writeFakeAgent(dir: string, name: string, behaviour: FakeBehaviour): Promise<string> {
+export async function writeFakeAgent(
+  dir: string,
+  name: string,
+  behaviour: FakeBehaviour,
+): Promise<string> {
   const path = join(dir, name);
   const record = `#!/bin/sh
 printf '%s\\n' "$@" > "$RECORDS/${name}.args"
@@ -25,7 +29,9 @@ echo $$ > "$RECORDS/${name}.pid"
   let act: string;
   switch (behaviour.kind) {
     case "exit":
-      act = `${behaviour.stdout !== undefined ? `cat <<'FAKE_EOF'\n${behaviour.stdout}\nFAKE_EOF\n` : ""}exit ${behaviour.code}\n`;
+      act = `${
+        behaviour.stdout !== undefined ? `cat <<'FAKE_EOF'\n${behaviour.stdout}\nFAKE_EOF\n` : ""
+      }exit ${behaviour.code}\n`;
       break;
     case "hang":
       act = `trap '' TERM
@@ -43,7 +49,11 @@ while :; do sleep 1; done
 }
 
 /** Reads what a fake agent recorded, or null when it never ran. */
-export async function readRecord(records: string, name: string, what: "args" | "role" | "cwd" | "stdin" | "pid") {
+export async function readRecord(
+  records: string,
+  name: string,
+  what: "args" | "role" | "cwd" | "stdin" | "pid",
+): Promise<string | string[] | null> {
   try {
     const text = await Deno.readTextFile(join(records, `${name}.${what}`));
     return what === "args" ? text.replace(/\n$/, "").split("\n") : text.replace(/\n$/, "");

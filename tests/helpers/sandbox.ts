@@ -4,10 +4,11 @@
  * own. Nothing here touches the real ~/.teleclaude, the real daemon socket or a real agent CLI.
  */
 
-import { dirname, fromFileUrl, join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** The repository root. */
-export const ROOT = dirname(dirname(dirname(fromFileUrl(import.meta.url))));
+export const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 export const MAIN = join(ROOT, "main.ts");
 
 /** One test's temp world; `await using` removes it. */
@@ -29,7 +30,10 @@ let denoDir: string | null = null;
 /** Deno's cache directory, so a runner under a temp HOME reuses the npm packages already fetched. */
 export async function realDenoDir(): Promise<string> {
   if (denoDir) return denoDir;
-  const output = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stdout: "piped" }).output();
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json"],
+    stdout: "piped",
+  }).output();
   denoDir = (JSON.parse(new TextDecoder().decode(output.stdout)) as { denoDir: string }).denoDir;
   return denoDir;
 }
@@ -74,10 +78,17 @@ export async function writeFile(path: string, text: string, executable = false):
 }
 
 /** Writes teleclaude.yml and the spec docs it names. */
-export async function writeConfig(sandbox: Sandbox, yaml: string, specs: string[] = []): Promise<void> {
+export async function writeConfig(
+  sandbox: Sandbox,
+  yaml: string,
+  specs: string[] = [],
+): Promise<void> {
   await writeFile(sandbox.config, yaml);
   for (const spec of specs) {
-    await writeFile(join(sandbox.project, "docs/project/spec/jobs", `${spec.replaceAll("_", "-")}.md`), `# ${spec}\n`);
+    await writeFile(
+      join(sandbox.project, "docs/project/spec/jobs", `${spec.replaceAll("_", "-")}.md`),
+      `# ${spec}\n`,
+    );
   }
 }
 
@@ -148,7 +159,9 @@ export async function waitFor<T>(
   while (true) {
     const value = await check();
     if (value) return value as NonNullable<T>;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (performance.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

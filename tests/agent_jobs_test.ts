@@ -1,0 +1,256 @@
+/**
+ * Agent jobs end to end: fake agent CLIs on PATH, a stand-in daemon on a Unix socket, main.ts as
+ * a real process under the production permission flags.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { readRecord, writeFakeAgent } from "./helpers/fake_agent.ts";
+import { startFakeDaemon } from "./helpers/daemon.ts";
+import {
+  makeSandbox,
+  readStateFile,
+  runCli,
+  type Sandbox,
+  writeConfig,
+} from "./helpers/sandbox.ts";
+
+const THREE_AGENTS = `jobs:
+  claude_job: { job: claude_spec, agent: claude, thinking_mode: med, role: member, when: { every: 1h } }
+  codex_job: { job: codex_spec, agent: codex, thinking_mode: deep, role: member, when: { every: 1h } }
+  gemini_job: { job: gemini_spec, agent: gemini, thinking_mode: slow, when: { every: 1h } }
+`;
+
+async function threeAgents(sandbox: Sandbox): Promise<void> {
+  await writeConfig(sandbox, THREE_AGENTS, ["claude_spec", "codex_spec", "gemini_spec"]);
+  for (const agent of ["claude", "codex", "gemini"]) {
+    await writeFakeAgent(sandbox.bin, agent, { kind: "exit", code: 0 });
+  }
+}
+
+Deno.test("three agent jobs run through their CLIs with job-mode flags, without a daemon, as admin", async () => {
+  await using sandbox = await makeSandbox();
+  await threeAgents(sandbox);
+  const result = await runCli(sandbox, []);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+
+  const claude = await readRecord(sandbox.records, "claude", "args") as string[];
+  assert.deepEqual(claude, [
+    "-p",
+    "--dangerously-skip-permissions",
+    "--no-session-persistence",
+    "--no-chrome",
+    "--output-format",
+    "stream-json",
+    "--verbose",
+    "--model",
+    "sonnet",
+  ]);
+  assert.ok(!claude.includes("--tools"));
+  assert.equal(
+    await readRecord(sandbox.records, "claude", "stdin"),
+    "You are running the claude_job job. Read @docs/project/spec/jobs/claude-spec.md for your full instructions.",
+  );
+  const codex = await readRecord(sandbox.records, "codex", "args") as string[];
+  assert.deepEqual(codex, [
+    "exec",
+    "--dangerously-bypass-approvals-and-sandbox",
+    "--skip-git-repo-check",
+    "--json",
+    "-m",
+    "gpt-5.3-codex",
+    "-c",
+    "model_reasoning_effort=xhigh",
+    "-",
+  ]);
+  assert.match(
+    await readRecord(sandbox.records, "codex", "stdin") as string,
+    /Read @docs\/project\/spec\/jobs\/codex-spec\.md/,
+  );
+  const gemini = await readRecord(sandbox.records, "gemini", "args") as string[];
+  assert.deepEqual(gemini.slice(0, 6), [
+    "--approval-mode",
+    "yolo",
+    "--output-format",
+    "stream-json",
+    "-m",
+    "gemini-3-pro-preview",
+  ]);
+  assert.deepEqual(gemini.slice(6), [
+    "-p",
+    "You are running the gemini_job job. Read @docs/project/spec/jobs/gemini-spec.md for your full instructions.",
+  ]);
+  assert.equal(await readRecord(sandbox.records, "gemini", "stdin"), "");
+
+  for (const agent of ["claude", "codex", "gemini"]) {
+    // No daemon: admin, silently, whatever the config says.
+    assert.equal(await readRecord(sandbox.records, agent, "role"), "admin", agent);
+    assert.equal(await readRecord(sandbox.records, agent, "cwd"), sandbox.project, agent);
+  }
+  assert.doesNotMatch(result.stdout + result.stderr, /daemon/);
+  const state = await readStateFile(sandbox);
+  for (const job of ["claude_job", "codex_job", "gemini_job"]) {
+    assert.equal(state.jobs[job]?.last_status, "success", job);
+  }
+});
+
+Deno.test("the role comes from the config when the daemon answers its health check", async () => {
+  await using sandbox = await makeSandbox();
+  await threeAgents(sandbox);
+  await using daemon = startFakeDaemon(sandbox.socket, "healthy");
+  const result = await runCli(sandbox, []);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(await readRecord(sandbox.records, "claude", "role"), "member");
+  assert.equal(await readRecord(sandbox.records, "codex", "role"), "member");
+  assert.equal(await readRecord(sandbox.records, "gemini", "role"), "admin"); // no role configured
+  assert.deepEqual(daemon.requests, [
+    "GET /health HTTP/1.1",
+    "GET /health HTTP/1.1",
+    "GET /health HTTP/1.1",
+  ]);
+});
+
+Deno.test("a daemon that errors or hangs means admin, within about a second", async (t) => {
+  for (const mode of ["error", "hang"] as const) {
+    await t.step(mode, async () => {
+      await using sandbox = await makeSandbox();
+      await writeConfig(sandbox, "jobs:\n  j: { job: j, role: member }\n", ["j"]);
+      await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 0 });
+      await using _daemon = startFakeDaemon(sandbox.socket, mode);
+      const started = performance.now();
+      const result = await runCli(sandbox, ["--debug"]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(await readRecord(sandbox.records, "claude", "role"), "admin");
+      assert.match(result.stdout, /level=debug .*role admin/);
+      assert.ok(performance.now() - started < 8000);
+    });
+  }
+});
+
+Deno.test("one agent job failing (missing binary, missing spec, exit code) does not stop the next", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(
+    sandbox,
+    `agents:
+  codex: { binary: ${join(sandbox.dir, "no-such-codex")} }
+jobs:
+  no_binary: { job: spec, agent: codex }
+  no_spec: { job: missing_spec }
+  fails: { job: spec, agent: gemini }
+  works: { job: spec }
+`,
+    ["spec"],
+  );
+  await writeFakeAgent(sandbox.bin, "gemini", { kind: "exit", code: 7 });
+  await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 0 });
+  const result = await runCli(sandbox, []);
+  assert.equal(result.code, 1);
+  const state = await readStateFile(sandbox);
+  assert.match(
+    state.jobs.no_binary?.last_error as string,
+    /agents\.codex\.binary \S+no-such-codex is not an executable file/,
+  );
+  assert.equal(
+    state.jobs.no_spec?.last_error,
+    `spec doc not found: ${join(sandbox.project, "docs/project/spec/jobs/missing-spec.md")}`,
+  );
+  assert.equal(state.jobs.fails?.last_error, "gemini exited with code 7");
+  assert.equal(state.jobs.fails?.exit_code, 7);
+  assert.equal(state.jobs.works?.last_status, "success");
+  assert.equal(await readRecord(sandbox.records, "gemini", "role"), "admin");
+});
+
+const STREAMS = new URL("./testdata/streams/", import.meta.url);
+
+Deno.test("a usage limit defers every job of that agent until the stated reset", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(
+    sandbox,
+    "jobs:\n  first: { job: s, when: { every: 5m } }\n  second: { job: s, when: { every: 5m } }\n  other: { job: s, agent: gemini, when: { every: 5m } }\n",
+    ["s"],
+  );
+  const limited = await Deno.readTextFile(new URL("claude_usage_limit.jsonl", STREAMS));
+  await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 1, stdout: limited.trim() });
+  await writeFakeAgent(sandbox.bin, "gemini", { kind: "exit", code: 0 });
+  const first = await runCli(sandbox, []);
+  assert.equal(first.code, 1);
+  const state = await readStateFile(sandbox);
+  assert.equal(state.jobs.first?.outcome, "usage_limit");
+  assert.equal(state.jobs.first?.last_error, "You've hit your limit · resets 3pm (UTC)");
+  // The second claude job was not started after the first hit the limit.
+  assert.equal(state.jobs.second, undefined);
+  assert.equal(state.jobs.other?.last_status, "success");
+  const until = Date.parse(
+    (state.agent_backoff as Record<string, { until: string }>).claude!.until,
+  );
+  assert.equal(new Date(until).getUTCHours(), 15);
+  assert.ok(until > Date.now());
+
+  await Deno.remove(join(sandbox.records, "claude.args"));
+  const later = await runCli(sandbox, ["--force", "--job", "other"]);
+  assert.equal(later.code, 0);
+  const plain = await runCli(sandbox, []);
+  // "first" ran moments ago; "second" is due but held back.
+  assert.match(
+    plain.stdout,
+    /event=job_deferred job=second agent=claude until=\S+ reason="usage limit"/,
+  );
+  assert.equal(await readRecord(sandbox.records, "claude", "args"), null);
+  const list = await runCli(sandbox, ["--list"]);
+  assert.match(
+    list.stdout,
+    /first\s+agent:claude .*usage limit; deferred until \d{4}-\d{2}-\d{2} 15:00/,
+  );
+});
+
+Deno.test("structured outcomes: is_error with exit 0 fails, max turns is its own status, usage is kept", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, "jobs:\n  j: { job: s, max_turns: 40 }\n", ["s"]);
+  for (
+    const [fixture, outcome] of [["claude_is_error", "failed"], ["claude_max_turns", "max_turns"], [
+      "claude_success",
+      "success",
+    ]]
+  ) {
+    const text = await Deno.readTextFile(new URL(`${fixture}.jsonl`, STREAMS));
+    await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 0, stdout: text.trim() });
+    await runCli(sandbox, ["--force"]);
+    const entry = (await readStateFile(sandbox)).jobs.j!;
+    assert.equal(entry.outcome, outcome, fixture);
+  }
+  const entry = (await readStateFile(sandbox)).jobs.j!;
+  assert.deepEqual(entry.usage, {
+    turns: 4,
+    cost_usd: 0.0214,
+    input_tokens: 5120,
+    output_tokens: 640,
+  });
+  assert.deepEqual((await readRecord(sandbox.records, "claude", "args") as string[]).slice(-2), [
+    "--max-turns",
+    "40",
+  ]);
+});
+
+Deno.test("the run report an agent job writes is recorded; a run without one is flagged", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, "jobs:\n  reporter: { job: s }\n  silent: { job: s }\n", ["s"]);
+  const writer = `#!/bin/sh
+cat > /dev/null
+if [ "$TELECLAUDE_JOB_NAME" = reporter ]; then
+  mkdir -p "$HOME/.teleclaude/jobs/reporter/runs"
+  echo "# report" > "$HOME/.teleclaude/jobs/reporter/runs/261126-070000.md"
+fi
+`;
+  await Deno.writeTextFile(join(sandbox.bin, "claude"), writer, { mode: 0o755 });
+  const result = await runCli(sandbox, []);
+  assert.equal(result.code, 0, result.stderr);
+  const state = await readStateFile(sandbox);
+  assert.equal(
+    state.jobs.reporter?.report_path,
+    join(sandbox.home, ".teleclaude/jobs/reporter/runs/261126-070000.md"),
+  );
+  assert.equal(state.jobs.silent?.report_path, null);
+  const list = await runCli(sandbox, ["--list"]);
+  assert.match(list.stdout, /silent\s+agent:claude .*no report/);
+  assert.doesNotMatch(list.stdout, /reporter .*no report/);
+});

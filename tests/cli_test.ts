@@ -1,0 +1,219 @@
+/** End-to-end: main.ts as a real process under the production permission flags and a temp HOME. */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  makeSandbox,
+  readStateFile,
+  ROOT,
+  runCli,
+  writeConfig,
+  writeFile,
+} from "./helpers/sandbox.ts";
+
+const SCRIPTS = `jobs:
+  ok_job:
+    script: jobs/ok.sh
+    when: { every: 10m }
+  failing_job:
+    script: jobs/fail.sh
+    when: { every: 10m }
+  reporting_job:
+    script: [jobs/report.sh, "two words"]
+    when: { at: "09:00" }
+`;
+
+async function writeScripts(project: string): Promise<void> {
+  await writeFile(join(project, "jobs/ok.sh"), "#!/bin/sh\necho fine\n", true);
+  await writeFile(
+    join(project, "jobs/fail.sh"),
+    "#!/bin/sh\necho 'something broke' >&2\nexit 3\n",
+    true,
+  );
+  await writeFile(
+    join(project, "jobs/report.sh"),
+    `#!/bin/sh\necho "arg: $1"\necho '{"success": false, "message": "2 of 3 synced", "items_processed": 2, "errors": ["x failed"]}'\n`,
+    true,
+  );
+  await writeFile(join(project, "jobs/extra.sh"), "#!/bin/sh\necho extra ran > extra.out\n", true);
+}
+
+Deno.test("--help and --version exit 0 and say what they should", async () => {
+  await using sandbox = await makeSandbox();
+  const help = await runCli(sandbox, ["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--dry-run/);
+  const version = await runCli(sandbox, ["--version"]);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^teleclaude-cron \d+\.\d+\.\d+/);
+});
+
+Deno.test("--list shows every job of the example config, agent and script alike", async () => {
+  await using sandbox = await makeSandbox();
+  const result = await runCli(sandbox, ["--list", "--config", join(ROOT, "teleclaude.yml")]);
+  assert.equal(result.code, 0, result.stderr);
+  for (
+    const expected of [
+      /next_prepare_draft\s+agent:claude\s+every 2h\s+never/,
+      /log_rotation\s+script\s+at 03:15/,
+      /reindex_notes\s+script\s+unscheduled/,
+    ]
+  ) {
+    assert.match(result.stdout, expected);
+  }
+  const json = await runCli(sandbox, [
+    "--list",
+    "--json",
+    "--config",
+    join(ROOT, "teleclaude.yml"),
+  ]);
+  const rows = JSON.parse(json.stdout) as Record<string, unknown>[];
+  assert.deepEqual(rows.map((row) => row.type), [
+    "agent",
+    "agent",
+    "agent",
+    "script",
+    "script",
+    "script",
+  ]);
+  for (const key of ["name", "type", "schedule", "last_run", "last_status", "next_due"]) {
+    assert.ok(key in rows[0]!, key);
+  }
+  assert.equal(rows[0]!.schedule, "every 2h");
+});
+
+Deno.test("a run executes due script jobs, records each outcome and exits 1 when one failed", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, SCRIPTS);
+  await writeScripts(sandbox.project);
+  const result = await runCli(sandbox, []);
+  assert.equal(result.code, 1, result.stderr);
+  const state = await readStateFile(sandbox);
+  assert.equal(state.jobs.ok_job?.last_status, "success");
+  assert.equal(state.jobs.failing_job?.last_status, "failed");
+  assert.equal(state.jobs.failing_job?.last_error, "exited with code 3");
+  assert.equal(state.jobs.failing_job?.exit_code, 3);
+  // The JSON result line decides, even on exit 0, and its message and count are kept.
+  assert.equal(state.jobs.reporting_job?.last_status, "failed");
+  assert.equal(state.jobs.reporting_job?.last_error, "reported success: false: x failed");
+  assert.equal(state.jobs.reporting_job?.message, "2 of 3 synced");
+  assert.equal(state.jobs.reporting_job?.items_processed, 2);
+  // One structured line per event, and the failing job's output in the runner's own log.
+  assert.match(result.stdout, /event=runner_start/);
+  assert.match(result.stdout, /event=job_due job=ok_job/);
+  assert.match(result.stdout, /event=job_finished job=ok_job status=success/);
+  assert.match(result.stderr, /event=job_finished job=failing_job status=failed .*exit_code=3/);
+  assert.match(result.stdout, /failing_job \| something broke/);
+  assert.match(result.stdout, /event=runner_done ran=3 failed=2/);
+  // The run log holds the output; the argument with a space arrived whole.
+  const log = await Deno.readTextFile(state.jobs.reporting_job?.log_path as string);
+  assert.match(log, /^arg: two words$/m);
+  assert.equal(
+    (await Deno.stat(state.jobs.reporting_job?.log_path as string)).mode! & 0o777,
+    0o600,
+  );
+  // Nothing is due right after: a second run does nothing and exits 0.
+  const again = await runCli(sandbox, []);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /event=runner_done ran=0 failed=0/);
+});
+
+Deno.test("--force --job runs one job now; a discovered job runs only that way", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, SCRIPTS);
+  await writeScripts(sandbox.project);
+  const plain = await runCli(sandbox, ["--job", "extra"]);
+  assert.equal(plain.code, 0, plain.stderr);
+  await assert.rejects(Deno.stat(join(sandbox.project, "extra.out")), Deno.errors.NotFound);
+  const forced = await runCli(sandbox, ["--force", "--job", "extra"]);
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.equal(await Deno.readTextFile(join(sandbox.project, "extra.out")), "extra ran\n");
+  const state = await readStateFile(sandbox);
+  assert.deepEqual(Object.keys(state.jobs), ["extra"]);
+});
+
+Deno.test("--dry-run says why each job is or is not due and writes nothing", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, SCRIPTS);
+  await writeScripts(sandbox.project);
+  await runCli(sandbox, ["--job", "ok_job"]);
+  const before = await Deno.readTextFile(join(sandbox.home, ".teleclaude/cron_state.json"));
+  const result = await runCli(sandbox, ["--dry-run"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^ok_job: last run \d+ s ago, every 10m: due in 10 min$/m);
+  assert.match(result.stdout, /^failing_job: never ran, every 10m: due now$/m);
+  assert.match(
+    result.stdout,
+    /^extra: not scheduled \(discovered in jobs\/; run it with --force --job extra\)$/m,
+  );
+  assert.equal(await Deno.readTextFile(join(sandbox.home, ".teleclaude/cron_state.json")), before);
+});
+
+Deno.test("a bad config exits 2 naming file, line, job and field, and leaves the state untouched", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, SCRIPTS);
+  await writeScripts(sandbox.project);
+  await runCli(sandbox, ["--job", "ok_job"]);
+  const statePath = join(sandbox.home, ".teleclaude/cron_state.json");
+  const before = await Deno.readTextFile(statePath);
+  await writeConfig(sandbox, SCRIPTS.replace("every: 10m }\n  failing", "every: 10x }\n  failing"));
+  for (const args of [[], ["--list"], ["--dry-run"]]) {
+    const result = await runCli(sandbox, args);
+    assert.equal(result.code, 2);
+    assert.match(
+      result.stderr,
+      /teleclaude\.yml:4:20: jobs\.ok_job\.when\.every: "10x" is not a duration \(use 10m, 2h or 1d\)/,
+    );
+    assert.equal(result.stdout, "");
+  }
+  assert.equal(await Deno.readTextFile(statePath), before);
+});
+
+Deno.test("bad usage exits 2 with a message: unknown flag, unknown job, missing config", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, SCRIPTS);
+  const flag = await runCli(sandbox, ["--frobnicate"]);
+  assert.equal(flag.code, 2);
+  assert.match(flag.stderr, /Unknown option '--frobnicate'/);
+  const job = await runCli(sandbox, ["--job", "nope"]);
+  assert.equal(job.code, 2);
+  assert.match(job.stderr, /unknown job "nope" .*known jobs: ok_job, failing_job, reporting_job/);
+  const missing = await runCli(sandbox, ["--config", join(sandbox.dir, "absent.yml")]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /absent\.yml: config file not found/);
+  await assert.rejects(
+    Deno.stat(join(sandbox.home, ".teleclaude/cron_state.json")),
+    Deno.errors.NotFound,
+  );
+});
+
+Deno.test("a corrupt state file is reported by --list, and moved aside (kept) by a run", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, SCRIPTS);
+  await writeScripts(sandbox.project);
+  const dir = join(sandbox.home, ".teleclaude");
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(join(dir, "cron_state.json"), "{ not json");
+  const list = await runCli(sandbox, ["--list"]);
+  assert.equal(list.code, 0);
+  assert.match(list.stderr, /cron_state\.json is corrupt/);
+  assert.equal(await Deno.readTextFile(join(dir, "cron_state.json")), "{ not json");
+  const run = await runCli(sandbox, ["--job", "ok_job"]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /event=state_corrupt .*moved_to=\S+cron_state\.json\.corrupt-/);
+  const kept = [...Deno.readDirSync(dir)].find((entry) =>
+    entry.name.startsWith("cron_state.json.corrupt-")
+  );
+  assert.ok(kept);
+  assert.equal(await Deno.readTextFile(join(dir, kept.name)), "{ not json");
+  assert.equal((await readStateFile(sandbox)).jobs.ok_job?.last_status, "success");
+});
+
+Deno.test("deno task cron, deno task compile and init.sh all take the flags from one script", async () => {
+  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
+  assert.equal(config.tasks.cron, "deno run $(sh scripts/permission-flags.sh) main.ts");
+  assert.match(config.tasks.compile, /^deno compile \$\(sh scripts\/permission-flags\.sh\) /);
+  const init = await Deno.readTextFile(join(ROOT, "init.sh"));
+  assert.match(init, /scripts\/permission-flags\.sh/);
+  assert.doesNotMatch(JSON.stringify(config.tasks.cron), /-A\b|--allow-all/);
+});

@@ -1,0 +1,158 @@
+/**
+ * The 3 a.m. cases, with real processes under a temp HOME: a storm of runners, a runner killed
+ * with -9, a job that ignores SIGTERM, SIGTERM to the runner, a job gone silent.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { readRecord, writeFakeAgent } from "./helpers/fake_agent.ts";
+import {
+  makeSandbox,
+  processAlive,
+  readStateFile,
+  runCli,
+  type Sandbox,
+  spawnCli,
+  waitFor,
+  writeConfig,
+  writeFile,
+} from "./helpers/sandbox.ts";
+
+const FAST_GRACE = { TELECLAUDE_CRON_GRACE_MS: "500" };
+
+async function hangingAgentJob(sandbox: Sandbox, extra = ""): Promise<void> {
+  await writeConfig(sandbox, `jobs:\n  stuck: { job: stuck, idle_timeout: 0${extra} }\n`, [
+    "stuck",
+  ]);
+  await writeFakeAgent(sandbox.bin, "claude", { kind: "hang" });
+}
+
+async function runningRecord(sandbox: Sandbox): Promise<{ pgid: number } | null> {
+  try {
+    return ((await readStateFile(sandbox)).jobs.stuck?.running as { pgid: number } | undefined) ??
+      null;
+  } catch {
+    return null;
+  }
+}
+
+Deno.test("a storm of runners started at once runs the job exactly once", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, "jobs:\n  once: { script: jobs/once.sh, when: { every: 1h } }\n");
+  await writeFile(
+    join(sandbox.project, "jobs/once.sh"),
+    "#!/bin/sh\necho $$ >> ran.txt\nsleep 1\n",
+    true,
+  );
+  const runners = await Promise.all(
+    Array.from({ length: 8 }, () => spawnCli(sandbox, ["--config", sandbox.config])),
+  );
+  const outputs = await Promise.all(runners.map((child) => child.output()));
+  assert.deepEqual(outputs.map((output) => output.code), Array(8).fill(0));
+  const lines = (await Deno.readTextFile(join(sandbox.project, "ran.txt"))).trim().split("\n");
+  assert.equal(lines.length, 1);
+  const busy = outputs.filter((output) =>
+    /another cron runner \(pid \d+\) is active/.test(new TextDecoder().decode(output.stdout))
+  );
+  // Runners that came after the first one finished find the job no longer due.
+  assert.ok(busy.length >= 1, "at least one runner met the lock");
+  await assert.rejects(
+    Deno.stat(join(sandbox.home, ".teleclaude/cron_runner.pid")),
+    Deno.errors.NotFound,
+  );
+});
+
+Deno.test("a job that ignores SIGTERM is killed with its grandchild after the timeout and grace", async () => {
+  await using sandbox = await makeSandbox();
+  await hangingAgentJob(sandbox, ", timeout: 1");
+  const result = await runCli(sandbox, [], FAST_GRACE);
+  assert.equal(result.code, 1, result.stderr);
+  const entry = (await readStateFile(sandbox)).jobs.stuck!;
+  assert.equal(entry.outcome, "timed_out");
+  assert.equal(entry.last_error, "timed out after 1s");
+  assert.ok((entry.duration_ms as number) <= 1000 + 500 + 1000, `took ${entry.duration_ms} ms`);
+  const child = Number(await readRecord(sandbox.records, "claude", "pid"));
+  const grandchild = Number(await Deno.readTextFile(join(sandbox.records, "claude.grandchild")));
+  assert.equal(processAlive(child), false);
+  assert.equal(processAlive(grandchild), false);
+  assert.match(await Deno.readTextFile(entry.log_path as string), /^started$/m);
+});
+
+Deno.test("SIGTERM to the runner stops the job's whole group, records it and exits 143", async (t) => {
+  for (const signals of [1, 2]) {
+    await t.step(signals === 1 ? "one signal" : "a second signal during shutdown", async () => {
+      await using sandbox = await makeSandbox();
+      await hangingAgentJob(sandbox);
+      const runner = await spawnCli(sandbox, ["--config", sandbox.config], FAST_GRACE);
+      const running = await waitFor(
+        () => runningRecord(sandbox),
+        "the job to be recorded as running",
+      );
+      await waitFor(
+        () => Deno.stat(join(sandbox.records, "claude.grandchild")).catch(() => null),
+        "the grandchild",
+      );
+      for (let count = 0; count < signals; count++) runner.kill("SIGTERM");
+      const output = await runner.output();
+      assert.equal(output.code, 143, new TextDecoder().decode(output.stderr));
+      const entry = (await readStateFile(sandbox)).jobs.stuck!;
+      assert.equal(entry.outcome, "interrupted");
+      assert.equal(entry.last_error, "interrupted by SIGTERM");
+      assert.equal(entry.running, undefined);
+      const grandchild = Number(
+        await Deno.readTextFile(join(sandbox.records, "claude.grandchild")),
+      );
+      assert.equal(processAlive(running.pgid), false);
+      assert.equal(processAlive(grandchild), false);
+      await assert.rejects(
+        Deno.stat(join(sandbox.home, ".teleclaude/cron_runner.pid")),
+        Deno.errors.NotFound,
+      );
+    });
+  }
+});
+
+Deno.test("kill -9 of the runner mid-job is found, recorded and cleaned up by the next run", async () => {
+  await using sandbox = await makeSandbox();
+  await hangingAgentJob(sandbox);
+  const runner = await spawnCli(sandbox, ["--config", sandbox.config], FAST_GRACE);
+  const running = await waitFor(() => runningRecord(sandbox), "the job to be recorded as running");
+  await waitFor(
+    () => Deno.stat(join(sandbox.records, "claude.grandchild")).catch(() => null),
+    "the grandchild",
+  );
+  runner.kill("SIGKILL");
+  await runner.output();
+  // The job's group outlives the runner (it is detached): the next run must stop it.
+  assert.equal(processAlive(running.pgid), true);
+  const next = await runCli(sandbox, [], FAST_GRACE);
+  assert.equal(next.code, 0, next.stderr);
+  assert.match(next.stderr, /event=job_interrupted job=stuck/);
+  const entry = (await readStateFile(sandbox)).jobs.stuck!;
+  assert.equal(entry.outcome, "interrupted");
+  assert.match(
+    entry.last_error as string,
+    /^interrupted: the runner \(pid \d+\) stopped during the run; its leftover processes \(group \d+\) were stopped$/,
+  );
+  assert.equal(entry.running, undefined);
+  // The interrupted run counts as the last run: no immediate retry.
+  assert.doesNotMatch(next.stdout, /event=job_started/);
+  const grandchild = Number(await Deno.readTextFile(join(sandbox.records, "claude.grandchild")));
+  await waitFor(
+    () => !processAlive(running.pgid) && !processAlive(grandchild),
+    "the leftover group to be gone",
+    3000,
+  );
+});
+
+Deno.test("a job silent for idle_timeout seconds is stopped as hung", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, "jobs:\n  quiet: { job: quiet, idle_timeout: 1 }\n", ["quiet"]);
+  await writeFakeAgent(sandbox.bin, "claude", { kind: "silent-then-exit", seconds: 30 });
+  const result = await runCli(sandbox, [], FAST_GRACE);
+  assert.equal(result.code, 1);
+  const entry = (await readStateFile(sandbox)).jobs.quiet!;
+  assert.equal(entry.outcome, "idle");
+  assert.equal(entry.last_error, "idle for 1s");
+  assert.equal(processAlive(Number(await readRecord(sandbox.records, "claude", "pid"))), false);
+});

@@ -6,7 +6,6 @@
  * This file only parses arguments, wires the modules together and maps errors to exit codes.
  */
 
-import { parseArgs } from "node:util";
 import { type Config, loadConfig } from "./lib/config.ts";
 import { ConfigError, formatProblem, UsageError } from "./lib/errors.ts";
 import { dueReason, listRows, listTable, table } from "./lib/format.ts";
@@ -64,7 +63,40 @@ interface Flags {
   version: boolean;
 }
 
-function parseFlags(args: string[]): Flags {
+const DEFAULT_FLAGS: Flags = {
+  config: "teleclaude.yml",
+  force: false,
+  job: null,
+  dryRun: false,
+  list: false,
+  json: false,
+  history: false,
+  historyJob: null,
+  logs: null,
+  run: 1,
+  limit: 20,
+  debug: false,
+  help: false,
+  version: false,
+};
+
+/**
+ * launchd and systemd call `teleclaude-cron --config PATH`, 288 times a day. That form is read
+ * here directly: importing node:util starts Deno's Node layer, which alone would cost the idle
+ * tick a third of a bare Deno start (docs/benchmarks.md). Anything else goes to parseArgs.
+ */
+function tickFlags(args: string[]): Flags | null {
+  if (args.length === 0) return DEFAULT_FLAGS;
+  if (args.length === 2 && args[0] === "--config" && !args[1]!.startsWith("-")) {
+    return { ...DEFAULT_FLAGS, config: args[1]! };
+  }
+  return null;
+}
+
+async function parseFlags(args: string[]): Promise<Flags> {
+  const quick = tickFlags(args);
+  if (quick) return quick;
+  const { parseArgs } = await import("node:util");
   let parsed;
   try {
     parsed = parseArgs({
@@ -125,7 +157,7 @@ function parseFlags(args: string[]): Flags {
 }
 
 async function main(args: string[]): Promise<number> {
-  const flags = parseFlags(args);
+  const flags = await parseFlags(args);
   if (flags.help) {
     print(USAGE);
     return 0;
@@ -195,7 +227,7 @@ async function runOnce(
   timeZone: string,
   log: Logger,
 ): Promise<number> {
-  const lock = await acquireRunnerLock(paths.lock);
+  const lock = acquireRunnerLock(paths.lock);
   if (!isHeld(lock)) {
     log.info("runner_busy", {
       message: `another cron runner (pid ${lock.holderPid ?? "unknown"}) is active`,

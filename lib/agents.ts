@@ -10,7 +10,7 @@
  *   servers, one JSON answer.
  */
 
-import { delimiter, join } from "node:path";
+import { join } from "./posix_path.ts";
 import type { AgentName, AgentOverride, ThinkingMode } from "./config.ts";
 
 /** Default model per agent and thinking mode; `null` means the agent has no such mode. */
@@ -277,7 +277,7 @@ export function agentBinaryCandidates(agent: AgentName, environment: SearchEnvir
     const app = LAUNCHER_APPS[agent];
     places.push(join(home, "Applications", `${app}.app`, "Contents", "MacOS", `${name}-launcher`));
   }
-  for (const dir of environment.path.split(delimiter)) {
+  for (const dir of environment.path.split(":")) {
     if (dir) places.push(join(dir, name));
   }
   for (const dir of environment.installDirs ?? standardInstallDirs(home)) {

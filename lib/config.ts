@@ -2,11 +2,12 @@
  * The validated shape of the `jobs:` map of `teleclaude.yml`, and loading it from a file.
  *
  * Parsing (YAML + zod, in `config_parse.ts`) is the expensive part of a tick, so a validated
- * config is cached as JSON under `~/.teleclaude/cache`, keyed by the file's content hash; the
+ * config is cached as JSON under `~/.teleclaude/cache`, keyed by the file's content hash (and the
+ * runner's version); the
  * parser is imported only when the cache misses.
  */
 
-import { basename, dirname, extname, join, resolve } from "node:path";
+import { basename, dirname, extname, join, resolve } from "./posix_path.ts";
 import { ConfigError, type Problem } from "./errors.ts";
 import { VERSION } from "./version.ts";
 
@@ -83,7 +84,8 @@ const CACHE_FORMAT = 1;
 interface CachedConfig {
   format: number;
   version: string;
-  hash: string;
+  /** The config file's size, mtime, ctime, inode and device when it was parsed. */
+  key: string;
   config: Config;
 }
 
@@ -100,43 +102,46 @@ export interface LoadedConfig {
  */
 export async function loadConfig(path: string, cacheDir: string | null): Promise<LoadedConfig> {
   const file = resolve(path);
-  let text: string;
+  let info: Deno.FileInfo;
   try {
-    text = await Deno.readTextFile(file);
+    info = Deno.statSync(file);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
       throw new ConfigError({
         file: path,
         message: "config file not found (pass --config PATH to use another one)",
       });
     }
-    if (error instanceof Deno.errors.IsADirectory) {
-      throw new ConfigError({ file: path, message: "is a directory, not a config file" });
-    }
     throw error;
   }
-  const hash = await sha256Hex(text);
-  const cacheFile = cacheDir === null
-    ? null
-    : join(cacheDir, `config-${(await sha256Hex(file)).slice(0, 16)}.json`);
-  let config = cacheFile === null ? null : await readCache(cacheFile, hash);
+  if (info.isDirectory) {
+    throw new ConfigError({ file: path, message: "is a directory, not a config file" });
+  }
+  // Any write to the file changes its ctime and mtime; neither the idle tick's time nor its memory
+  // is spent reading or hashing the text when it has not changed.
+  const key = [info.size, info.mtime?.getTime(), info.ctime?.getTime(), info.ino, info.dev].join(
+    ":",
+  );
+  const cacheFile = cacheDir === null ? null : join(cacheDir, `config-${contentHash(file)}.json`);
+  let config = cacheFile === null ? null : readCache(cacheFile, key);
   const fromCache = config !== null;
   if (config === null) {
+    const text = Deno.readTextFileSync(file);
     const { parseConfig } = await import("./config_parse.ts");
     config = parseConfig(text, { displayName: path, file });
     if (cacheFile !== null) {
-      await writeCache(cacheFile, { format: CACHE_FORMAT, version: VERSION, hash, config });
+      writeCache(cacheFile, { format: CACHE_FORMAT, version: VERSION, key, config });
     }
   }
   config.displayName = path;
-  config.jobs.push(...await discoverScriptJobs(config));
+  config.jobs.push(...discoverScriptJobs(config));
   return { config, fromCache };
 }
 
-async function readCache(cacheFile: string, hash: string): Promise<Config | null> {
+function readCache(cacheFile: string, key: string): Config | null {
   try {
-    const cached = JSON.parse(await Deno.readTextFile(cacheFile)) as CachedConfig;
-    if (cached.format === CACHE_FORMAT && cached.version === VERSION && cached.hash === hash) {
+    const cached = JSON.parse(Deno.readTextFileSync(cacheFile)) as CachedConfig;
+    if (cached.format === CACHE_FORMAT && cached.version === VERSION && cached.key === key) {
       return cached.config;
     }
   } catch {
@@ -145,12 +150,12 @@ async function readCache(cacheFile: string, hash: string): Promise<Config | null
   return null;
 }
 
-async function writeCache(cacheFile: string, cached: CachedConfig): Promise<void> {
+function writeCache(cacheFile: string, cached: CachedConfig): void {
   try {
-    await Deno.mkdir(dirname(cacheFile), { recursive: true, mode: 0o700 });
+    Deno.mkdirSync(dirname(cacheFile), { recursive: true, mode: 0o700 });
     const temp = `${cacheFile}.tmp-${Deno.pid}`;
-    await Deno.writeTextFile(temp, JSON.stringify(cached), { mode: 0o600 });
-    await Deno.rename(temp, cacheFile);
+    Deno.writeTextFileSync(temp, JSON.stringify(cached), { mode: 0o600 });
+    Deno.renameSync(temp, cacheFile);
   } catch (error) {
     // The cache is an optimisation; a read-only ~/.teleclaude must not stop --list.
     if (
@@ -166,7 +171,7 @@ async function writeCache(cacheFile: string, cached: CachedConfig): Promise<void
  * listed with schedule "unscheduled" and run only with `--force --job NAME` (the seed's rule: a
  * job with no config entry never runs on its own).
  */
-export async function discoverScriptJobs(config: Config): Promise<ScriptJob[]> {
+export function discoverScriptJobs(config: Config): ScriptJob[] {
   const folder = join(config.dir, "jobs");
   const known = new Set(config.jobs.map((job) => job.name));
   // A file a configured script job already runs is that job, not a discovery.
@@ -191,7 +196,7 @@ export async function discoverScriptJobs(config: Config): Promise<ScriptJob[]> {
     if (
       known.has(name) || configured.has(join(folder, entry.name)) || !/^[a-z0-9_-]+$/.test(name)
     ) continue;
-    const info = await Deno.stat(join(folder, entry.name));
+    const info = Deno.statSync(join(folder, entry.name));
     if (!info.isFile || info.mode === null || (info.mode & 0o111) === 0) continue;
     known.add(name);
     found.push({
@@ -207,8 +212,17 @@ export async function discoverScriptJobs(config: Config): Promise<ScriptJob[]> {
   return found;
 }
 
-/** Hex SHA-256 of a string. */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+/** A 53-bit hash of a string (cyrb53) with its length, as hex: names a config's cache file. */
+export function contentHash(text: string): string {
+  let h1 = 0xdeadbeef ^ text.length;
+  let h2 = 0x41c6ce57 ^ text.length;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    h1 = Math.imul(h1 ^ code, 2654435761);
+    h2 = Math.imul(h2 ^ code, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  const hash = 4294967296 * (2097151 & h2) + (h1 >>> 0);
+  return `${text.length.toString(16)}-${hash.toString(16)}`;
 }

@@ -4,7 +4,7 @@
  * Only the `jobs:` and `agents:` keys are read; other top-level keys belong to other components.
  */
 
-import { dirname } from "node:path";
+import { dirname } from "./posix_path.ts";
 import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from "yaml";
 import { z } from "zod";
 import { DEFAULT_MODELS } from "./agents.ts";

@@ -5,7 +5,7 @@
  * runner goes on to the next job. Imported by the runner only when a job is due.
  */
 
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "./posix_path.ts";
 import { jobInvocation, jobPrompt, resolveAgentBinary, specDocPath } from "./agents.ts";
 import type { AgentJob, Config, Job, ScriptJob } from "./config.ts";
 import { checkDaemonHealth, resolveRole } from "./daemon.ts";

@@ -4,7 +4,7 @@
  * after the state file has moved on.
  */
 
-import { dirname } from "node:path";
+import { dirname } from "./posix_path.ts";
 import { ensurePrivateDir } from "./paths.ts";
 import { writeAll } from "./state.ts";
 

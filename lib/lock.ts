@@ -4,9 +4,11 @@
  * file (dead PID, or a PID since reused by another process) never blocks a run.
  */
 
-import { dirname } from "node:path";
-import { ensurePrivateDir } from "./paths.ts";
-import { writeAll } from "./state.ts";
+import { dirname } from "./posix_path.ts";
+function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
+  let offset = 0;
+  while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
+}
 
 /** A held lock. `release()` removes the file and drops the lock. */
 export interface RunnerLock {
@@ -27,23 +29,24 @@ export interface LockBusy {
  * file at the path; B and C would both "hold" the lock. So after locking we check that the path
  * still names the inode we locked, and start over if it does not.
  */
-export async function acquireRunnerLock(path: string): Promise<RunnerLock | LockBusy> {
-  await ensurePrivateDir(dirname(path));
+export function acquireRunnerLock(path: string): RunnerLock | LockBusy {
+  Deno.mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   for (let attempt = 0; attempt < 50; attempt++) {
-    const file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
+    // Synchronous calls: see the note on the idle tick in config.ts.
+    const file = Deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 });
     // tryLock(true) is exclusive; tryLock() with no argument would be a shared lock.
-    if (!(await file.tryLock(true))) {
-      const holderPid = await readHolder(file);
+    if (!file.tryLockSync(true)) {
+      const holderPid = readHolder(file);
       file.close();
       return { holderPid };
     }
-    if (!(await sameInode(file, path))) {
+    if (!sameInode(file, path)) {
       file.close();
       continue;
     }
-    await file.truncate(0);
-    await writeAll(file, new TextEncoder().encode(`${Deno.pid}\n`));
-    await file.sync();
+    file.truncateSync(0);
+    // No fsync: the PID is for people to read; the flock itself is the lock.
+    writeAllSync(file, new TextEncoder().encode(`${Deno.pid}\n`));
     let released = false;
     return {
       path,
@@ -68,9 +71,10 @@ export function isHeld(result: RunnerLock | LockBusy): result is RunnerLock {
   return "release" in result;
 }
 
-async function sameInode(file: Deno.FsFile, path: string): Promise<boolean> {
+function sameInode(file: Deno.FsFile, path: string): boolean {
   try {
-    const [opened, named] = await Promise.all([file.stat(), Deno.stat(path)]);
+    const opened = file.statSync();
+    const named = Deno.statSync(path);
     return opened.ino === named.ino && opened.dev === named.dev;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
@@ -78,9 +82,9 @@ async function sameInode(file: Deno.FsFile, path: string): Promise<boolean> {
   }
 }
 
-async function readHolder(file: Deno.FsFile): Promise<number | null> {
+function readHolder(file: Deno.FsFile): number | null {
   const buffer = new Uint8Array(64);
-  const count = await file.read(buffer);
+  const count = file.readSync(buffer);
   const pid = Number.parseInt(new TextDecoder().decode(buffer.subarray(0, count ?? 0)), 10);
   return Number.isNaN(pid) ? null : pid;
 }
@@ -101,7 +105,7 @@ export async function inspectRunnerLock(
       await file.unlock();
       return { held: false };
     }
-    const holderPid = await readHolder(file);
+    const holderPid = readHolder(file);
     const since = (await file.stat()).mtime;
     return { held: true, holderPid, since };
   } finally {

@@ -4,7 +4,7 @@
  * itself uses job mode (`runAgentJob`).
  */
 
-import { join } from "node:path";
+import { join } from "./posix_path.ts";
 import { oneShotInvocation, resolveAgentBinary } from "./agents.ts";
 import type { AgentName, AgentOverride, ThinkingMode } from "./config.ts";
 import { parseEvents } from "./outcome.ts";

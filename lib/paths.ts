@@ -1,6 +1,6 @@
 /** Where the runner keeps its files. Everything lives under `~/.teleclaude`; `HOME` decides `~`. */
 
-import { join } from "node:path";
+import { join } from "./posix_path.ts";
 
 /** The default daemon socket; `TELECLAUDE_API_SOCKET` overrides it. */
 export const DEFAULT_API_SOCKET = "/tmp/teleclaude-api.sock";

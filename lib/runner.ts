@@ -5,7 +5,7 @@
  * imported only when a job is due, which keeps the idle tick small.
  */
 
-import { join } from "node:path";
+import { join } from "./posix_path.ts";
 import type { Config, Job } from "./config.ts";
 import type { JobContext, JobResult } from "./execute.ts";
 import { describeSchedule, describeSpan } from "./format.ts";

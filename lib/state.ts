@@ -6,7 +6,7 @@
  * Every write is atomic (temp file, fsync, rename) and keeps the previous file as `.bak`.
  */
 
-import { dirname } from "node:path";
+import { dirname } from "./posix_path.ts";
 import { ensurePrivateDir } from "./paths.ts";
 
 /** The three statuses the Python original knows; finer outcomes go in `outcome`. */
@@ -106,9 +106,10 @@ export function parseState(text: string): CronState {
   return { ...(value as CronState), jobs: jobs as Record<string, JobState> };
 }
 
-async function readIfExists(path: string): Promise<string | null> {
+function readIfExists(path: string): string | null {
   try {
-    return await Deno.readTextFile(path);
+    // Synchronous: the idle tick reads only this file and the config (see config.ts).
+    return Deno.readTextFileSync(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return null;
     throw error;
@@ -120,13 +121,13 @@ async function readIfExists(path: string): Promise<string | null> {
  * is reported in the result and the last good copy (`.bak`) or an empty state stands in for it.
  */
 export async function readState(path: string): Promise<StateRead> {
-  const text = await readIfExists(path);
+  const text = readIfExists(path);
   if (text === null) return { kind: "missing", state: emptyState() };
   try {
     return { kind: "ok", state: parseState(text) };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    const backup = await readIfExists(`${path}.bak`);
+    const backup = readIfExists(`${path}.bak`);
     if (backup !== null) {
       try {
         return { kind: "corrupt", state: parseState(backup), reason, recoveredFrom: "backup" };

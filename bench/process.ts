@@ -1,0 +1,275 @@
+/**
+ * Whole-process figures, each against a baseline measured in the same run (absolute times on a
+ * shared machine are noise):
+ *   1. the idle tick (60 jobs, none due) as launchd runs it, vs `deno run` of an empty script;
+ *      also through `deno task cron`, and with the config cache cold;
+ *   2. --list --json over 2,000 jobs vs 200 (per-job cost, linearity);
+ *   3. the runner's overhead on a /bin/true script job vs spawning /bin/true directly (in process);
+ *   4. stop latency: deadline to the whole group gone, for a child that exits on SIGTERM.
+ * Usage: deno task bench   (or: deno run --allow-all bench/process.ts [--runs N])
+ */
+
+// deno-lint-ignore-file no-console -- a benchmark's job is to print its figures.
+
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import type { Config } from "../lib/config.ts";
+import { acquireRunnerLock, isHeld } from "../lib/lock.ts";
+import { runnerPaths } from "../lib/paths.ts";
+import { runDueJobs } from "../lib/runner.ts";
+import { runProcess } from "../lib/spawn.ts";
+import { saveState } from "../lib/state.ts";
+import { mixedConfigYaml } from "./fixtures.ts";
+
+const ROOT = join(import.meta.dirname!, "..");
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { runs: { type: "string", default: "15" } },
+});
+const RUNS = Number(values.runs);
+
+const work = await Deno.makeTempDir({ prefix: "tc-cron-bench-" });
+const home = join(work, "home");
+await Deno.mkdir(home);
+const denoDir = JSON.parse(
+  new TextDecoder().decode(
+    (await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stdout: "piped" })
+      .output()).stdout,
+  ),
+).denoDir as string;
+const env = {
+  HOME: home,
+  PATH: "/usr/bin:/bin",
+  TZ: "UTC",
+  DENO_DIR: denoDir,
+  TELECLAUDE_API_SOCKET: join(work, "api.sock"),
+  NO_COLOR: "1",
+};
+const flags = new TextDecoder().decode(
+  (await new Deno.Command("sh", {
+    args: [join(ROOT, "scripts/permission-flags.sh")],
+    env,
+    clearEnv: true,
+    stdout: "piped",
+  }).output()).stdout,
+).trim().split("\n");
+
+interface Sample {
+  ms: number;
+  maxRssKiB: number | null;
+}
+
+/** Runs a command under /usr/bin/time (for peak memory) and returns wall time and max RSS. */
+async function measure(command: string, args: string[], cwd = ROOT): Promise<Sample> {
+  const linux = Deno.build.os === "linux";
+  const timeArgs = linux ? ["-f", "maxrss_kib=%M", command, ...args] : ["-l", command, ...args];
+  const started = performance.now();
+  const output = await new Deno.Command("/usr/bin/time", {
+    args: timeArgs,
+    cwd,
+    env,
+    clearEnv: true,
+    stdout: "null",
+    stderr: "piped",
+  })
+    .output();
+  const ms = performance.now() - started;
+  const stderr = new TextDecoder().decode(output.stderr);
+  if (!output.success) throw new Error(`${command} ${args.join(" ")} failed:\n${stderr}`);
+  const rss = linux
+    ? /maxrss_kib=(\d+)/.exec(stderr)?.[1]
+    : /(\d+)\s+maximum resident set size/.exec(stderr)?.[1];
+  return { ms, maxRssKiB: rss ? (linux ? Number(rss) : Number(rss) / 1024) : null };
+}
+
+async function series(
+  command: string,
+  args: string[],
+  runs = RUNS,
+): Promise<{ ms: number; mib: number | null }> {
+  await measure(command, args); // warm the caches
+  const samples: Sample[] = [];
+  for (let run = 0; run < runs; run++) samples.push(await measure(command, args));
+  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const rss = samples.map((sample) => sample.maxRssKiB).filter((value): value is number =>
+    value !== null
+  );
+  return {
+    ms: median(samples.map((sample) => sample.ms)),
+    mib: rss.length ? Math.max(...rss) / 1024 : null,
+  };
+}
+
+const fmt = (value: number, digits = 1) => value.toFixed(digits);
+const mib = (value: number | null) => value === null ? "n/a" : `${fmt(value)} MiB`;
+
+// 1. Idle tick.
+const config = join(work, "teleclaude.yml");
+await Deno.writeTextFile(config, mixedConfigYaml(60));
+const now = new Date().toISOString();
+const jobNames = Array.from({ length: 60 }, (_, index) => `job_${index}`);
+await saveState(join(home, ".teleclaude/cron_state.json"), {
+  jobs: Object.fromEntries(
+    jobNames.map((name) => [name, { last_run: now, last_status: "success", last_error: null }]),
+  ),
+});
+const empty = join(work, "empty.ts");
+await Deno.writeTextFile(empty, "");
+const floor = await series(Deno.execPath(), ["run", "--quiet", empty]);
+// The same empty script inside the project: deno.json, the import map and deno.lock (with its npm
+// packages) are read at start. A compiled binary has none of this.
+const projectEmpty = join(ROOT, `.bench-empty-${Deno.pid}.ts`);
+await Deno.writeTextFile(projectEmpty, "");
+const projectFloor = await series(Deno.execPath(), ["run", "--quiet", projectEmpty]);
+await Deno.remove(projectEmpty);
+const tick = await series(Deno.execPath(), [
+  "run",
+  "--quiet",
+  ...flags,
+  join(ROOT, "main.ts"),
+  "--config",
+  config,
+]);
+const task = await series(Deno.execPath(), ["task", "--quiet", "cron", "--config", config]);
+const cache = join(home, ".teleclaude/cache");
+const cold = [];
+for (let run = 0; run < 5; run++) {
+  await Deno.remove(cache, { recursive: true }).catch(() => {});
+  cold.push(
+    await measure(Deno.execPath(), [
+      "run",
+      "--quiet",
+      ...flags,
+      join(ROOT, "main.ts"),
+      "--config",
+      config,
+    ]),
+  );
+}
+const coldMs = cold.map((sample) => sample.ms).sort((a, b) => a - b)[2]!;
+const coldMib = Math.max(...cold.map((sample) => sample.maxRssKiB ?? 0)) / 1024;
+
+console.log("1. idle tick (60 jobs, none due)");
+console.log(`   floor: deno run empty.ts            ${fmt(floor.ms)} ms  ${mib(floor.mib)}`);
+console.log(
+  `   deno run empty.ts in the project   ${fmt(projectFloor.ms)} ms  ${mib(projectFloor.mib)}   ${
+    fmt(projectFloor.ms / floor.ms, 2)
+  }x floor   (deno.json, import map, deno.lock read at start)`,
+);
+console.log(
+  `   runner, production flags           ${fmt(tick.ms)} ms  ${mib(tick.mib)}   ${
+    fmt(tick.ms / floor.ms, 2)
+  }x floor   (target ≤ 1.3x, < 40 MiB)`,
+);
+console.log(
+  `   deno task cron                     ${fmt(task.ms)} ms  ${mib(task.mib)}   ${
+    fmt(task.ms / floor.ms, 2)
+  }x floor`,
+);
+console.log(
+  `   runner, config cache cold          ${fmt(coldMs)} ms  ${mib(coldMib)}   ${
+    fmt(coldMs / floor.ms, 2)
+  }x floor   (parses YAML + zod)`,
+);
+
+// 2. --list --json at scale.
+const big = join(work, "big.yml");
+const small = join(work, "small.yml");
+await Deno.writeTextFile(big, mixedConfigYaml(2000));
+await Deno.writeTextFile(small, mixedConfigYaml(200));
+const listArgs = (
+  file: string,
+) => ["run", "--quiet", ...flags, join(ROOT, "main.ts"), "--config", file, "--list", "--json"];
+const list200 = await series(Deno.execPath(), listArgs(small), 7);
+const list2000 = await series(Deno.execPath(), listArgs(big), 7);
+const perJob = (list2000.ms - list200.ms) / 1800;
+console.log("2. --list --json (config cached)");
+console.log(
+  `   200 jobs ${fmt(list200.ms)} ms, 2000 jobs ${fmt(list2000.ms)} ms: ${
+    fmt(perJob * 1000, 0)
+  } µs per added job`,
+);
+
+// 3. Job overhead, in process: lock + runner (spawn, log capture, state and history writes) around
+// a /bin/true script job, against spawning /bin/true directly. Loading the job modules is a
+// once-per-tick cost and is left out (it shows in the whole-process figures above).
+const overheadHome = join(work, "overhead-home");
+const paths = runnerPaths(overheadHome);
+const quiet = { info() {}, warn() {}, error() {}, debug() {}, raw() {} };
+const noop: Config = {
+  file: join(work, "noop.yml"),
+  displayName: "noop.yml",
+  dir: work,
+  agents: {},
+  warnings: [],
+  jobs: [{
+    name: "noop",
+    type: "script",
+    command: ["/bin/true"],
+    discovered: false,
+    schedule: { kind: "every", minutes: 5 },
+    timeoutSeconds: 60,
+    idleTimeoutSeconds: 0,
+  }],
+};
+const runnerOptions = {
+  config: noop,
+  paths,
+  force: true,
+  only: null,
+  timeZone: "local",
+  socketPath: join(work, "api.sock"),
+  graceMs: 1000,
+  log: quiet,
+  stop: new AbortController().signal,
+};
+const throughRunner = async () => {
+  const lock = acquireRunnerLock(paths.lock);
+  if (!isHeld(lock)) throw new Error("lock busy");
+  await runDueJobs(runnerOptions);
+  lock.release();
+};
+const timeIt = async (fn: () => Promise<unknown>, runs: number) => {
+  await fn();
+  const samples: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    const started = performance.now();
+    await fn();
+    samples.push(performance.now() - started);
+  }
+  return samples.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
+};
+const directMs = await timeIt(() => new Deno.Command("/bin/true").output(), 41);
+const runnerMs = await timeIt(throughRunner, 41);
+console.log(
+  "3. job overhead (/bin/true through lock + runner: spawn, log capture, state + history writes)",
+);
+console.log(
+  `   /bin/true spawned directly ${fmt(directMs)} ms, through the runner ${fmt(runnerMs)} ms`,
+);
+console.log(`   added by the runner: ${fmt(runnerMs - directMs)} ms per job   (target < 15 ms)`);
+
+// 4. Stop latency.
+const latencies: number[] = [];
+for (let run = 0; run < 10; run++) {
+  const timeoutMs = 100;
+  const started = performance.now();
+  const result = await runProcess({
+    command: "sh",
+    args: ["-c", "sleep 60 & wait"],
+    cwd: work,
+    env: {},
+    stdin: null,
+    logPath: join(work, "stop.log"),
+    timeoutMs,
+    graceMs: 5000,
+    idleTimeoutMs: 0,
+  });
+  if (result.kind !== "timed-out") throw new Error(`expected a timeout, got ${result.kind}`);
+  latencies.push(performance.now() - started - timeoutMs);
+}
+latencies.sort((a, b) => a - b);
+console.log("4. stop latency (deadline → whole group gone, child exits on SIGTERM)");
+console.log(`   median ${fmt(latencies[5]!)} ms, max ${fmt(latencies[9]!)} ms   (target < 100 ms)`);
+
+await Deno.remove(work, { recursive: true });

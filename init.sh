@@ -136,6 +136,8 @@ ensure_deno() {
 compile_binary() {
   local flags
   mapfile -t flags < <(HOME="$HOME" TELECLAUDE_API_SOCKET="$SOCKET" sh "$ROOT/scripts/permission-flags.sh")
+  # ~/.teleclaude holds the state and logs: private to the user, like the runner makes it.
+  run mkdir -p -m 700 "$HOME/.teleclaude"
   run mkdir -p "$BIN_DIR"
   if ! run deno compile "${flags[@]}" --output "$BINARY" "$ROOT/main.ts"; then
     die "deno compile failed. It downloads its runtime base (denort) on first use: check the network, or point DENORT_BIN at a denort binary"

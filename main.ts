@@ -33,6 +33,7 @@ Options:
   --json           with --list or --history: JSON instead of a table
   --history [NAME] the latest runs, newest first (--limit N, default 20)
   --logs NAME      print the log of a job's latest run (--run N: the Nth latest)
+  --doctor         check the setup (config, spec docs, agent CLIs, service, permissions)
   --debug          also log debug lines (daemon health and the like)
   --help           this text
   --version        the version
@@ -59,6 +60,7 @@ interface Flags {
   run: number;
   limit: number;
   debug: boolean;
+  doctor: boolean;
   help: boolean;
   version: boolean;
 }
@@ -76,6 +78,7 @@ const DEFAULT_FLAGS: Flags = {
   run: 1,
   limit: 20,
   debug: false,
+  doctor: false,
   help: false,
   version: false,
 };
@@ -114,6 +117,7 @@ async function parseFlags(args: string[]): Promise<Flags> {
         run: { type: "string", default: "1" },
         limit: { type: "string", default: "20" },
         debug: { type: "boolean", default: false },
+        doctor: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
         version: { type: "boolean", default: false },
       },
@@ -151,6 +155,7 @@ async function parseFlags(args: string[]): Promise<Flags> {
     run: count("run", values.run),
     limit: count("limit", values.limit),
     debug: values.debug,
+    doctor: values.doctor,
     help: values.help,
     version: values.version,
   };
@@ -170,6 +175,7 @@ async function main(args: string[]): Promise<number> {
   const timeZone = localTimeZone();
   if (flags.history) return await showHistory(paths, flags);
   if (flags.logs !== null) return await showLogs(paths, flags.logs, flags.run);
+  if (flags.doctor) return await doctor(paths, flags);
 
   const interactive = flags.list || flags.dryRun;
   const { config, fromCache } = await loadConfig(flags.config, paths.cache);
@@ -180,20 +186,20 @@ async function main(args: string[]): Promise<number> {
     const known = config.jobs.map((job) => job.name).join(", ") || "none";
     throw new UsageError(`unknown job "${flags.job}" in ${flags.config} (known jobs: ${known})`);
   }
-  if (interactive) return await showJobs(config, paths, flags, timeZone);
+  if (interactive) return showJobs(config, paths, flags, timeZone);
 
   const log = consoleLogger({ debug: flags.debug });
   return await runOnce(config, paths, flags, timeZone, log);
 }
 
-async function showJobs(
+function showJobs(
   config: Config,
   paths: RunnerPaths,
   flags: Flags,
   timeZone: string,
-): Promise<number> {
+): number {
   // Read only: a corrupt state file is reported here, never moved or rewritten.
-  const read = await readState(paths.state);
+  const read = readState(paths.state);
   if (read.kind === "corrupt") {
     print(
       `warning: ${paths.state} is corrupt (${read.reason}); showing ${
@@ -275,6 +281,21 @@ async function runOnce(
     lock.release();
     for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
   }
+}
+
+async function doctor(paths: RunnerPaths, flags: Flags): Promise<number> {
+  const { formatChecks, runDoctor } = await import("./lib/doctor.ts");
+  const checks = await runDoctor({
+    configPath: flags.config,
+    paths,
+    os: Deno.build.os,
+    path: Deno.env.get("PATH") ?? "",
+    socketPath: apiSocketFromEnv(),
+  });
+  print(
+    flags.json ? JSON.stringify(checks, null, 2) : formatChecks(checks, Deno.stdout.isTerminal()),
+  );
+  return checks.some((check) => check.status === "fail") ? 1 : 0;
 }
 
 async function showHistory(paths: RunnerPaths, flags: Flags): Promise<number> {

@@ -88,6 +88,12 @@ export function listRows(jobs: Job[], state: CronState, now: number, timeZone: s
     if (job.type === "agent" && entry?.last_status === "success" && entry.report_path === null) {
       flags.push("no report");
     }
+    const since = overdueSince(job, lastRun, due, deferred, now, timeZone);
+    if (since !== null) {
+      flags.push(
+        `overdue since ${formatLocal(since, timeZone)}: no runner has run it (see --doctor)`,
+      );
+    }
     if (entry?.running) {
       flags.push(
         `running since ${formatLocal(parseTimestamp(entry.running.started) ?? now, timeZone)}`,
@@ -107,6 +113,26 @@ export function listRows(jobs: Job[], state: CronState, now: number, timeZone: s
       flags,
     };
   });
+}
+
+/** Two 5-minute ticks: a job due for longer than this should have run. */
+const OVERDUE_AFTER_MS = 2 * 5 * 60_000;
+
+/**
+ * When a job that has run before became due, if that was more than two ticks ago and nothing
+ * (a usage limit) holds it back: the runner is not running, or not getting to it.
+ */
+export function overdueSince(
+  job: Job,
+  lastRun: number | null,
+  due: number | null,
+  deferred: number | null,
+  now: number,
+  timeZone: string,
+): number | null {
+  if (lastRun === null || due === null || due > now || deferred !== null) return null;
+  const since = nextDue(job.schedule, lastRun, lastRun + 1, timeZone);
+  return since !== null && now - since > OVERDUE_AFTER_MS ? since : null;
 }
 
 /** When a usage limit holds this job's agent back, the instant it may run again. */

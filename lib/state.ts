@@ -120,7 +120,7 @@ function readIfExists(path: string): string | null {
  * Reads the state file without changing anything on disk (`--list`, `--dry-run`). A corrupt file
  * is reported in the result and the last good copy (`.bak`) or an empty state stands in for it.
  */
-export async function readState(path: string): Promise<StateRead> {
+export function readState(path: string): StateRead {
   const text = readIfExists(path);
   if (text === null) return { kind: "missing", state: emptyState() };
   try {
@@ -147,7 +147,7 @@ export async function loadStateForRun(
   path: string,
   now: Date,
 ): Promise<StateRead & { movedTo?: string }> {
-  const read = await readState(path);
+  const read = readState(path);
   if (read.kind !== "corrupt") return read;
   const stamp = now.toISOString().replace(/[:.]/g, "-");
   const movedTo = `${path}.corrupt-${stamp}`;

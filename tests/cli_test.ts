@@ -217,3 +217,45 @@ Deno.test("deno task cron, deno task compile and init.sh all take the flags from
   assert.match(init, /scripts\/permission-flags\.sh/);
   assert.doesNotMatch(JSON.stringify(config.tasks.cron), /-A\b|--allow-all/);
 });
+
+Deno.test("--history and --logs show the runs the runner recorded", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, SCRIPTS);
+  await writeScripts(sandbox.project);
+  await runCli(sandbox, []);
+  await runCli(sandbox, ["--force", "--job", "failing_job"]);
+  const history = await runCli(sandbox, ["--history"]);
+  assert.equal(history.code, 0);
+  const lines = history.stdout.trim().split("\n");
+  assert.match(lines[0]!, /^STARTED \(UTC\)\s+JOB\s+TYPE\s+STATUS/);
+  assert.match(lines[1]!, /failing_job\s+script\s+failed\s+[\d.]+ s\s+3\s+exited with code 3/);
+  assert.equal(lines.length, 5);
+  const one = JSON.parse((await runCli(sandbox, ["--history", "ok_job", "--json"])).stdout);
+  assert.equal(one.length, 1);
+  assert.equal(one[0].status, "success");
+  const logs = await runCli(sandbox, ["--logs", "failing_job"]);
+  assert.equal(logs.code, 0);
+  assert.equal(logs.stdout, "something broke\n");
+  const older = await runCli(sandbox, ["--logs", "failing_job", "--run", "3"]);
+  assert.equal(older.code, 2);
+  assert.match(older.stderr, /failing_job has 2 run logs; --run 3 is past the oldest/);
+});
+
+Deno.test("--list flags a job that is overdue: due for more than two ticks", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, "jobs:\n  late: { script: /bin/true, when: { every: 10m } }\n");
+  const dir = join(sandbox.home, ".teleclaude");
+  await Deno.mkdir(dir, { recursive: true });
+  const lastRun = new Date(Date.now() - 60 * 60_000).toISOString();
+  await Deno.writeTextFile(
+    join(dir, "cron_state.json"),
+    JSON.stringify({
+      jobs: { late: { last_run: lastRun, last_status: "success", last_error: null } },
+    }),
+  );
+  const list = await runCli(sandbox, ["--list"]);
+  assert.match(
+    list.stdout,
+    /late\s+script\s+every 10m .* due now\s+overdue since \d{4}-\d{2}-\d{2} \d{2}:\d{2}: no runner has run it \(see --doctor\)/,
+  );
+});

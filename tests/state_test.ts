@@ -23,7 +23,7 @@ Deno.test("a state file written by the Python original round-trips with its fiel
   const path = join(sandbox.home, ".teleclaude/cron_state.json");
   await Deno.mkdir(join(sandbox.home, ".teleclaude"));
   await Deno.copyFile(PYTHON_STATE, path);
-  const read = await readState(path);
+  const read = readState(path);
   assert.equal(read.kind, "ok");
   assert.equal(lastRunOf(read.state, "next_prepare_draft"), Date.UTC(2025, 5, 1, 6, 0, 12, 123));
   assert.equal(lastRunOf(read.state, "old_naive_job"), Date.UTC(2025, 4, 1, 6, 0, 0, 500));
@@ -63,7 +63,7 @@ Deno.test("readState() reports a corrupt file and falls back to .bak without tou
     }),
   );
   await Deno.writeTextFile(path, '{"jobs": {"a": ');
-  const read = await readState(path);
+  const read = readState(path);
   assert.equal(read.kind, "corrupt");
   assert.ok(read.kind === "corrupt" && read.recoveredFrom === "backup" && /JSON/.test(read.reason));
   assert.equal(lastRunOf(read.state, "a"), Date.UTC(2026, 0, 1));

@@ -122,55 +122,37 @@ const projectEmpty = join(ROOT, `.bench-empty-${Deno.pid}.ts`);
 await Deno.writeTextFile(projectEmpty, "");
 const projectFloor = await series(Deno.execPath(), ["run", "--quiet", projectEmpty]);
 await Deno.remove(projectEmpty);
-const tick = await series(Deno.execPath(), [
-  "run",
-  "--quiet",
-  ...flags,
-  join(ROOT, "main.ts"),
-  "--config",
-  config,
-]);
+const tickArgs = ["run", "--quiet", ...flags, join(ROOT, "main.ts"), "--config", config];
+const tick = await series(Deno.execPath(), tickArgs);
 const task = await series(Deno.execPath(), ["task", "--quiet", "cron", "--config", config]);
 const cache = join(home, ".teleclaude/cache");
-const cold = [];
+const cold: Sample[] = [];
 for (let run = 0; run < 5; run++) {
   await Deno.remove(cache, { recursive: true }).catch(() => {});
-  cold.push(
-    await measure(Deno.execPath(), [
-      "run",
-      "--quiet",
-      ...flags,
-      join(ROOT, "main.ts"),
-      "--config",
-      config,
-    ]),
-  );
+  cold.push(await measure(Deno.execPath(), tickArgs));
 }
-const coldMs = cold.map((sample) => sample.ms).sort((a, b) => a - b)[2]!;
-const coldMib = Math.max(...cold.map((sample) => sample.maxRssKiB ?? 0)) / 1024;
+const coldTick = {
+  ms: cold.map((sample) => sample.ms).sort((a, b) => a - b)[2]!,
+  mib: Math.max(...cold.map((sample) => sample.maxRssKiB ?? 0)) / 1024,
+};
 
+/** One line of the idle-tick table: time, memory and the ratio to the floor. */
+const tickRow = (label: string, figure: { ms: number; mib: number | null }, note = "") =>
+  console.log(
+    `   ${label.padEnd(34)} ${fmt(figure.ms)} ms  ${mib(figure.mib)}   ${
+      fmt(figure.ms / floor.ms, 2)
+    }x floor${note ? `   (${note})` : ""}`,
+  );
 console.log("1. idle tick (60 jobs, none due)");
-console.log(`   floor: deno run empty.ts            ${fmt(floor.ms)} ms  ${mib(floor.mib)}`);
-console.log(
-  `   deno run empty.ts in the project   ${fmt(projectFloor.ms)} ms  ${mib(projectFloor.mib)}   ${
-    fmt(projectFloor.ms / floor.ms, 2)
-  }x floor   (deno.json, import map, deno.lock read at start)`,
+tickRow("floor: deno run empty.ts", floor);
+tickRow(
+  "deno run empty.ts in the project",
+  projectFloor,
+  "deno.json, import map, deno.lock read at start",
 );
-console.log(
-  `   runner, production flags           ${fmt(tick.ms)} ms  ${mib(tick.mib)}   ${
-    fmt(tick.ms / floor.ms, 2)
-  }x floor   (target ≤ 1.3x, < 40 MiB)`,
-);
-console.log(
-  `   deno task cron                     ${fmt(task.ms)} ms  ${mib(task.mib)}   ${
-    fmt(task.ms / floor.ms, 2)
-  }x floor`,
-);
-console.log(
-  `   runner, config cache cold          ${fmt(coldMs)} ms  ${mib(coldMib)}   ${
-    fmt(coldMs / floor.ms, 2)
-  }x floor   (parses YAML + zod)`,
-);
+tickRow("runner, production flags", tick, "target ≤ 1.3x, < 40 MiB");
+tickRow("deno task cron", task);
+tickRow("runner, config cache cold", coldTick, "parses YAML + zod");
 
 // 2. --list --json at scale.
 const big = join(work, "big.yml");

@@ -1,5 +1,6 @@
 /** Where the runner keeps its files. Everything lives under `~/.teleclaude`; `HOME` decides `~`. */
 
+import { UsageError } from "./errors.ts";
 import { join } from "./posix_path.ts";
 
 /** The default daemon socket; `TELECLAUDE_API_SOCKET` overrides it. */
@@ -35,7 +36,9 @@ export function runnerPaths(home: string): RunnerPaths {
 /** The home directory from the environment; a missing `HOME` is a usage error, not a guess. */
 export function homeFromEnv(): string {
   const home = Deno.env.get("HOME");
-  if (!home) throw new Error("HOME is not set; the runner keeps its state under $HOME/.teleclaude");
+  if (!home) {
+    throw new UsageError("HOME is not set; the runner keeps its state under $HOME/.teleclaude");
+  }
   return home;
 }
 

@@ -126,7 +126,14 @@ export async function runProcess(request: SpawnRequest): Promise<SpawnResult> {
   request.stop?.addEventListener("abort", onAbort);
 
   try {
-    await request.onStart?.(pgid);
+    try {
+      await request.onStart?.(pgid);
+    } catch (error) {
+      // The job must not outlive a runner that could not record it (a full disk, say).
+      await stopGroup(pgid, request.graceMs);
+      await child.status;
+      throw error;
+    }
     const status = await child.status;
     for (const timer of timers) clearTimeout(timer);
     if (stopping) await stopping;

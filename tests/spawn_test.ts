@@ -78,3 +78,18 @@ Deno.test("runProcess() stops the group when asked and says by which signal", as
   assert.ok(result.kind === "interrupted" && result.signal === "SIGINT");
   assert.equal(await groupAlive(result.pid!), false);
 });
+
+Deno.test("runProcess() stops the job when the runner cannot record it as running", async () => {
+  await using sandbox = await makeSandbox();
+  let pid = 0;
+  await assert.rejects(
+    runProcess(request(sandbox.dir, "sleep 60", {
+      onStart: (started) => {
+        pid = started;
+        throw new Error("disk full");
+      },
+    })),
+    /disk full/,
+  );
+  assert.equal(await groupAlive(pid), false);
+});

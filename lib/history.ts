@@ -39,9 +39,18 @@ export async function appendHistory(
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
-  const file = await Deno.open(path, { append: true, create: true, mode: 0o600 });
+  const file = await Deno.open(path, { read: true, append: true, create: true, mode: 0o600 });
   try {
-    await writeAll(file, new TextEncoder().encode(`${JSON.stringify(entry)}\n`));
+    // A line cut short by a crash mid-append must not swallow this one.
+    const size = (await file.stat()).size;
+    let separator = "";
+    if (size > 0) {
+      const last = new Uint8Array(1);
+      await file.seek(size - 1, Deno.SeekMode.Start);
+      await file.read(last);
+      if (last[0] !== 0x0a) separator = "\n";
+    }
+    await writeAll(file, new TextEncoder().encode(`${separator}${JSON.stringify(entry)}\n`));
   } finally {
     file.close();
   }

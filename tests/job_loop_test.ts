@@ -1,4 +1,4 @@
-/** The run loop with an injected executor: no process is spawned here. */
+/** The run loop (runner.ts selecting, job_loop.ts running) with an injected executor: nothing is spawned here. */
 
 import assert from "node:assert/strict";
 import type { Config, Job } from "../lib/config.ts";

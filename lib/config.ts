@@ -30,7 +30,10 @@ interface JobBase {
   name: string;
   schedule: Schedule;
   timeoutSeconds: number;
-  /** Seconds without output after which the job counts as hung; 0 disables the watchdog. */
+  /**
+   * Seconds without output after which the job counts as hung; 0 disables the watchdog
+   * (the default for script jobs; agent jobs default to 600).
+   */
   idleTimeoutSeconds: number;
 }
 
@@ -79,7 +82,7 @@ export const DEFAULT_TIMEOUT_SECONDS = 1800;
 export const DEFAULT_IDLE_TIMEOUT_SECONDS = 600;
 
 /** Bumped whenever the cached shape changes, so an old cache is never trusted. */
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
 
 interface CachedConfig {
   format: number;

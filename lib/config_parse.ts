@@ -209,7 +209,9 @@ function parseJob(
     name,
     schedule,
     timeoutSeconds: fields.timeout ?? DEFAULT_TIMEOUT_SECONDS,
-    idleTimeoutSeconds: fields.idle_timeout ?? DEFAULT_IDLE_TIMEOUT_SECONDS,
+    // Agents that hang print nothing; scripts may be quiet by nature, so theirs is opt-in.
+    idleTimeoutSeconds: fields.idle_timeout ??
+      (type === "agent" ? DEFAULT_IDLE_TIMEOUT_SECONDS : 0),
   };
   if (type === "script") {
     for (const key of AGENT_ONLY_KEYS) {

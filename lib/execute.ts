@@ -111,7 +111,7 @@ export async function runScriptJob(job: ScriptJob, context: JobContext): Promise
     logPath: context.logPath,
     timeoutMs: job.timeoutSeconds * 1000,
     graceMs: context.graceMs,
-    idleTimeoutMs: 0,
+    idleTimeoutMs: job.idleTimeoutSeconds * 1000,
     stop: context.stop,
     onStart: context.onStart,
   });

@@ -40,8 +40,9 @@ jobs:
     discovered: false,
     schedule: { kind: "every", minutes: 10 },
     timeoutSeconds: 1800,
-    idleTimeoutSeconds: 600,
+    idleTimeoutSeconds: 0,
   });
+  assert.equal(b?.idleTimeoutSeconds, 600);
   assert.deepEqual(b?.schedule, { kind: "at", times: ["09:00", "17:30"], weekdays: [0, 2] });
   assert.equal(b?.type, "agent");
   assert.ok(

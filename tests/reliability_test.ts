@@ -156,3 +156,25 @@ Deno.test("a job silent for idle_timeout seconds is stopped as hung", async () =
   assert.equal(entry.last_error, "idle for 1s");
   assert.equal(processAlive(Number(await readRecord(sandbox.records, "claude", "pid"))), false);
 });
+
+Deno.test("a script job's timeout stops its whole tree; an idle_timeout is honoured when set", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(
+    sandbox,
+    "jobs:\n  slow: { script: jobs/slow.sh, timeout: 1 }\n  quiet: { script: jobs/slow.sh, idle_timeout: 1 }\n",
+  );
+  await writeFile(
+    join(sandbox.project, "jobs/slow.sh"),
+    `#!/bin/sh\nsleep 30 &\necho $! >> "${sandbox.records}/sleepers"\nwait\n`,
+    true,
+  );
+  const result = await runCli(sandbox, [], FAST_GRACE);
+  assert.equal(result.code, 1);
+  const state = await readStateFile(sandbox);
+  assert.equal(state.jobs.slow?.last_error, "timed out after 1s");
+  assert.equal(state.jobs.quiet?.last_error, "idle for 1s");
+  const sleepers = (await Deno.readTextFile(join(sandbox.records, "sleepers"))).trim().split("\n")
+    .map(Number);
+  assert.equal(sleepers.length, 2);
+  for (const pid of sleepers) assert.equal(processAlive(pid), false);
+});

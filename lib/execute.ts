@@ -55,7 +55,8 @@ export function executeJob(job: Job, context: JobContext): Promise<JobResult> {
   return job.type === "script" ? runScriptJob(job, context) : runAgentJob(job, context);
 }
 
-function baseResult(overrides: Partial<JobResult>): JobResult {
+/** A result with every field at its empty value but those given (a failure unless said). */
+export function jobResult(overrides: Partial<JobResult>): JobResult {
   return {
     outcome: "failed",
     exitCode: null,
@@ -116,7 +117,7 @@ export async function runScriptJob(job: ScriptJob, context: JobContext): Promise
     onStart: context.onStart,
   });
   const abnormal = abnormalEnd(result);
-  if (abnormal) return baseResult(abnormal);
+  if (abnormal) return jobResult(abnormal);
   const code = (result as Extract<SpawnResult, { kind: "exited" }>).code;
   const reported = scriptReport(result.stdoutTail);
   const success = reported ? reported.success && code === 0 : code === 0;
@@ -126,7 +127,7 @@ export async function runScriptJob(job: ScriptJob, context: JobContext): Promise
     if (reported?.errors.length) error += `: ${reported.errors.join("; ")}`;
     else if (reported?.message) error += `: ${reported.message}`;
   }
-  return baseResult({
+  return jobResult({
     outcome: success ? "success" : "failed",
     exitCode: code,
     error,
@@ -182,7 +183,7 @@ export async function runAgentJob(job: AgentJob, context: JobContext): Promise<J
     Deno.statSync(spec);
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
-    return baseResult({ error: `spec doc not found: ${spec}`, details });
+    return jobResult({ error: `spec doc not found: ${spec}`, details });
   }
   const override = context.config.agents[job.agent];
   const binary = resolveAgentBinary(job.agent, override, {
@@ -191,7 +192,7 @@ export async function runAgentJob(job: AgentJob, context: JobContext): Promise<J
     os: Deno.build.os,
   });
   if (!binary.found) {
-    return baseResult({
+    return jobResult({
       error: `${binary.reason}; looked in: ${binary.searched.join(", ")}`,
       details,
     });
@@ -226,10 +227,10 @@ export async function runAgentJob(job: AgentJob, context: JobContext): Promise<J
   });
   const reportPath = await findRunReport(join(context.reportsDir, job.name, "runs"), startedAt);
   const abnormal = abnormalEnd(result);
-  if (abnormal) return baseResult({ ...abnormal, details, reportPath });
+  if (abnormal) return jobResult({ ...abnormal, details, reportPath });
   const code = (result as Extract<SpawnResult, { kind: "exited" }>).code;
   const verdict = agentVerdict(job.agent, code, result.stdoutTail, Date.now(), context.timeZone);
-  return baseResult({
+  return jobResult({
     outcome: verdict.outcome,
     exitCode: code,
     error: verdict.error,

@@ -2,11 +2,11 @@
  * Running the selected jobs of a tick one at a time: a log file per run, the running record before
  * waiting, the result, the history line and the state saved after each job; usage-limit back-off;
  * and settling runs a runner that died left marked as running. The executor is an option, so this
- * loop is tested without spawning anything; by default `execute.ts` is imported here.
+ * loop is tested without spawning anything; by default it is `executeJob`.
  */
 
 import type { Job } from "./config.ts";
-import type { JobContext, JobResult } from "./execute.ts";
+import { executeJob, type JobContext, type JobResult, jobResult } from "./execute.ts";
 import { describeSchedule, describeSpan } from "./format.ts";
 import { appendHistory } from "./history.ts";
 import { usageBackoffMs } from "./outcome.ts";
@@ -39,7 +39,7 @@ export async function runJobs(
     });
   }
   options.onJobsDue?.();
-  const execute = options.execute ?? (await import("./execute.ts")).executeJob;
+  const execute = options.execute ?? executeJob;
   const summary: RunSummary = { ran: 0, failed: 0, interruptedBy: null };
   for (const job of due) {
     if (options.stop.aborted) break;
@@ -101,10 +101,10 @@ async function runOne(
     result = await execute(job, context);
   } catch (error) {
     // A bug or an unexpected I/O error in one job must not take the others down with it.
-    result = failure(
-      `runner error: ${error instanceof Error ? error.message : String(error)}`,
-      clock() - started,
-    );
+    result = jobResult({
+      error: `runner error: ${error instanceof Error ? error.message : String(error)}`,
+      durationMs: clock() - started,
+    });
     log.error("job_error", {
       job: job.name,
       error: error instanceof Error ? error.stack : String(error),
@@ -147,22 +147,6 @@ async function runOne(
   }
   await pruneRunLogs(join(paths.logs, job.name), LOGS_KEPT);
   return result;
-}
-
-function failure(error: string, durationMs: number): JobResult {
-  return {
-    outcome: "failed",
-    exitCode: null,
-    error,
-    durationMs,
-    message: null,
-    itemsProcessed: null,
-    outputTail: "",
-    usage: {},
-    resetsAt: null,
-    reportPath: null,
-    details: {},
-  };
 }
 
 function entryOf(state: CronState, name: string): JobState {

@@ -34,6 +34,37 @@ async function installedLinux(
   await Deno.chmod(join(sandbox.home, ".teleclaude"), 0o700);
 }
 
+/** A Mac as the doctor sees it: fake launchctl and plutil, an installed plist with this PATH and log. */
+async function doctorOnMac(
+  sandbox: Sandbox,
+  setup: { launchctl: string; servicePath: string; logDir: string },
+): Promise<Check[]> {
+  const tools = join(sandbox.dir, "tools");
+  await writeFile(join(tools, "launchctl"), `#!/bin/sh\n${setup.launchctl}\n`, true);
+  await writeFile(join(tools, "plutil"), '#!/bin/sh\necho "$2: OK"\n', true);
+  await writeFile(
+    join(sandbox.home, "Library/LaunchAgents/ai.instrukt.teleclaude.cron.plist"),
+    `<plist version="1.0"><dict>
+  <key>StandardOutPath</key><string>${setup.logDir}/cron.log</string>
+  <key>EnvironmentVariables</key><dict><key>PATH</key><string>${setup.servicePath}</string></dict>
+</dict></plist>`,
+  );
+  // runDoctor finds launchctl and plutil on this process's PATH.
+  const originalPath = Deno.env.get("PATH")!;
+  Deno.env.set("PATH", `${tools}:${originalPath}`);
+  try {
+    return await runDoctor({
+      configPath: sandbox.config,
+      paths: runnerPaths(sandbox.home),
+      os: "darwin",
+      path: `${sandbox.bin}:/usr/bin:/bin`,
+      socketPath: sandbox.socket,
+    });
+  } finally {
+    Deno.env.set("PATH", originalPath);
+  }
+}
+
 function byName(checks: Check[]): Record<string, Check[]> {
   const grouped: Record<string, Check[]> = {};
   for (const check of checks) (grouped[check.name] ??= []).push(check);
@@ -85,35 +116,11 @@ Deno.test("--doctor on a Mac: plist not loaded, log dir missing, agent off the s
   await using sandbox = await makeSandbox();
   await writeConfig(sandbox, CONFIG, ["nightly"]);
   await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 0 });
-  const tools = join(sandbox.dir, "tools");
-  await writeFile(
-    join(tools, "launchctl"),
-    "#!/bin/sh\necho 'Could not find service' >&2\nexit 113\n",
-    true,
-  );
-  await writeFile(join(tools, "plutil"), "#!/bin/sh\necho OK\n", true);
-  const logDir = join(sandbox.dir, "no-such-log-dir");
-  await writeFile(
-    join(sandbox.home, "Library/LaunchAgents/ai.instrukt.teleclaude.cron.plist"),
-    `<plist version="1.0"><dict>
-  <key>StandardOutPath</key><string>${logDir}/cron.log</string>
-  <key>EnvironmentVariables</key><dict><key>PATH</key><string>/usr/bin:/bin</string></dict>
-</dict></plist>`,
-  );
-  const originalPath = Deno.env.get("PATH")!;
-  Deno.env.set("PATH", `${tools}:${originalPath}`);
-  let checks: Check[];
-  try {
-    checks = await runDoctor({
-      configPath: sandbox.config,
-      paths: runnerPaths(sandbox.home),
-      os: "darwin",
-      path: `${sandbox.bin}:/usr/bin:/bin`,
-      socketPath: sandbox.socket,
-    });
-  } finally {
-    Deno.env.set("PATH", originalPath);
-  }
+  const checks = await doctorOnMac(sandbox, {
+    launchctl: "echo 'Could not find service' >&2; exit 113",
+    servicePath: "/usr/bin:/bin",
+    logDir: join(sandbox.dir, "no-such-log-dir"),
+  });
   const grouped = byName(checks);
   assert.equal(grouped.plist![0]!.status, "ok");
   assert.equal(grouped.launchd![0]!.status, "fail");
@@ -130,32 +137,13 @@ Deno.test("--doctor on a good Mac setup: plist lints, job loaded, log dir writab
   await using sandbox = await makeSandbox();
   await writeConfig(sandbox, CONFIG, ["nightly"]);
   await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 0 });
-  const tools = join(sandbox.dir, "tools");
-  await writeFile(join(tools, "launchctl"), '#!/bin/sh\necho "state = running"\n', true);
-  await writeFile(join(tools, "plutil"), '#!/bin/sh\necho "$2: OK"\n', true);
   const logDir = join(sandbox.dir, "log");
   await Deno.mkdir(logDir);
-  await writeFile(
-    join(sandbox.home, "Library/LaunchAgents/ai.instrukt.teleclaude.cron.plist"),
-    `<plist version="1.0"><dict>
-  <key>StandardOutPath</key><string>${logDir}/cron.log</string>
-  <key>EnvironmentVariables</key><dict><key>PATH</key><string>${sandbox.bin}:/usr/bin:/bin</string></dict>
-</dict></plist>`,
-  );
-  const originalPath = Deno.env.get("PATH")!;
-  Deno.env.set("PATH", `${tools}:${originalPath}`);
-  let checks: Check[];
-  try {
-    checks = await runDoctor({
-      configPath: sandbox.config,
-      paths: runnerPaths(sandbox.home),
-      os: "darwin",
-      path: `${sandbox.bin}:/usr/bin:/bin`,
-      socketPath: sandbox.socket,
-    });
-  } finally {
-    Deno.env.set("PATH", originalPath);
-  }
+  const checks = await doctorOnMac(sandbox, {
+    launchctl: 'echo "state = running"',
+    servicePath: `${sandbox.bin}:/usr/bin:/bin`,
+    logDir,
+  });
   const grouped = byName(checks);
   for (
     const name of [

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import type { Config, Job } from "../lib/config.ts";
-import type { JobContext, JobResult } from "../lib/execute.ts";
+import { type JobContext, type JobResult, jobResult } from "../lib/execute.ts";
 import { readHistory } from "../lib/history.ts";
 import type { Logger } from "../lib/log.ts";
 import { runnerPaths } from "../lib/paths.ts";
@@ -20,22 +20,8 @@ const every = (name: string, minutes = 10): Job => ({
   idleTimeoutSeconds: 0,
 });
 
-function result(overrides: Partial<JobResult> = {}): JobResult {
-  return {
-    outcome: "success",
-    exitCode: 0,
-    error: null,
-    durationMs: 5,
-    message: null,
-    itemsProcessed: null,
-    outputTail: "",
-    usage: {},
-    resetsAt: null,
-    reportPath: null,
-    details: {},
-    ...overrides,
-  };
-}
+const result = (overrides: Partial<JobResult> = {}) =>
+  jobResult({ outcome: "success", exitCode: 0, ...overrides });
 
 function recordingLog(): Logger & { lines: string[] } {
   const lines: string[] = [];

@@ -13,7 +13,7 @@ import { consoleLogger, type Logger, print } from "./lib/log.ts";
 import { apiSocketFromEnv, homeFromEnv, type RunnerPaths, runnerPaths } from "./lib/paths.ts";
 import { runDueJobs } from "./lib/runner.ts";
 import { localTimeZone } from "./lib/schedule.ts";
-import { readState } from "./lib/state.ts";
+import { readLastTick, readState, recordTick } from "./lib/state.ts";
 import { VERSION } from "./lib/version.ts";
 
 const USAGE = `teleclaude-cron ${VERSION}: run the due jobs of teleclaude.yml
@@ -220,7 +220,8 @@ async function showJobs(
   const now = Date.now();
   const jobs = config.jobs.filter((job) => flags.job === null || job.name === flags.job);
   if (flags.list) {
-    const rows = listRows(jobs, read.state, now, timeZone);
+    const ticks = { last: readLastTick(paths.lastTick), config: config.file };
+    const rows = listRows(jobs, read.state, now, timeZone, ticks);
     print(
       flags.json
         ? JSON.stringify(rows, null, 2)
@@ -273,6 +274,7 @@ async function runTick(
     }
   };
   try {
+    recordTick(paths.lastTick, config.file, Date.now());
     log.info("runner_start", { pid: Deno.pid, config: config.file, jobs: config.jobs.length });
     const summary = await runDueJobs({
       config,

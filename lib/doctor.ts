@@ -9,8 +9,8 @@ import { checkDaemonHealth } from "./daemon.ts";
 import { ConfigError } from "./errors.ts";
 import { inspectRunnerLock } from "./lock.ts";
 import type { RunnerPaths } from "./paths.ts";
-import { dirname, join } from "./posix_path.ts";
-import { readState } from "./state.ts";
+import { dirname, join, resolve } from "./posix_path.ts";
+import { readLastTick, readState } from "./state.ts";
 import { VERSION } from "./version.ts";
 
 /** One line of the checklist. */
@@ -48,6 +48,7 @@ export async function runDoctor(context: DoctorContext): Promise<Check[]> {
   await checkWritable("run logs", context.paths.logs, true, checks);
   if (service?.logFile) await checkWritable("service log", dirname(service.logFile), false, checks);
   await checkLock(context.paths, checks);
+  checkLastTick(context, checks);
   await checkDaemon(context.socketPath, checks);
   await checkBinary(context.paths, checks);
   return checks;
@@ -230,6 +231,20 @@ async function checkLock(paths: RunnerPaths, checks: Check[]): Promise<void> {
       }
       : { name: "lock", status: "ok", detail: "free" },
   );
+}
+
+function checkLastTick(context: DoctorContext, checks: Check[]): void {
+  const tick = readLastTick(context.paths.lastTick);
+  const config = resolve(context.configPath);
+  checks.push({
+    name: "last tick",
+    status: "info",
+    detail: tick === null
+      ? "no runner has taken the lock yet"
+      : `a runner last looked at the schedules at ${new Date(tick.at).toISOString()}${
+        tick.config === config ? "" : `, with another config: ${tick.config}`
+      }`,
+  });
 }
 
 async function checkDaemon(socketPath: string, checks: Check[]): Promise<void> {

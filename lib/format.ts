@@ -5,7 +5,7 @@
 
 import type { Job, Schedule } from "./config.ts";
 import { localTime, nextDue } from "./schedule.ts";
-import { type CronState, lastRunOf, parseTimestamp } from "./state.ts";
+import { type CronState, lastRunOf, type LastTick, parseTimestamp } from "./state.ts";
 
 const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
@@ -75,7 +75,13 @@ export interface ListRow {
 }
 
 /** The `--list` rows for every job, script and agent alike, in config order. */
-export function listRows(jobs: Job[], state: CronState, now: number, timeZone: string): ListRow[] {
+export function listRows(
+  jobs: Job[],
+  state: CronState,
+  now: number,
+  timeZone: string,
+  ticks: { last: LastTick | null; config: string } | null = null,
+): ListRow[] {
   return jobs.map((job) => {
     const entry = state.jobs[job.name];
     const lastRun = lastRunOf(state, job.name);
@@ -89,11 +95,7 @@ export function listRows(jobs: Job[], state: CronState, now: number, timeZone: s
       flags.push("no report");
     }
     const since = overdueSince(job, lastRun, due, deferred, now, timeZone);
-    if (since !== null) {
-      flags.push(
-        `overdue since ${formatLocal(since, timeZone)}: no runner has run it (see --doctor)`,
-      );
-    }
+    if (since !== null) flags.push(overdueNote(since, ticks, timeZone));
     if (entry?.running) {
       flags.push(
         `running since ${formatLocal(parseTimestamp(entry.running.started) ?? now, timeZone)}`,
@@ -133,6 +135,26 @@ export function overdueSince(
   if (lastRun === null || due === null || due > now || deferred !== null) return null;
   const since = nextDue(job.schedule, lastRun, lastRun + 1, timeZone);
   return since !== null && now - since > OVERDUE_AFTER_MS ? since : null;
+}
+
+/** Why an overdue job did not run, as far as the last tick tells. */
+function overdueNote(
+  since: number,
+  ticks: { last: LastTick | null; config: string } | null,
+  timeZone: string,
+): string {
+  const head = `overdue since ${formatLocal(since, timeZone)}`;
+  const last = ticks?.last ?? null;
+  if (last === null || last.at < since) {
+    const when = last === null ? "" : ` (last ${formatLocal(last.at, timeZone)})`;
+    return `${head}: no runner has run since${when}; is the service loaded? (--doctor)`;
+  }
+  if (ticks && last.config !== ticks.config) {
+    return `${head}: the runner uses another config: ${last.config}`;
+  }
+  return `${head}: runners ran (last ${
+    formatLocal(last.at, timeZone)
+  }) but did not start it; see --history and cron.log`;
 }
 
 /** When a usage limit holds this job's agent back, the instant it may run again. */

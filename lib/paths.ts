@@ -16,6 +16,8 @@ export interface RunnerPaths {
   cache: string;
   history: string;
   reports: string;
+  /** When a runner last took the lock and looked at the schedules, and with which config. */
+  lastTick: string;
 }
 
 /** Paths under `<home>/.teleclaude`. */
@@ -30,6 +32,7 @@ export function runnerPaths(home: string): RunnerPaths {
     cache: join(root, "cache"),
     history: join(root, "cron_history.jsonl"),
     reports: join(root, "jobs"),
+    lastTick: join(root, "cron_last_tick.json"),
   };
 }
 

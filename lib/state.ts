@@ -190,3 +190,30 @@ export async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<vo
   let offset = 0;
   while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
 }
+
+/** The last tick a runner made: when, and with which config file. */
+export interface LastTick {
+  at: number;
+  config: string;
+}
+
+/**
+ * Notes that a runner holding the lock looked at the schedules now, so `--list` can tell "no
+ * runner ran" from "runners ran but did not start the job". Informational: a plain write, no fsync.
+ */
+export function recordTick(path: string, config: string, now: number): void {
+  Deno.writeTextFileSync(path, JSON.stringify({ at: new Date(now).toISOString(), config }), {
+    mode: 0o600,
+  });
+}
+
+/** The last tick, or null when none was recorded (or the note is unreadable). */
+export function readLastTick(path: string): LastTick | null {
+  try {
+    const value = JSON.parse(Deno.readTextFileSync(path)) as { at?: string; config?: string };
+    const at = parseTimestamp(value.at);
+    return at !== null && typeof value.config === "string" ? { at, config: value.config } : null;
+  } catch {
+    return null;
+  }
+}

@@ -241,7 +241,7 @@ Deno.test("--history and --logs show the runs the runner recorded", async () => 
   assert.match(older.stderr, /failing_job has 2 run logs; --run 3 is past the oldest/);
 });
 
-Deno.test("--list flags a job that is overdue: due for more than two ticks", async () => {
+Deno.test("--list flags a job that is overdue and says what the last tick tells", async (t) => {
   await using sandbox = await makeSandbox();
   await writeConfig(sandbox, "jobs:\n  late: { script: /bin/true, when: { every: 10m } }\n");
   const dir = join(sandbox.home, ".teleclaude");
@@ -253,9 +253,47 @@ Deno.test("--list flags a job that is overdue: due for more than two ticks", asy
       jobs: { late: { last_run: lastRun, last_status: "success", last_error: null } },
     }),
   );
-  const list = await runCli(sandbox, ["--list"]);
-  assert.match(
-    list.stdout,
-    /late\s+script\s+every 10m .* due now\s+overdue since \d{4}-\d{2}-\d{2} \d{2}:\d{2}: no runner has run it \(see --doctor\)/,
-  );
+  const tick = (minutesAgo: number, config: string) =>
+    Deno.writeTextFile(
+      join(dir, "cron_last_tick.json"),
+      JSON.stringify({ at: new Date(Date.now() - minutesAgo * 60_000).toISOString(), config }),
+    );
+  await t.step("no runner at all", async () => {
+    const list = await runCli(sandbox, ["--list"]);
+    assert.match(
+      list.stdout,
+      /late\s+script\s+every 10m .* due now\s+overdue since \d{4}-\d{2}-\d{2} \d{2}:\d{2}: no runner has run since; is the service loaded\? \(--doctor\)/,
+    );
+  });
+  await t.step("runners stopped before the job became due", async () => {
+    await tick(55, sandbox.config);
+    const list = await runCli(sandbox, ["--list"]);
+    assert.match(
+      list.stdout,
+      /overdue since [\d: -]+: no runner has run since \(last [\d: -]+\); is the service loaded/,
+    );
+  });
+  await t.step("runners run another config", async () => {
+    await tick(2, "/elsewhere/teleclaude.yml");
+    const list = await runCli(sandbox, ["--list"]);
+    assert.match(
+      list.stdout,
+      /overdue since [\d: -]+: the runner uses another config: \/elsewhere\/teleclaude\.yml/,
+    );
+  });
+  await t.step("runners ran but did not start it", async () => {
+    await tick(2, sandbox.config);
+    const list = await runCli(sandbox, ["--list"]);
+    assert.match(
+      list.stdout,
+      /overdue since [\d: -]+: runners ran \(last [\d: -]+\) but did not start it; see --history/,
+    );
+  });
+  await t.step("a run records its tick", async () => {
+    await runCli(sandbox, []);
+    const recorded = JSON.parse(await Deno.readTextFile(join(dir, "cron_last_tick.json")));
+    assert.equal(recorded.config, sandbox.config);
+    assert.ok(Date.now() - Date.parse(recorded.at) < 60_000);
+    assert.doesNotMatch((await runCli(sandbox, ["--list"])).stdout, /overdue/);
+  });
 });

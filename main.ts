@@ -274,7 +274,9 @@ async function runTick(
     }
   };
   try {
-    recordTick(paths.lastTick, config.file, Date.now());
+    if (!recordTick(paths.lastTick, config.file, Date.now())) {
+      log.warn("tick_not_recorded", { path: paths.lastTick });
+    }
     log.info("runner_start", { pid: Deno.pid, config: config.file, jobs: config.jobs.length });
     const summary = await runDueJobs({
       config,
@@ -346,16 +348,9 @@ async function showHistory(paths: RunnerPaths, flags: Flags): Promise<number> {
 }
 
 async function showLogs(paths: RunnerPaths, job: string, run: number): Promise<number> {
+  const { listRunLogs } = await import("./lib/job_loop.ts");
   const dir = `${paths.logs}/${job}`;
-  const names: string[] = [];
-  try {
-    for await (const entry of Deno.readDir(dir)) {
-      if (entry.name.endsWith(".log")) names.push(entry.name);
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  names.sort((a, b) => b.localeCompare(a, "en", { numeric: true }));
+  const names = (await listRunLogs(dir)).reverse();
   const name = names[run - 1];
   if (!name) {
     throw new UsageError(

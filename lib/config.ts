@@ -2,9 +2,8 @@
  * The validated shape of the `jobs:` map of `teleclaude.yml`, and loading it from a file.
  *
  * Parsing (YAML + zod, in `config_parse.ts`) is the expensive part of a tick, so a validated
- * config is cached as JSON under `~/.teleclaude/cache`, keyed by the file's content hash (and the
- * runner's version); the
- * parser is imported only when the cache misses.
+ * config is cached as JSON under `~/.teleclaude/cache`, keyed by the file's size, mtime, ctime and
+ * inode (and the runner's version); the parser is imported only when the cache misses.
  */
 
 import { basename, dirname, extname, join, resolve } from "./posix_path.ts";
@@ -125,7 +124,7 @@ export async function loadConfig(path: string, cacheDir: string | null): Promise
   const key = [info.size, info.mtime?.getTime(), info.ctime?.getTime(), info.ino, info.dev].join(
     ":",
   );
-  const cacheFile = cacheDir === null ? null : join(cacheDir, `config-${contentHash(file)}.json`);
+  const cacheFile = cacheDir === null ? null : join(cacheDir, `config-${shortHash(file)}.json`);
   let config = cacheFile === null ? null : readCache(cacheFile, key);
   const fromCache = config !== null;
   if (config === null) {
@@ -226,8 +225,8 @@ export function discoverScriptJobs(config: Config): ScriptJob[] {
   return found;
 }
 
-/** A 53-bit hash of a string (cyrb53) with its length, as hex: names a config's cache file. */
-export function contentHash(text: string): string {
+/** A 53-bit hash of a string (cyrb53) with its length, as hex: names a config path's cache file. */
+export function shortHash(text: string): string {
   let h1 = 0xdeadbeef ^ text.length;
   let h2 = 0x41c6ce57 ^ text.length;
   for (let index = 0; index < text.length; index++) {

@@ -3,7 +3,7 @@
  * returns ok, fail (with the fix to apply) or info (worth knowing, never a failure).
  */
 
-import { resolveAgentBinary } from "./agents.ts";
+import { resolveAgentBinary, specDocPath } from "./agents.ts";
 import { type AgentName, type Config, loadConfig } from "./config.ts";
 import { checkDaemonHealth } from "./daemon.ts";
 import { ConfigError } from "./errors.ts";
@@ -89,7 +89,7 @@ function checkSpecDocs(config: Config, checks: Check[]): void {
   const missing: string[] = [];
   for (const job of config.jobs) {
     if (job.type !== "agent") continue;
-    const path = join(config.dir, `docs/project/spec/jobs/${job.spec.replaceAll("_", "-")}.md`);
+    const path = join(config.dir, specDocPath(job.spec));
     if (!exists(path)) missing.push(`${job.name}: ${path}`);
   }
   checks.push(

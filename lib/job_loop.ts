@@ -271,14 +271,33 @@ export async function newRunLog(
   }
 }
 
+/**
+ * A job's run logs, oldest first. Names are `YYMMDD-HHMMSS.log`, then `-2`, `-3` … for runs that
+ * started in the same second (so plain string order would put `-2` before its first run).
+ */
+export async function listRunLogs(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isFile && entry.name.endsWith(".log")) names.push(entry.name);
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const key = (name: string) => {
+    const [date = "", time = "", suffix = "1"] = name.slice(0, -".log".length).split("-");
+    return [`${date}-${time}`, Number(suffix)] as const;
+  };
+  return names.sort((a, b) => {
+    const [stampA, countA] = key(a);
+    const [stampB, countB] = key(b);
+    return stampA < stampB ? -1 : stampA > stampB ? 1 : countA - countB;
+  });
+}
+
 /** Keeps the newest `keep` run logs of a job. */
 export async function pruneRunLogs(dir: string, keep: number): Promise<void> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile && entry.name.endsWith(".log")) names.push(entry.name);
-  }
-  // Names sort by time (YYMMDD-HHMMSS, then -2, -3 for the same second).
-  names.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+  const names = await listRunLogs(dir);
   for (const name of names.slice(0, Math.max(0, names.length - keep))) {
     await Deno.remove(join(dir, name));
   }

@@ -201,10 +201,17 @@ export interface LastTick {
  * Notes that a runner holding the lock looked at the schedules now, so `--list` can tell "no
  * runner ran" from "runners ran but did not start the job". Informational: a plain write, no fsync.
  */
-export function recordTick(path: string, config: string, now: number): void {
-  Deno.writeTextFileSync(path, JSON.stringify({ at: new Date(now).toISOString(), config }), {
-    mode: 0o600,
-  });
+export function recordTick(path: string, config: string, now: number): boolean {
+  try {
+    Deno.writeTextFileSync(path, JSON.stringify({ at: new Date(now).toISOString(), config }), {
+      mode: 0o600,
+    });
+    return true;
+  } catch (error) {
+    // Only a note for --list: a full disk must not stop the jobs (the state write will say so).
+    if (error instanceof Deno.errors.NotCapable) throw error;
+    return false;
+  }
 }
 
 /** The last tick, or null when none was recorded (or the note is unreadable). */

@@ -5,6 +5,7 @@ import type { Config, Job } from "../lib/config.ts";
 import { type JobContext, type JobResult, jobResult } from "../lib/execute.ts";
 import { readHistory } from "../lib/history.ts";
 import type { Logger } from "../lib/log.ts";
+import { listRunLogs } from "../lib/job_loop.ts";
 import { runnerPaths } from "../lib/paths.ts";
 import { runDueJobs, type RunnerOptions } from "../lib/runner.ts";
 import { readState, saveState } from "../lib/state.ts";
@@ -185,4 +186,26 @@ Deno.test("runDueJobs() backs an agent off exponentially after a usage limit wit
   );
   assert.equal(started, true);
   assert.equal(readState(paths.state).state.agent_backoff, undefined);
+});
+
+Deno.test("listRunLogs() orders runs of the same second after their first", async () => {
+  await using sandbox = await makeSandbox();
+  for (
+    const name of [
+      "261126-070000-2.log",
+      "261126-065959.log",
+      "261126-070000.log",
+      "261126-070000-10.log",
+      "x.txt",
+    ]
+  ) {
+    await Deno.writeTextFile(`${sandbox.dir}/${name}`, "");
+  }
+  assert.deepEqual(await listRunLogs(sandbox.dir), [
+    "261126-065959.log",
+    "261126-070000.log",
+    "261126-070000-2.log",
+    "261126-070000-10.log",
+  ]);
+  assert.deepEqual(await listRunLogs(`${sandbox.dir}/missing`), []);
 });

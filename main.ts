@@ -3,190 +3,68 @@
  * every five minutes; it runs the due jobs of `teleclaude.yml` one at a time and records each
  * outcome in `~/.teleclaude/cron_state.json`.
  *
- * This file only parses arguments, wires the modules together and maps errors to exit codes.
+ * This file only dispatches: parse the flags, call one command, map errors to exit codes. The
+ * tick's stages and the module that owns each are drawn at the top of
+ * docs/project/design/architecture/jobs-runner.md.
  */
 
-import { type Config, loadConfig } from "./lib/config.ts";
+import { type Flags, parseFlags, USAGE } from "./lib/cli/flags.ts";
+import { runTick } from "./lib/cli/tick.ts";
+import type { Config } from "./lib/config/job.ts";
+import { loadConfig } from "./lib/config/load.ts";
 import { ConfigError, formatProblem, UsageError } from "./lib/errors.ts";
-import { acquireRunnerLock, isHeld } from "./lib/lock.ts";
-import { consoleLogger, type Logger, print } from "./lib/log.ts";
+import { consoleLogger, print } from "./lib/log.ts";
 import { apiSocketFromEnv, homeFromEnv, type RunnerPaths, runnerPaths } from "./lib/paths.ts";
-import { runDueJobs } from "./lib/runner.ts";
 import { localTimeZone } from "./lib/schedule.ts";
-import { readLastTick, readState, recordTick } from "./lib/state.ts";
 import { VERSION } from "./lib/version.ts";
 
-const USAGE = `teleclaude-cron ${VERSION}: run the due jobs of teleclaude.yml
-
-Usage: teleclaude-cron [options]
-
-With no option, runs every due job once, one at a time, and records each outcome.
-
-Options:
-  --config PATH    the config file (default: ./teleclaude.yml)
-  --force          ignore schedules (and usage-limit deferrals)
-  --job NAME       only this job
-  --dry-run        say for each job whether it is due and why; run and write nothing
-  --list           a table of every job: schedule, last run, status, next due
-  --json           with --list or --history: JSON instead of a table
-  --history [NAME] the latest runs, newest first (--limit N, default 20)
-  --logs NAME      print the log of a job's latest run (--run N: the Nth latest)
-  --doctor         check the setup (config, spec docs, agent CLIs, service, permissions)
-  --debug          also log debug lines (daemon health and the like)
-  --help           this text
-  --version        the version
-
-Exit status: 0 every job that ran succeeded (or none was due); 1 a job failed;
-2 bad usage or bad config; 128+N stopped by signal N.
-Files: ~/.teleclaude/cron_state.json, ~/.teleclaude/logs/cron/<job>/, ~/.teleclaude/cron_history.jsonl`;
-
-/** Milliseconds between SIGTERM and SIGKILL when a job's process group is stopped. */
-function graceFromEnv(): number {
-  const text = Deno.env.get("TELECLAUDE_CRON_GRACE_MS");
-  if (text === undefined || text === "") return 10_000;
-  const grace = Number(text);
-  if (!Number.isInteger(grace) || grace < 0) {
-    throw new UsageError(
-      `TELECLAUDE_CRON_GRACE_MS must be a whole number of milliseconds, got "${text}"`,
-    );
-  }
-  return grace;
-}
-const SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
-const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
-
-interface Flags {
-  config: string;
-  force: boolean;
-  job: string | null;
-  dryRun: boolean;
-  list: boolean;
-  json: boolean;
-  history: boolean;
-  historyJob: string | null;
-  logs: string | null;
-  run: number;
-  limit: number;
-  debug: boolean;
-  doctor: boolean;
-  help: boolean;
-  version: boolean;
-}
-
-const DEFAULT_FLAGS: Flags = {
-  config: "teleclaude.yml",
-  force: false,
-  job: null,
-  dryRun: false,
-  list: false,
-  json: false,
-  history: false,
-  historyJob: null,
-  logs: null,
-  run: 1,
-  limit: 20,
-  debug: false,
-  doctor: false,
-  help: false,
-  version: false,
-};
-
-/**
- * launchd and systemd call `teleclaude-cron --config PATH`, 288 times a day. That form is read
- * here directly: importing node:util starts Deno's Node layer, which alone would cost the idle
- * tick a third of a bare Deno start (docs/benchmarks.md). Anything else goes to parseArgs.
- */
-function tickFlags(args: string[]): Flags | null {
-  if (args.length === 0) return DEFAULT_FLAGS;
-  if (args.length === 2 && args[0] === "--config" && !args[1]!.startsWith("-")) {
-    return { ...DEFAULT_FLAGS, config: args[1]! };
-  }
-  return null;
-}
-
-async function parseFlags(args: string[]): Promise<Flags> {
-  const quick = tickFlags(args);
-  if (quick) return quick;
-  const { parseArgs } = await import("node:util");
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        config: { type: "string", default: "teleclaude.yml" },
-        force: { type: "boolean", default: false },
-        job: { type: "string" },
-        "dry-run": { type: "boolean", default: false },
-        list: { type: "boolean", default: false },
-        json: { type: "boolean", default: false },
-        history: { type: "boolean", default: false },
-        logs: { type: "string" },
-        run: { type: "string", default: "1" },
-        limit: { type: "string", default: "20" },
-        debug: { type: "boolean", default: false },
-        doctor: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-        version: { type: "boolean", default: false },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(`${error instanceof Error ? error.message : String(error)} (see --help)`);
-  }
-  const { values, positionals } = parsed;
-  if (positionals.length > 0 && !(values.history && positionals.length === 1)) {
-    throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} (see --help)`);
-  }
-  const count = (name: string, text: string) => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < 1) {
-      throw new UsageError(`--${name} takes a whole number ≥ 1, got "${text}"`);
-    }
-    return value;
-  };
-  const modes = [values["dry-run"], values.list, values.history, values.logs !== undefined].filter(
-    Boolean,
-  );
-  if (modes.length > 1) {
-    throw new UsageError("use one of --dry-run, --list, --history, --logs at a time");
-  }
-  return {
-    config: values.config,
-    force: values.force,
-    job: values.job ?? null,
-    dryRun: values["dry-run"],
-    list: values.list,
-    json: values.json,
-    history: values.history,
-    historyJob: positionals[0] ?? null,
-    logs: values.logs ?? null,
-    run: count("run", values.run),
-    limit: count("limit", values.limit),
-    debug: values.debug,
-    doctor: values.doctor,
-    help: values.help,
-    version: values.version,
-  };
-}
-
-async function main(args: string[]): Promise<number> {
+/** Runs one command line to its exit code. */
+export async function main(args: string[]): Promise<number> {
   const flags = await parseFlags(args);
-  if (flags.help) {
-    print(USAGE);
-    return 0;
-  }
-  if (flags.version) {
-    print(`teleclaude-cron ${VERSION}`);
-    return 0;
+  switch (flags.mode) {
+    case "help":
+      print(USAGE);
+      return 0;
+    case "version":
+      print(`teleclaude-cron ${VERSION}`);
+      return 0;
   }
   const paths = runnerPaths(homeFromEnv());
+  switch (flags.mode) {
+    case "history": {
+      const { showHistory } = await import("./lib/cli/views.ts");
+      return await showHistory(paths, {
+        job: flags.historyJob,
+        limit: flags.limit,
+        json: flags.json,
+      });
+    }
+    case "logs": {
+      const { showLogs } = await import("./lib/cli/views.ts");
+      return await showLogs(paths, flags.logsJob!, flags.run);
+    }
+    case "doctor":
+      return await doctor(paths, flags);
+  }
+  const config = await configFor(flags, paths);
   const timeZone = localTimeZone();
-  if (flags.history) return await showHistory(paths, flags);
-  if (flags.logs !== null) return await showLogs(paths, flags.logs, flags.run);
-  if (flags.doctor) return await doctor(paths, flags);
+  if (flags.mode === "run") {
+    const log = consoleLogger({ debug: flags.debug });
+    return await runTick({ config, paths, force: flags.force, only: flags.job, timeZone, log });
+  }
+  const { showDryRun, showList } = await import("./lib/cli/views.ts");
+  const view = { config, paths, job: flags.job, json: flags.json, force: flags.force, timeZone };
+  return flags.mode === "list" ? showList(view) : showDryRun(view);
+}
 
-  const interactive = flags.list || flags.dryRun;
-  const { config, fromCache } = await loadConfig(flags.config, paths.cache);
+/** The config a run or a view works on; warnings printed when they are news. */
+async function configFor(flags: Flags, paths: RunnerPaths): Promise<Config> {
+  const interactive = flags.mode !== "run";
+  // Views read the cache but never write it: --list and --dry-run write nothing.
+  const { config, fromCache } = await loadConfig(flags.config, {
+    dir: paths.cache,
+    write: !interactive,
+  });
   if (!fromCache || interactive) {
     for (const warning of config.warnings) print(`warning: ${formatProblem(warning)}`, "stderr");
   }
@@ -194,122 +72,18 @@ async function main(args: string[]): Promise<number> {
     const known = config.jobs.map((job) => job.name).join(", ") || "none";
     throw new UsageError(`unknown job "${flags.job}" in ${flags.config} (known jobs: ${known})`);
   }
-  if (interactive) return await showJobs(config, paths, flags, timeZone);
-
-  const log = consoleLogger({ debug: flags.debug });
-  return await runTick(config, paths, flags, timeZone, log);
-}
-
-async function showJobs(
-  config: Config,
-  paths: RunnerPaths,
-  flags: Flags,
-  timeZone: string,
-): Promise<number> {
-  const { dueReason, listRows, listTable } = await import("./lib/format.ts");
-  // Read only: a corrupt state file is reported here, never moved or rewritten.
-  const read = readState(paths.state);
-  if (read.kind === "corrupt") {
-    print(
-      `warning: ${paths.state} is corrupt (${read.reason}); showing ${
-        read.recoveredFrom === "backup" ? "its last good copy (.bak)" : "no history"
-      }. The next run moves it aside.`,
-      "stderr",
-    );
-  }
-  const now = Date.now();
-  const jobs = config.jobs.filter((job) => flags.job === null || job.name === flags.job);
-  if (flags.list) {
-    const ticks = { last: readLastTick(paths.lastTick), config: config.file };
-    const rows = listRows(jobs, read.state, now, timeZone, ticks);
-    print(
-      flags.json
-        ? JSON.stringify(rows, null, 2)
-        : rows.length
-        ? listTable(rows, now, timeZone)
-        : `no jobs in ${flags.config}`,
-    );
-    return 0;
-  }
-  for (const job of jobs) print(dueReason(job, read.state, now, timeZone, flags.force));
-  if (jobs.length === 0) print(`no jobs in ${flags.config}`);
-  return 0;
-}
-
-/** One tick: take the lock, run what is due, release the lock. */
-async function runTick(
-  config: Config,
-  paths: RunnerPaths,
-  flags: Flags,
-  timeZone: string,
-  log: Logger,
-): Promise<number> {
-  const graceMs = graceFromEnv();
-  const lock = acquireRunnerLock(paths.lock);
-  if (!isHeld(lock)) {
-    log.info("runner_busy", {
-      message: `another cron runner (pid ${lock.holderPid ?? "unknown"}) is active`,
-      holder_pid: lock.holderPid ?? undefined,
-    });
-    return 0;
-  }
-  const stop = new AbortController();
-  // A listener replaces Deno's default exit-on-signal: the running job's group is stopped and
-  // recorded before the runner exits. `deno task` forwards the signal it gets, so a second one
-  // may arrive during that shutdown; it must not cut the cleanup short. Installed only when a job
-  // is due: an idle tick has nothing to clean up, and the listeners cost it a millisecond.
-  const listeners: [Deno.Signal, () => void][] = [];
-  const installSignalListeners = () => {
-    for (const signal of SIGNALS) {
-      const listener = () => {
-        if (stop.signal.aborted) {
-          log.warn("signal_ignored", { signal, reason: "already stopping" });
-          return;
-        }
-        log.warn("runner_stopping", { signal });
-        stop.abort(signal);
-      };
-      Deno.addSignalListener(signal, listener);
-      listeners.push([signal, listener]);
-    }
-  };
-  try {
-    if (!recordTick(paths.lastTick, config.file, Date.now())) {
-      log.warn("tick_not_recorded", { path: paths.lastTick });
-    }
-    log.info("runner_start", { pid: Deno.pid, config: config.file, jobs: config.jobs.length });
-    const summary = await runDueJobs({
-      config,
-      paths,
-      force: flags.force,
-      only: flags.job,
-      timeZone,
-      socketPath: apiSocketFromEnv(),
-      graceMs,
-      log,
-      stop: stop.signal,
-      onJobsDue: installSignalListeners,
-    });
-    log.info("runner_done", {
-      ran: summary.ran,
-      failed: summary.failed,
-      stopped_by: summary.interruptedBy ?? undefined,
-    });
-    if (summary.interruptedBy) return 128 + (SIGNAL_NUMBERS[summary.interruptedBy] ?? 15);
-    return summary.failed > 0 ? 1 : 0;
-  } finally {
-    lock.release();
-    for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
-  }
+  return config;
 }
 
 async function doctor(paths: RunnerPaths, flags: Flags): Promise<number> {
-  const { formatChecks, runDoctor } = await import("./lib/doctor.ts");
+  const { formatChecks, runDoctor } = await import("./lib/cli/doctor.ts");
+  const path = Deno.env.get("PATH") ?? "";
   const checks = await runDoctor({
     configPath: flags.config,
     paths,
     os: Deno.build.os,
-    path: Deno.env.get("PATH") ?? "",
+    path,
+    toolPath: path,
     socketPath: apiSocketFromEnv(),
   });
   print(
@@ -318,50 +92,22 @@ async function doctor(paths: RunnerPaths, flags: Flags): Promise<number> {
   return checks.some((check) => check.status === "fail") ? 1 : 0;
 }
 
-async function showHistory(paths: RunnerPaths, flags: Flags): Promise<number> {
-  const [{ readHistory }, { table }] = await Promise.all([
-    import("./lib/history.ts"),
-    import("./lib/format.ts"),
-  ]);
-  const entries = await readHistory(paths.history, { job: flags.historyJob, limit: flags.limit });
-  if (flags.json) {
-    print(JSON.stringify(entries, null, 2));
-    return 0;
+/**
+ * The exit code for an error that reached the top, after printing it: the error's own code for
+ * something the user must fix, 70 (EX_SOFTWARE) with the stack for a bug.
+ */
+export function exitCodeForError(error: unknown): number {
+  if (error instanceof ConfigError) {
+    print(`teleclaude-cron: ${error.message.replaceAll("\n", "\nteleclaude-cron: ")}`, "stderr");
+    return error.exitCode;
   }
-  if (entries.length === 0) {
-    print(
-      flags.historyJob ? `no runs of ${flags.historyJob} recorded yet` : "no runs recorded yet",
-    );
-    return 0;
-  }
-  const rows = entries.map((entry) => [
-    entry.started.replace("T", " ").slice(0, 19),
-    entry.job,
-    entry.agent ? `agent:${entry.agent}` : entry.type,
-    entry.status,
-    `${(entry.duration_ms / 1000).toFixed(1)} s`,
-    entry.exit_code === null ? "-" : String(entry.exit_code),
-    entry.error ?? "",
-  ]);
-  print(table([["STARTED (UTC)", "JOB", "TYPE", "STATUS", "DURATION", "EXIT", "ERROR"], ...rows]));
-  return 0;
-}
-
-async function showLogs(paths: RunnerPaths, job: string, run: number): Promise<number> {
-  const { listRunLogs } = await import("./lib/job_loop.ts");
-  const dir = `${paths.logs}/${job}`;
-  const names = (await listRunLogs(dir)).reverse();
-  const name = names[run - 1];
-  if (!name) {
-    throw new UsageError(
-      names.length
-        ? `${job} has ${names.length} run logs; --run ${run} is past the oldest`
-        : `no run logs for ${job} in ${dir}`,
-    );
-  }
-  print(`# ${dir}/${name}`, "stderr");
-  await Deno.stdout.write(await Deno.readFile(`${dir}/${name}`));
-  return 0;
+  print(
+    `teleclaude-cron: internal error (a bug; please report it): ${
+      error instanceof Error ? error.stack : String(error)
+    }`,
+    "stderr",
+  );
+  return 70;
 }
 
 if (import.meta.main) {
@@ -369,16 +115,7 @@ if (import.meta.main) {
   try {
     code = await main(Deno.args);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      print(`teleclaude-cron: ${error.message.replaceAll("\n", "\nteleclaude-cron: ")}`, "stderr");
-      code = error.exitCode;
-    } else {
-      print(
-        `teleclaude-cron: internal error: ${error instanceof Error ? error.stack : String(error)}`,
-        "stderr",
-      );
-      code = 70;
-    }
+    code = exitCodeForError(error);
   }
   Deno.exit(code);
 }

@@ -1,7 +1,7 @@
 /** Configs and states for the benchmarks, made in code so every run measures the same thing. */
 
-import type { Job, Schedule } from "../lib/config.ts";
-import type { CronState } from "../lib/state.ts";
+import type { Job, Schedule } from "../lib/config/job.ts";
+import type { CronState } from "../lib/store/state.ts";
 
 const SHAPES: Schedule[] = [
   { kind: "every", minutes: 30 },

@@ -13,12 +13,12 @@
 
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { Config } from "../lib/config.ts";
-import { acquireRunnerLock, isHeld } from "../lib/lock.ts";
+import { runDueJobs } from "../lib/cli/tick.ts";
+import type { Config } from "../lib/config/job.ts";
 import { runnerPaths } from "../lib/paths.ts";
-import { runDueJobs } from "../lib/runner.ts";
-import { runProcess } from "../lib/spawn.ts";
-import { saveState } from "../lib/state.ts";
+import { runProcess } from "../lib/run/spawn.ts";
+import { acquireRunnerLock, isHeld } from "../lib/store/lock.ts";
+import { saveState } from "../lib/store/state.ts";
 import { mixedConfigYaml } from "./fixtures.ts";
 
 const ROOT = join(import.meta.dirname!, "..");

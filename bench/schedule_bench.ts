@@ -1,6 +1,6 @@
 /** In-process figures: the due rule and the --list rows over many jobs (should grow linearly). */
 
-import { listRows } from "../lib/format.ts";
+import { listRows } from "../lib/cli/views.ts";
 import { isDue, nextDue } from "../lib/schedule.ts";
 import { mixedJobs, stateRanAt } from "./fixtures.ts";
 

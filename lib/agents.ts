@@ -4,14 +4,16 @@
  * agent are one-line tests; resolving the binary on disk is the only function that reads files.
  *
  * Two modes:
- * - job (`runJob`, used by the runner): the agent keeps every tool and MCP server, runs without
- *   permission prompts and streams machine-readable events into the run log.
- * - one-shot (`runOnce`, a library function): the seed's "lobotomized" mode: no tools, no MCP
- *   servers, one JSON answer.
+ * - job mode (`runAgentJob` in `run/execute.ts`, used by the runner): the agent keeps every tool
+ *   and MCP server, runs without permission prompts and streams machine-readable events into the
+ *   run log.
+ * - one-shot (`runOnce` in `one_shot.ts`, a library function): the Python original's
+ *   "lobotomized" mode: no tools, no MCP servers, one JSON answer.
  */
 
 import { join } from "./posix_path.ts";
-import type { AgentName, AgentOverride, ThinkingMode } from "./config.ts";
+import { isExecutableFile } from "./subprocess.ts";
+import type { AgentName, AgentOverride, ThinkingMode } from "./config/job.ts";
 
 /** Default model per agent and thinking mode; `null` means the agent has no such mode. */
 export const DEFAULT_MODELS: Record<AgentName, Record<ThinkingMode, string | null>> = {
@@ -252,14 +254,14 @@ export function resolveAgentBinary(
   environment: SearchEnvironment,
 ): BinaryResolution {
   if (override?.binary) {
-    return isExecutable(override.binary) ? { found: true, path: override.binary } : {
+    return isExecutableFile(override.binary) ? { found: true, path: override.binary } : {
       found: false,
       searched: [override.binary],
       reason: `agents.${agent}.binary ${override.binary} is not an executable file`,
     };
   }
   const candidates = agentBinaryCandidates(agent, environment);
-  const path = candidates.find(isExecutable);
+  const path = candidates.find(isExecutableFile);
   if (path) return { found: true, path };
   return {
     found: false,
@@ -284,16 +286,4 @@ export function agentBinaryCandidates(agent: AgentName, environment: SearchEnvir
     places.push(join(dir, name));
   }
   return [...new Set(places)];
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    const info = Deno.statSync(path);
-    return info.isFile && info.mode !== null && (info.mode & 0o111) !== 0;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
-      return false;
-    }
-    throw error;
-  }
 }

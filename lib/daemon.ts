@@ -3,12 +3,14 @@
  * by about a second. It decides only the role an agent job gets; no job needs the daemon.
  */
 
+import { DEFAULT_ROLE } from "./config/job.ts";
+
 /** `healthy` when the daemon answered 200; otherwise why not (for a debug line at most). */
 export type DaemonHealth = { healthy: true } | { healthy: false; reason: string };
 
 /** The role an agent job runs with: its configured role when the daemon is healthy, else admin. */
 export function resolveRole(configuredRole: string, health: DaemonHealth): string {
-  return health.healthy ? configuredRole : "admin";
+  return health.healthy ? configuredRole : DEFAULT_ROLE;
 }
 
 /**

@@ -1,14 +1,14 @@
 /**
- * `runOnce`: one question to an agent in the seed's "lobotomized" mode: no tools, no MCP
- * servers, one JSON answer. A library function for other TeleClaude components; the runner
- * itself uses job mode (`runAgentJob`).
+ * `runOnce`: one question to an agent in the Python original's "lobotomized" mode: no tools, no
+ * MCP servers, one JSON answer. A library function for other TeleClaude components, exported as
+ * `@teleclaude/cron/one-shot` (deno.json); the runner itself uses job mode (`runAgentJob`).
  */
 
 import { join } from "./posix_path.ts";
 import { oneShotInvocation, resolveAgentBinary } from "./agents.ts";
-import type { AgentName, AgentOverride, ThinkingMode } from "./config.ts";
-import { parseEvents } from "./outcome.ts";
-import { runProcess } from "./spawn.ts";
+import type { AgentName, AgentOverride, ThinkingMode } from "./config/job.ts";
+import { parseEvents } from "./run/outcome/classify.ts";
+import { runProcess } from "./run/spawn.ts";
 
 /** What to ask and where. */
 export interface OneShotRequest {

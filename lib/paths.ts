@@ -49,8 +49,3 @@ export function homeFromEnv(): string {
 export function apiSocketFromEnv(): string {
   return Deno.env.get("TELECLAUDE_API_SOCKET") || DEFAULT_API_SOCKET;
 }
-
-/** Creates a directory (and parents) private to the user: 0700. */
-export async function ensurePrivateDir(path: string): Promise<void> {
-  await Deno.mkdir(path, { recursive: true, mode: 0o700 });
-}

@@ -1,9 +1,10 @@
 /**
- * The due rule: pure functions of (schedule, last run, now, time zone). Every wall-clock field is
- * in the given IANA time zone; nothing here reads the clock or the environment.
+ * The due rule: pure functions of (schedule, last run, now, time zone), and schedules and times as
+ * people read them. Every wall-clock field is in the given IANA time zone; nothing here reads the
+ * clock or the environment.
  */
 
-import type { Schedule } from "./config.ts";
+import { type Schedule, WEEKDAY_NAMES } from "./config/job.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -261,4 +262,53 @@ export function nextDue(
 /** The time zone the runner works in: the machine's own (`TZ` when set). */
 export function localTimeZone(): string {
   return LOCAL_TIME_ZONE;
+}
+
+/** A schedule as a person writes it: `every 10m`, `at 09:00,17:30 mon,wed`, `daily 06:00`. */
+export function describeSchedule(schedule: Schedule): string {
+  const hour = (value: number) => `${String(value).padStart(2, "0")}:00`;
+  switch (schedule.kind) {
+    case "every":
+      return `every ${describeMinutes(schedule.minutes)}`;
+    case "at":
+      return `at ${schedule.times.join(",")}${
+        schedule.weekdays ? ` ${schedule.weekdays.map((day) => WEEKDAY_NAMES[day]).join(",")}` : ""
+      }`;
+    case "hourly":
+      return "hourly";
+    case "daily":
+      return `daily ${hour(schedule.hour)}`;
+    case "weekly":
+      return `weekly ${WEEKDAY_NAMES[schedule.weekday]} ${hour(schedule.hour)}`;
+    case "monthly":
+      return `monthly day ${schedule.day} ${hour(schedule.hour)}`;
+    case "unscheduled":
+      return "unscheduled";
+  }
+}
+
+function describeMinutes(minutes: number): string {
+  if (minutes % 1440 === 0) return `${minutes / 1440}d`;
+  if (minutes % 60 === 0) return `${minutes / 60}h`;
+  return `${minutes}m`;
+}
+
+/** A span of time, rounded for reading: `45 s`, `3 min`, `2 h 5 min`, `3 d`. */
+export function describeSpan(ms: number): string {
+  const seconds = Math.round(Math.abs(ms) / 1000);
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+  return `${Math.round(hours / 24)} d`;
+}
+
+/** A local date and time, `2026-11-26 07:40`, in the given time zone. */
+export function formatLocal(instant: number, timeZone: string): string {
+  const local = localTime(instant, timeZone);
+  const pad = (value: number) => String(value).padStart(2, "0");
+  return `${local.year}-${pad(local.month)}-${pad(local.day)} ${pad(local.hour)}:${
+    pad(local.minute)
+  }`;
 }

@@ -73,8 +73,8 @@ Deno.test("a job that ignores SIGTERM is killed with its grandchild after the ti
   assert.ok((entry.duration_ms as number) <= 1000 + 500 + 1000, `took ${entry.duration_ms} ms`);
   const child = Number(await readRecord(sandbox.records, "claude", "pid"));
   const grandchild = Number(await Deno.readTextFile(join(sandbox.records, "claude.grandchild")));
-  assert.equal(processAlive(child), false);
-  assert.equal(processAlive(grandchild), false);
+  assert.equal(await processAlive(child), false);
+  assert.equal(await processAlive(grandchild), false);
   assert.match(await Deno.readTextFile(entry.log_path as string), /^started$/m);
 });
 
@@ -102,8 +102,8 @@ Deno.test("SIGTERM to the runner stops the job's whole group, records it and exi
       const grandchild = Number(
         await Deno.readTextFile(join(sandbox.records, "claude.grandchild")),
       );
-      assert.equal(processAlive(running.pgid), false);
-      assert.equal(processAlive(grandchild), false);
+      assert.equal(await processAlive(running.pgid), false);
+      assert.equal(await processAlive(grandchild), false);
       await assert.rejects(
         Deno.stat(join(sandbox.home, ".teleclaude/cron_runner.pid")),
         Deno.errors.NotFound,
@@ -124,7 +124,7 @@ Deno.test("kill -9 of the runner mid-job is found, recorded and cleaned up by th
   runner.kill("SIGKILL");
   await runner.output();
   // The job's group outlives the runner (it is detached): the next run must stop it.
-  assert.equal(processAlive(running.pgid), true);
+  assert.equal(await processAlive(running.pgid), true);
   const next = await runCli(sandbox, [], FAST_GRACE);
   assert.equal(next.code, 0, next.stderr);
   assert.match(next.stderr, /event=job_interrupted job=stuck/);
@@ -139,7 +139,7 @@ Deno.test("kill -9 of the runner mid-job is found, recorded and cleaned up by th
   assert.doesNotMatch(next.stdout, /event=job_started/);
   const grandchild = Number(await Deno.readTextFile(join(sandbox.records, "claude.grandchild")));
   await waitFor(
-    () => !processAlive(running.pgid) && !processAlive(grandchild),
+    async () => !(await processAlive(running.pgid)) && !(await processAlive(grandchild)),
     "the leftover group to be gone",
     3000,
   );
@@ -154,7 +154,10 @@ Deno.test("a job silent for idle_timeout seconds is stopped as hung", async () =
   const entry = (await readStateFile(sandbox)).jobs.quiet!;
   assert.equal(entry.outcome, "idle");
   assert.equal(entry.last_error, "idle for 1s");
-  assert.equal(processAlive(Number(await readRecord(sandbox.records, "claude", "pid"))), false);
+  assert.equal(
+    await processAlive(Number(await readRecord(sandbox.records, "claude", "pid"))),
+    false,
+  );
 });
 
 Deno.test("a script job's timeout stops its whole tree; an idle_timeout is honoured when set", async () => {
@@ -176,5 +179,5 @@ Deno.test("a script job's timeout stops its whole tree; an idle_timeout is honou
   const sleepers = (await Deno.readTextFile(join(sandbox.records, "sleepers"))).trim().split("\n")
     .map(Number);
   assert.equal(sleepers.length, 2);
-  for (const pid of sleepers) assert.equal(processAlive(pid), false);
+  for (const pid of sleepers) assert.equal(await processAlive(pid), false);
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Schedule } from "../lib/config.ts";
+import type { Schedule } from "../lib/config/job.ts";
 import { instantOf, intervalGraceMs, isDue, localTime, nextDue } from "../lib/schedule.ts";
 
 const at = (iso: string) => Date.parse(iso);

@@ -173,12 +173,17 @@ export async function readStateFile(sandbox: Sandbox): Promise<
   return JSON.parse(await Deno.readTextFile(join(sandbox.home, ".teleclaude/cron_state.json")));
 }
 
-/** Whether a process is alive (and not a zombie). */
-export function processAlive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
+/**
+ * Whether a process is alive and more than a zombie, asked of `ps` so the answer means the same
+ * on macOS (which has no /proc) as on Linux.
+ */
+export async function processAlive(pid: number): Promise<boolean> {
+  const output = await new Deno.Command("ps", {
+    args: ["-o", "stat=", "-p", String(pid)],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const stat = new TextDecoder().decode(output.stdout).trim();
+  return output.success && stat !== "" && !stat.startsWith("Z");
 }

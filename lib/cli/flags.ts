@@ -1,0 +1,189 @@
+/**
+ * The command line: which mode, which options, and the usage text. A flag that the chosen mode
+ * would ignore is a usage error, so a mistyped command never silently does something else
+ * (`--json` alone would otherwise start a real run).
+ */
+
+import { UsageError } from "../errors.ts";
+import { VERSION } from "../version.ts";
+
+/** What the runner is asked to do. `run` (no mode flag) is the tick launchd starts. */
+export type Mode = "run" | "dry-run" | "list" | "history" | "logs" | "doctor" | "help" | "version";
+
+/** The parsed command line. */
+export interface Flags {
+  mode: Mode;
+  config: string;
+  force: boolean;
+  job: string | null;
+  json: boolean;
+  /** `--history NAME`: only that job's runs. */
+  historyJob: string | null;
+  /** `--logs NAME`: the job whose run log to print. */
+  logsJob: string | null;
+  run: number;
+  limit: number;
+  debug: boolean;
+}
+
+/** Every default, in one place. */
+export const DEFAULT_FLAGS: Readonly<Flags> = {
+  mode: "run",
+  config: "teleclaude.yml",
+  force: false,
+  job: null,
+  json: false,
+  historyJob: null,
+  logsJob: null,
+  run: 1,
+  limit: 20,
+  debug: false,
+};
+
+export const USAGE = `teleclaude-cron ${VERSION}: run the due jobs of teleclaude.yml
+
+Usage: teleclaude-cron [--config PATH] [MODE] [options]
+
+With no mode, runs every due job once, one at a time, and records each outcome.
+
+Modes (one at a time):
+  --dry-run          say for each job whether it is due and why; run and write nothing
+  --list             a table of every job: schedule, last run, status, next due
+  --history [NAME]   the latest runs, newest first (--limit N, default 20)
+  --logs NAME        print the log of a job's latest run (--run N: the Nth latest)
+  --doctor           check the setup (config, spec docs, agent CLIs, service, permissions)
+  --help, --version  this text; the version (they win over any other flag)
+
+Options:
+  --config PATH      the config file (default: ./teleclaude.yml)
+  --force            with a run or --dry-run: ignore schedules (and usage-limit deferrals)
+  --job NAME         with a run, --dry-run or --list: only this job
+  --json             with --list, --history or --doctor: JSON instead of text
+  --debug            also log debug lines (daemon health and the like)
+
+Exit status: 0 every job that ran succeeded (or none was due); 1 a job failed (or --doctor
+found a problem); 2 bad usage or bad config; 70 an internal error (a bug: please report it);
+128+N stopped by signal N.
+Files: ~/.teleclaude/cron_state.json, ~/.teleclaude/logs/cron/<job>/, ~/.teleclaude/cron_history.jsonl`;
+
+/**
+ * launchd and systemd call `teleclaude-cron --config PATH`, 288 times a day. That form is read
+ * here directly: importing node:util starts Deno's Node layer (docs/benchmarks.md, "Idle tick").
+ * Anything else goes to `parseFlags`.
+ */
+export function tickFlags(args: string[]): Flags | null {
+  if (args.length === 0) return { ...DEFAULT_FLAGS };
+  if (args.length === 2 && args[0] === "--config" && !args[1]!.startsWith("-")) {
+    return { ...DEFAULT_FLAGS, config: args[1]! };
+  }
+  return null;
+}
+
+type Values = Awaited<ReturnType<typeof readArgs>>["values"];
+
+/** Parses the command line; throws `UsageError` for anything it cannot take. */
+export async function parseFlags(args: string[]): Promise<Flags> {
+  const quick = tickFlags(args);
+  if (quick) return quick;
+  const { values, positionals } = await readArgs(args);
+  const mode = modeOf(values);
+  if (positionals.length > 0 && !(mode === "history" && positionals.length === 1)) {
+    throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} (see --help)`);
+  }
+  checkCombination(mode, values);
+  return {
+    mode,
+    config: values.config ?? DEFAULT_FLAGS.config,
+    force: values.force ?? DEFAULT_FLAGS.force,
+    job: values.job ?? DEFAULT_FLAGS.job,
+    json: values.json ?? DEFAULT_FLAGS.json,
+    historyJob: positionals[0] ?? DEFAULT_FLAGS.historyJob,
+    logsJob: values.logs ?? DEFAULT_FLAGS.logsJob,
+    run: values.run === undefined ? DEFAULT_FLAGS.run : count("run", values.run),
+    limit: values.limit === undefined ? DEFAULT_FLAGS.limit : count("limit", values.limit),
+    debug: values.debug ?? DEFAULT_FLAGS.debug,
+  };
+}
+
+async function readArgs(args: string[]) {
+  const { parseArgs } = await import("node:util");
+  try {
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        config: { type: "string" },
+        force: { type: "boolean" },
+        job: { type: "string" },
+        "dry-run": { type: "boolean" },
+        list: { type: "boolean" },
+        json: { type: "boolean" },
+        history: { type: "boolean" },
+        logs: { type: "string" },
+        run: { type: "string" },
+        limit: { type: "string" },
+        debug: { type: "boolean" },
+        doctor: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(`${error instanceof Error ? error.message : String(error)} (see --help)`);
+  }
+}
+
+/** The one mode the flags ask for; --help and --version win over everything else. */
+function modeOf(values: Values): Mode {
+  if (values.help) return "help";
+  if (values.version) return "version";
+  const asked: [Mode, boolean][] = [
+    ["dry-run", values["dry-run"] === true],
+    ["list", values.list === true],
+    ["history", values.history === true],
+    ["logs", values.logs !== undefined],
+    ["doctor", values.doctor === true],
+  ];
+  const modes = asked.filter(([, on]) => on).map(([mode]) => mode);
+  if (modes.length > 1) {
+    throw new UsageError(
+      `--${
+        modes.join(" and --")
+      } cannot be combined: use one of --dry-run, --list, --history, --logs, --doctor`,
+    );
+  }
+  return modes[0] ?? "run";
+}
+
+/** Which options each mode takes; the others would be silently ignored, so they are refused. */
+const OPTIONS_OF: Record<Mode, readonly string[]> = {
+  run: ["config", "force", "job", "debug"],
+  "dry-run": ["config", "force", "job", "debug"],
+  list: ["config", "job", "json", "debug"],
+  history: ["config", "json", "limit", "debug"],
+  logs: ["config", "run", "debug"],
+  doctor: ["config", "json", "debug"],
+  help: [],
+  version: [],
+};
+
+function checkCombination(mode: Mode, values: Values): void {
+  if (mode === "help" || mode === "version") return;
+  const modeFlags = new Set(["dry-run", "list", "history", "logs", "doctor"]);
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined || modeFlags.has(name) || OPTIONS_OF[mode].includes(name)) continue;
+    const where = mode === "run" ? "a run (no mode)" : `--${mode}`;
+    const takers = (Object.keys(OPTIONS_OF) as Mode[])
+      .filter((other) => OPTIONS_OF[other].includes(name))
+      .map((other) => other === "run" ? "a run" : `--${other}`);
+    throw new UsageError(`--${name} does not go with ${where} (it goes with ${takers.join(", ")})`);
+  }
+}
+
+function count(name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new UsageError(`--${name} takes a whole number ≥ 1, got "${text}"`);
+  }
+  return value;
+}

@@ -1,0 +1,152 @@
+/**
+ * One tick, the mode launchd and systemd start every five minutes: take the lock, note the tick,
+ * read the state, settle runs a dead runner left behind, select the due jobs and run them, then
+ * release the lock and say how it went in the exit code. The job loop is imported only when there
+ * is something to run (docs/benchmarks.md, "Idle tick").
+ */
+
+import type { Config } from "../config/job.ts";
+import { UsageError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { apiSocketFromEnv, type RunnerPaths } from "../paths.ts";
+import type { RunnerOptions, RunSummary } from "../run/loop.ts";
+import { selectJobs } from "../select.ts";
+import { acquireRunnerLock, isHeld } from "../store/lock.ts";
+import { loadStateForRun } from "../store/state.ts";
+import { recordTick } from "../store/tick_note.ts";
+
+const SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+
+/** What a tick is asked to do. */
+export interface TickRequest {
+  config: Config;
+  paths: RunnerPaths;
+  force: boolean;
+  only: string | null;
+  timeZone: string;
+  log: Logger;
+}
+
+/** One tick under the lock; returns the exit code. A busy lock is a quiet exit 0. */
+export async function runTick(request: TickRequest): Promise<number> {
+  const { config, paths, log } = request;
+  const graceMs = graceFromEnv();
+  const lock = acquireRunnerLock(paths.lock);
+  if (!isHeld(lock)) {
+    log.info("runner_busy", {
+      message: `another cron runner (pid ${lock.holderPid ?? "unknown"}) is active`,
+      holder_pid: lock.holderPid ?? undefined,
+    });
+    return 0;
+  }
+  const signals = new SignalGuard(log);
+  try {
+    if (!recordTick(paths.lastTick, config.file, Date.now())) {
+      log.warn("tick_not_recorded", { path: paths.lastTick });
+    }
+    log.info("runner_start", { pid: Deno.pid, config: config.file, jobs: config.jobs.length });
+    const summary = await runDueJobs({
+      ...request,
+      socketPath: apiSocketFromEnv(),
+      graceMs,
+      stop: signals.stop,
+      onJobsDue: () => signals.install(),
+    });
+    log.info("runner_done", {
+      ran: summary.ran,
+      failed: summary.failed,
+      stopped_by: summary.interruptedBy ?? undefined,
+    });
+    return exitCodeOf(summary);
+  } finally {
+    lock.release();
+    signals.remove();
+  }
+}
+
+/** 128 + the signal's number when a signal stopped the run; else 1 when a job failed. */
+export function exitCodeOf(summary: RunSummary): number {
+  if (summary.interruptedBy) return 128 + (SIGNAL_NUMBERS[summary.interruptedBy] ?? 15);
+  return summary.failed > 0 ? 1 : 0;
+}
+
+/**
+ * The tick's work with the lock held: read the state (a corrupt file is moved aside and
+ * reported), settle runs a dead runner left marked as running, select the due jobs, run them.
+ */
+export async function runDueJobs(options: RunnerOptions): Promise<RunSummary> {
+  const { paths, log } = options;
+  const clock = options.clock ?? Date.now;
+  const read = await loadStateForRun(paths.state, new Date(clock()));
+  if (read.kind === "corrupt") {
+    log.error("state_corrupt", {
+      path: paths.state,
+      reason: read.reason,
+      moved_to: read.movedTo,
+      recovered_from: read.recoveredFrom === "backup"
+        ? `${paths.state}.bak`
+        : "nothing (starting empty)",
+    });
+  }
+  const state = read.state;
+  if (Object.values(state.jobs).some((entry) => entry.running)) {
+    const { settleInterruptedRuns } = await import("../run/record.ts");
+    await settleInterruptedRuns(state, options);
+  }
+  const due = selectJobs(options.config.jobs, state, clock(), options);
+  if (due.length === 0) return { ran: 0, failed: 0, interruptedBy: null };
+  const { runJobs } = await import("../run/loop.ts");
+  return await runJobs(due, state, options);
+}
+
+/** Milliseconds between SIGTERM and SIGKILL when a job's process group is stopped. */
+function graceFromEnv(): number {
+  const text = Deno.env.get("TELECLAUDE_CRON_GRACE_MS");
+  if (text === undefined || text === "") return 10_000;
+  const grace = Number(text);
+  if (!Number.isInteger(grace) || grace < 0) {
+    throw new UsageError(
+      `TELECLAUDE_CRON_GRACE_MS must be a whole number of milliseconds, got "${text}"`,
+    );
+  }
+  return grace;
+}
+
+/**
+ * SIGTERM, SIGINT and SIGHUP while a job runs: a listener replaces Deno's default exit-on-signal,
+ * so the running job's group is stopped and recorded before the runner exits. `deno task`
+ * forwards the signal it gets, so a second one may arrive during that shutdown; it must not cut
+ * the cleanup short. Installed only once a job is due: an idle tick has nothing to clean up, and
+ * the listeners cost it a millisecond.
+ */
+class SignalGuard {
+  private readonly controller = new AbortController();
+  private readonly listeners: [Deno.Signal, () => void][] = [];
+
+  constructor(private readonly log: Logger) {}
+
+  /** Aborted, with the signal's name as the reason, when the runner is asked to stop. */
+  get stop(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  install(): void {
+    for (const signal of SIGNALS) {
+      const listener = () => {
+        if (this.controller.signal.aborted) {
+          this.log.warn("signal_ignored", { signal, reason: "already stopping" });
+          return;
+        }
+        this.log.warn("runner_stopping", { signal });
+        this.controller.abort(signal);
+      };
+      Deno.addSignalListener(signal, listener);
+      this.listeners.push([signal, listener]);
+    }
+  }
+
+  remove(): void {
+    for (const [signal, listener] of this.listeners) Deno.removeSignalListener(signal, listener);
+  }
+}

@@ -1,0 +1,279 @@
+/**
+ * What people read: `--list` (and its JSON), `--dry-run`'s reasons, `--history` and `--logs`.
+ * The row and reason builders are pure functions of their arguments; the `show*` commands read
+ * the files (never write them) and print.
+ */
+
+import type { Config, Job } from "../config/job.ts";
+import { UsageError } from "../errors.ts";
+import { print } from "../log.ts";
+import type { RunnerPaths } from "../paths.ts";
+import { join } from "../posix_path.ts";
+import { listRunLogs } from "../run/run_logs.ts";
+import { describeSchedule, describeSpan, formatLocal, nextDue } from "../schedule.ts";
+import { deferredUntil } from "../select.ts";
+import { readHistory } from "../store/history.ts";
+import { type CronState, lastRunOf, parseTimestamp, readState } from "../store/state.ts";
+import { type LastTick, readLastTick } from "../store/tick_note.ts";
+
+/** What a view shows: which config, which jobs, in which zone. */
+export interface ViewRequest {
+  config: Config;
+  paths: RunnerPaths;
+  /** Only this job, when one is named. */
+  job: string | null;
+  json: boolean;
+  force: boolean;
+  timeZone: string;
+}
+
+/** `--list`: every job with its schedule, last run, status, next due and notes. */
+export function showList(request: ViewRequest): number {
+  const { config, paths, timeZone } = request;
+  const state = readStateForView(paths.state);
+  const now = Date.now();
+  const ticks = { last: readLastTick(paths.lastTick), config: config.file };
+  const rows = listRows(jobsOf(request), state, now, timeZone, ticks);
+  print(
+    request.json
+      ? JSON.stringify(rows, null, 2)
+      : rows.length
+      ? listTable(rows, now, timeZone)
+      : `no jobs in ${config.displayName}`,
+  );
+  return 0;
+}
+
+/** `--dry-run`: for each job, whether it is due now and why. */
+export function showDryRun(request: ViewRequest): number {
+  const state = readStateForView(request.paths.state);
+  const now = Date.now();
+  const jobs = jobsOf(request);
+  for (const job of jobs) print(dueReason(job, state, now, request.timeZone, request.force));
+  if (jobs.length === 0) print(`no jobs in ${request.config.displayName}`);
+  return 0;
+}
+
+function jobsOf(request: ViewRequest): Job[] {
+  return request.config.jobs.filter((job) => request.job === null || job.name === request.job);
+}
+
+/** The state as views see it: a corrupt file is reported, never moved or rewritten. */
+function readStateForView(path: string): CronState {
+  const read = readState(path);
+  if (read.kind === "corrupt") {
+    print(
+      `warning: ${path} is corrupt (${read.reason}); showing ${
+        read.recoveredFrom === "backup" ? "its last good copy (.bak)" : "no history"
+      }. The next run moves it aside.`,
+      "stderr",
+    );
+  }
+  return read.state;
+}
+
+/** `--history [NAME]`: the latest runs, newest first. */
+export async function showHistory(
+  paths: RunnerPaths,
+  options: { job: string | null; limit: number; json: boolean },
+): Promise<number> {
+  const entries = await readHistory(paths.history, { job: options.job, limit: options.limit });
+  if (options.json) {
+    print(JSON.stringify(entries, null, 2));
+    return 0;
+  }
+  if (entries.length === 0) {
+    print(options.job ? `no runs of ${options.job} recorded yet` : "no runs recorded yet");
+    return 0;
+  }
+  const rows = entries.map((entry) => [
+    entry.started.replace("T", " ").slice(0, 19),
+    entry.job,
+    entry.agent ? `agent:${entry.agent}` : entry.type,
+    entry.status,
+    `${(entry.duration_ms / 1000).toFixed(1)} s`,
+    entry.exit_code === null ? "-" : String(entry.exit_code),
+    entry.error ?? "",
+  ]);
+  print(table([["STARTED (UTC)", "JOB", "TYPE", "STATUS", "DURATION", "EXIT", "ERROR"], ...rows]));
+  return 0;
+}
+
+/** `--logs NAME [--run N]`: the output of a job's Nth latest run, as it was written. */
+export async function showLogs(paths: RunnerPaths, job: string, run: number): Promise<number> {
+  const dir = join(paths.logs, job);
+  const names = (await listRunLogs(dir)).reverse();
+  const name = names[run - 1];
+  if (!name) {
+    throw new UsageError(
+      names.length
+        ? `${job} has ${names.length} run logs; --run ${run} is past the oldest`
+        : `no run logs for ${job} in ${dir}`,
+    );
+  }
+  print(`# ${dir}/${name}`, "stderr");
+  await Deno.stdout.write(await Deno.readFile(`${dir}/${name}`));
+  return 0;
+}
+
+/** One row of `--list`, also its JSON form. */
+export interface ListRow {
+  name: string;
+  type: "agent" | "script";
+  schedule: string;
+  agent: string | null;
+  last_run: string | null;
+  last_status: string;
+  outcome: string | null;
+  last_error: string | null;
+  next_due: string | null;
+  timeout_seconds: number;
+  /** Things worth a look: last run failed, deferred by a usage limit, no run report. */
+  flags: string[];
+}
+
+/** The `--list` rows for every job, script and agent alike, in config order. */
+export function listRows(
+  jobs: Job[],
+  state: CronState,
+  now: number,
+  timeZone: string,
+  ticks: { last: LastTick | null; config: string } | null = null,
+): ListRow[] {
+  return jobs.map((job) => {
+    const entry = state.jobs[job.name];
+    const lastRun = lastRunOf(state, job.name);
+    const due = nextDue(job.schedule, lastRun, now, timeZone);
+    const deferred = deferredUntil(job, state, now);
+    const flags: string[] = [];
+    const outcome = entry?.outcome ?? (entry?.last_status === "failed" ? "failed" : null);
+    if (outcome && outcome !== "success") flags.push(outcome.replace("_", " "));
+    if (deferred !== null) flags.push(`deferred until ${formatLocal(deferred, timeZone)}`);
+    if (job.type === "agent" && entry?.last_status === "success" && entry.report_path === null) {
+      flags.push("no report");
+    }
+    const since = overdueSince(job, lastRun, due, deferred, now, timeZone);
+    if (since !== null) flags.push(overdueNote(since, ticks, timeZone));
+    if (entry?.running) {
+      flags.push(
+        `running since ${formatLocal(parseTimestamp(entry.running.started) ?? now, timeZone)}`,
+      );
+    }
+    return {
+      name: job.name,
+      type: job.type,
+      schedule: describeSchedule(job.schedule),
+      agent: job.type === "agent" ? job.agent : null,
+      last_run: lastRun === null ? null : new Date(lastRun).toISOString(),
+      last_status: entry?.last_status ?? "never",
+      outcome,
+      last_error: entry?.last_error ?? null,
+      next_due: due === null ? null : new Date(Math.max(due, deferred ?? due)).toISOString(),
+      timeout_seconds: job.timeoutSeconds,
+      flags,
+    };
+  });
+}
+
+/** Two 5-minute ticks: a job due for longer than this should have run. */
+const OVERDUE_AFTER_MS = 2 * 5 * 60_000;
+
+/**
+ * When a job that has run before became due, if that was more than two ticks ago and nothing
+ * (a usage limit) holds it back: the runner is not running, or not getting to it.
+ */
+export function overdueSince(
+  job: Job,
+  lastRun: number | null,
+  due: number | null,
+  deferred: number | null,
+  now: number,
+  timeZone: string,
+): number | null {
+  if (lastRun === null || due === null || due > now || deferred !== null) return null;
+  const since = nextDue(job.schedule, lastRun, lastRun + 1, timeZone);
+  return since !== null && now - since > OVERDUE_AFTER_MS ? since : null;
+}
+
+/** Why an overdue job did not run, as far as the last tick tells. */
+function overdueNote(
+  since: number,
+  ticks: { last: LastTick | null; config: string } | null,
+  timeZone: string,
+): string {
+  const head = `overdue since ${formatLocal(since, timeZone)}`;
+  const last = ticks?.last ?? null;
+  if (last === null || last.at < since) {
+    const when = last === null ? "" : ` (last ${formatLocal(last.at, timeZone)})`;
+    return `${head}: no runner has run since${when}; is the service loaded? (--doctor)`;
+  }
+  if (ticks && last.config !== ticks.config) {
+    return `${head}: the runner uses another config: ${last.config}`;
+  }
+  return `${head}: runners ran (last ${
+    formatLocal(last.at, timeZone)
+  }) but did not start it; see --history and cron.log`;
+}
+
+/** The `--list` table. */
+export function listTable(rows: ListRow[], now: number, timeZone: string): string {
+  const header = ["JOB", "TYPE", "SCHEDULE", "LAST RUN", "STATUS", "NEXT DUE", "NOTES"];
+  const body = rows.map((row) => {
+    const lastRun = row.last_run === null
+      ? "never"
+      : formatLocal(Date.parse(row.last_run), timeZone);
+    const next = row.next_due === null
+      ? "-"
+      : Date.parse(row.next_due) <= now
+      ? "due now"
+      : formatLocal(Date.parse(row.next_due), timeZone);
+    const type = row.agent ? `agent:${row.agent}` : row.type;
+    return [row.name, type, row.schedule, lastRun, row.last_status, next, row.flags.join("; ")];
+  });
+  return table([header, ...body]);
+}
+
+/** Left-aligned columns separated by two spaces, trailing blanks trimmed. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, column) =>
+    Math.max(...rows.map((row) => (row[column] ?? "").length))
+  );
+  return rows.map((row) =>
+    row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd()
+  ).join("\n");
+}
+
+/**
+ * Why a job is or is not due, in one line:
+ * `nightly: due: last run 3 min ago, every 10m: due in 7 min` or `due now (never ran)`.
+ */
+export function dueReason(
+  job: Job,
+  state: CronState,
+  now: number,
+  timeZone: string,
+  force: boolean,
+): string {
+  const lastRun = lastRunOf(state, job.name);
+  const schedule = describeSchedule(job.schedule);
+  const last = lastRun === null ? "never ran" : `last run ${describeSpan(now - lastRun)} ago`;
+  if (job.schedule.kind === "unscheduled") {
+    return force
+      ? `${job.name}: would run (forced; discovered in jobs/ with no config entry)`
+      : `${job.name}: not scheduled (discovered in jobs/; run it with --force --job ${job.name})`;
+  }
+  const deferred = deferredUntil(job, state, now);
+  if (deferred !== null && !force) {
+    return `${job.name}: ${last}, ${schedule}: deferred until ${
+      formatLocal(deferred, timeZone)
+    } (usage limit of ${job.type === "agent" ? job.agent : ""})`;
+  }
+  const due = nextDue(job.schedule, lastRun, now, timeZone);
+  if (force) return `${job.name}: ${last}, ${schedule}: would run (forced)`;
+  if (due === null) return `${job.name}: ${last}, ${schedule}: no next run`;
+  if (due <= now) return `${job.name}: ${last}, ${schedule}: due now`;
+  const at = due - now < 12 * 3600_000
+    ? `in ${describeSpan(due - now)}`
+    : `at ${formatLocal(due, timeZone)}`;
+  return `${job.name}: ${last}, ${schedule}: due ${at}`;
+}

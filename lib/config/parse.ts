@@ -1,0 +1,416 @@
+/**
+ * Parses the text of `teleclaude.yml` into a validated `Config`: YAML with line and column
+ * errors (`npm:yaml`), field shapes with zod, and the rules that span fields by hand.
+ * Only the `jobs:` and `agents:` keys are read; other top-level keys belong to other components.
+ */
+
+import { LineCounter, parseDocument } from "yaml";
+import { z } from "zod";
+import { DEFAULT_MODELS, modelFor } from "../agents.ts";
+import { ConfigError, type Problem } from "../errors.ts";
+import { dirname } from "../posix_path.ts";
+import {
+  AGENT_NAMES,
+  type AgentJob,
+  type AgentName,
+  type AgentOverride,
+  type Config,
+  DEFAULT_IDLE_TIMEOUT_SECONDS,
+  DEFAULT_ROLE,
+  DEFAULT_TIMEOUT_SECONDS,
+  type Job,
+  JOB_NAME,
+  type Schedule,
+  type ScriptJob,
+  THINKING_MODES,
+  type ThinkingMode,
+  WEEKDAY_NAMES,
+} from "./job.ts";
+import { closest, describe, Locator, zodProblems } from "./locator.ts";
+
+const DURATION = /^(\d+)([mhd])$/;
+const TIME_OF_DAY = /^([01]?\d|2[0-3]):([0-5]\d)$/;
+
+const whenSchema = z.strictObject({
+  every: z.string().optional(),
+  at: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
+  weekdays: z.array(z.enum(WEEKDAY_NAMES)).min(1).optional(),
+});
+
+const jobSchema = z.object({
+  type: z.enum(["agent", "script"]).optional(),
+  script: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  job: z.string().min(1).optional(),
+  agent: z.enum(AGENT_NAMES).optional(),
+  thinking_mode: z.enum(THINKING_MODES).optional(),
+  timeout: z.int().positive().optional(),
+  idle_timeout: z.int().min(0).optional(),
+  role: z.string().min(1).optional(),
+  message: z.unknown().optional(),
+  when: whenSchema.optional(),
+  schedule: z.enum(["hourly", "daily", "weekly", "monthly"]).optional(),
+  preferred_hour: z.int().min(0).max(23).optional(),
+  preferred_weekday: z.int().min(0).max(6).optional(),
+  preferred_day: z.int().min(1).max(31).optional(),
+  max_turns: z.int().positive().optional(),
+  max_budget_usd: z.number().positive().optional(),
+});
+type RawJob = z.infer<typeof jobSchema>;
+const KNOWN_JOB_KEYS = Object.keys(jobSchema.shape);
+const AGENT_ONLY_KEYS = ["agent", "thinking_mode", "role", "max_turns", "max_budget_usd"] as const;
+const WHEN_KEYS = Object.keys(whenSchema.shape);
+
+// `agents:` may carry keys of other TeleClaude components: only the fields we use are checked.
+const agentOverrideSchema = z.looseObject({
+  binary: z.string().min(1).optional(),
+  models: z.looseObject(
+    Object.fromEntries(THINKING_MODES.map((mode) => [mode, z.string().min(1).optional()])),
+  ).optional(),
+});
+
+/** Where the text came from: the name used in messages and the absolute path. */
+export interface ConfigSource {
+  displayName: string;
+  file: string;
+}
+
+/** What the parse of one config collects as it goes: the places, the problems, the warnings. */
+interface Findings {
+  here: Locator;
+  problems: Problem[];
+  warnings: Problem[];
+}
+
+/** Parses and validates a config text. Throws `ConfigError` listing every problem found. */
+export function parseConfig(text: string, source: ConfigSource): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const here = new Locator(doc.contents, lineCounter, source.displayName);
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((error) =>
+        here.offsetProblem(error.pos[0], `YAML syntax error: ${error.message.split("\n")[0]}`)
+      ),
+    );
+  }
+  const root: unknown = doc.toJS();
+  if (root !== null && (typeof root !== "object" || Array.isArray(root))) {
+    throw new ConfigError(here.problem([], "the config must be a mapping of top-level keys"));
+  }
+  const top = (root ?? {}) as Record<string, unknown>;
+  const found: Findings = { here, problems: [], warnings: [] };
+  const agents = parseAgents(top.agents, found);
+  const jobs = parseJobs(top.jobs, agents, found);
+  if (found.problems.length > 0) throw new ConfigError(found.problems);
+  return {
+    file: source.file,
+    displayName: source.displayName,
+    dir: dirname(source.file),
+    jobs,
+    agents,
+    warnings: found.warnings,
+  };
+}
+
+function parseJobs(
+  raw: unknown,
+  agents: Partial<Record<AgentName, AgentOverride>>,
+  found: Findings,
+): Job[] {
+  if (raw === undefined || raw === null) return [];
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    found.problems.push(
+      found.here.problem(["jobs"], `must be a mapping of job name to job, got ${describe(raw)}`),
+    );
+    return [];
+  }
+  const jobs: Job[] = [];
+  for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
+    const job = parseJob(name, value, agents, found);
+    if (job) jobs.push(job);
+  }
+  return jobs;
+}
+
+function parseAgents(raw: unknown, found: Findings): Partial<Record<AgentName, AgentOverride>> {
+  const agents: Partial<Record<AgentName, AgentOverride>> = {};
+  if (raw === undefined || raw === null) return agents;
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    found.problems.push(found.here.problem(["agents"], `must be a mapping, got ${describe(raw)}`));
+    return agents;
+  }
+  for (const name of AGENT_NAMES) {
+    const value = (raw as Record<string, unknown>)[name];
+    if (value === undefined || value === null) continue;
+    const result = agentOverrideSchema.safeParse(value);
+    if (!result.success) {
+      found.problems.push(
+        ...zodProblems(result.error, ["agents", name], value, found.here, () => []),
+      );
+      continue;
+    }
+    const override: AgentOverride = {};
+    if (result.data.binary) override.binary = result.data.binary;
+    const models = result.data.models as Partial<Record<ThinkingMode, string>> | undefined;
+    if (models) {
+      override.models = Object.fromEntries(
+        THINKING_MODES.filter((mode) => models[mode]).map((mode) => [mode, models[mode]]),
+      );
+    }
+    agents[name] = override;
+  }
+  return agents;
+}
+
+/** One job entry: its name, its fields' shapes, then its schedule and its kind. */
+function parseJob(
+  name: string,
+  raw: unknown,
+  agents: Partial<Record<AgentName, AgentOverride>>,
+  found: Findings,
+): Job | null {
+  const path = ["jobs", name];
+  const before = found.problems.length;
+  if (!JOB_NAME.test(name)) {
+    found.problems.push(found.here.keyProblem(
+      path,
+      `job name "${name}" may use only a-z, 0-9, _ and - (e.g. nightly_report)`,
+    ));
+  }
+  const fields = jobFields(raw, path, found);
+  if (fields === null) return null;
+  const schedule = parseSchedule(fields, path, found);
+  const type = jobType(fields, path, found);
+  if (found.problems.length > before || schedule === null || type === null) return null;
+  const base = {
+    name,
+    schedule,
+    timeoutSeconds: fields.timeout ?? DEFAULT_TIMEOUT_SECONDS,
+    // Agents that hang print nothing; scripts may be quiet by nature, so theirs is opt-in.
+    idleTimeoutSeconds: fields.idle_timeout ??
+      (type === "agent" ? DEFAULT_IDLE_TIMEOUT_SECONDS : 0),
+  };
+  return type === "script"
+    ? scriptJob(base, fields, path, found)
+    : agentJob(base, fields, agents, path, found);
+}
+
+/** The job's fields checked for shape; unknown keys become warnings with a "did you mean". */
+function jobFields(raw: unknown, path: string[], found: Findings): RawJob | null {
+  const { here, problems, warnings } = found;
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    problems.push(here.problem(path, `must be a mapping of job fields, got ${describe(raw)}`));
+    return null;
+  }
+  for (const key of Object.keys(raw)) {
+    if (KNOWN_JOB_KEYS.includes(key)) continue;
+    const guess = closest(key, KNOWN_JOB_KEYS);
+    warnings.push(here.keyProblem(
+      [...path, key],
+      `unknown key ignored${
+        guess ? ` (did you mean ${guess}?)` : " (it may belong to another component)"
+      }`,
+    ));
+  }
+  const result = jobSchema.safeParse(raw);
+  if (!result.success) {
+    problems.push(...zodProblems(result.error, path, raw, here, () => WHEN_KEYS));
+    return null;
+  }
+  if (result.data.message !== undefined) {
+    problems.push(here.keyProblem(
+      [...path, "message"],
+      `"message" is no longer supported: put the instructions in docs/project/spec/jobs/<name>.md and set job: <name>`,
+    ));
+  }
+  return result.data;
+}
+
+type JobBase = Pick<Job, "name" | "schedule" | "timeoutSeconds" | "idleTimeoutSeconds">;
+
+function scriptJob(base: JobBase, fields: RawJob, path: string[], found: Findings): Job | null {
+  for (const key of AGENT_ONLY_KEYS) {
+    if (fields[key] !== undefined) {
+      found.warnings.push(
+        found.here.keyProblem([...path, key], "ignored: only agent jobs use it"),
+      );
+    }
+  }
+  const script = fields.script!;
+  const command = typeof script === "string" ? splitCommand(script) : script;
+  if (command.length === 0) {
+    found.problems.push(
+      found.here.problem([...path, "script"], "is empty: name the program to run"),
+    );
+    return null;
+  }
+  return { ...base, type: "script", command, discovered: false } satisfies ScriptJob;
+}
+
+function agentJob(
+  base: JobBase,
+  fields: RawJob,
+  agents: Partial<Record<AgentName, AgentOverride>>,
+  path: string[],
+  found: Findings,
+): Job | null {
+  const agent = fields.agent ?? "claude";
+  const thinkingMode = fields.thinking_mode ?? "fast";
+  if (modelFor(agent, thinkingMode, agents[agent]) === null) {
+    const modes = THINKING_MODES.filter((mode) => DEFAULT_MODELS[agent][mode] !== null);
+    found.problems.push(found.here.problem(
+      [...path, "thinking_mode"],
+      `${agent} has no model for "${thinkingMode}" (use ${
+        modes.join(", ")
+      }, or set agents.${agent}.models.${thinkingMode})`,
+    ));
+    return null;
+  }
+  return {
+    ...base,
+    type: "agent",
+    spec: fields.job!,
+    agent,
+    thinkingMode,
+    role: fields.role ?? DEFAULT_ROLE,
+    maxTurns: fields.max_turns ?? null,
+    maxBudgetUsd: fields.max_budget_usd ?? null,
+  } satisfies AgentJob;
+}
+
+function jobType(fields: RawJob, path: string[], found: Findings): "agent" | "script" | null {
+  const { here, problems } = found;
+  if (fields.script !== undefined && fields.job !== undefined) {
+    problems.push(
+      here.problem(path, "has both script and job: a job is either a script or an agent job"),
+    );
+    return null;
+  }
+  const implied = fields.script !== undefined
+    ? "script"
+    : fields.job !== undefined
+    ? "agent"
+    : null;
+  if (implied === null) {
+    if (fields.message === undefined) {
+      problems.push(here.problem(
+        path,
+        "needs script: (a program to run) or job: (the spec doc of an agent job)",
+      ));
+    }
+    return null;
+  }
+  if (fields.type !== undefined && fields.type !== implied) {
+    const needs = fields.type === "agent" ? "job:" : "script:";
+    const has = implied === "script" ? "script:" : "job:";
+    problems.push(here.problem(
+      [...path, "type"],
+      `is "${fields.type}" but the job has ${has} (a ${fields.type} job needs ${needs})`,
+    ));
+    return null;
+  }
+  return implied;
+}
+
+function parseSchedule(fields: RawJob, path: string[], found: Findings): Schedule | null {
+  const hour = fields.preferred_hour ?? 6;
+  if (fields.when !== undefined) {
+    if (fields.schedule !== undefined) {
+      found.warnings.push(
+        found.here.keyProblem([...path, "schedule"], "ignored: when takes precedence"),
+      );
+    }
+    return parseWhen(fields.when, [...path, "when"], found);
+  }
+  switch (fields.schedule) {
+    case "hourly":
+      return { kind: "hourly" };
+    case "weekly":
+      return { kind: "weekly", weekday: fields.preferred_weekday ?? 0, hour };
+    case "monthly":
+      return { kind: "monthly", day: fields.preferred_day ?? 1, hour };
+    case "daily":
+    case undefined:
+      // The Python original's fallback: a job with no schedule runs daily at preferred_hour.
+      return { kind: "daily", hour };
+  }
+}
+
+function parseWhen(
+  when: z.infer<typeof whenSchema>,
+  path: string[],
+  found: Findings,
+): Schedule | null {
+  if (when.every !== undefined && when.at !== undefined) {
+    found.problems.push(found.here.problem(path, "has both every and at: use one of them"));
+    return null;
+  }
+  if (when.every !== undefined) return parseEvery(when, path, found);
+  if (when.at !== undefined) return parseAt(when, path, found);
+  found.problems.push(
+    found.here.problem(path, 'needs every (e.g. every: 10m) or at (e.g. at: "09:00")'),
+  );
+  return null;
+}
+
+function parseEvery(
+  when: z.infer<typeof whenSchema>,
+  path: string[],
+  found: Findings,
+): Schedule | null {
+  if (when.weekdays !== undefined) {
+    found.problems.push(
+      found.here.keyProblem([...path, "weekdays"], "only goes with at, not with every"),
+    );
+    return null;
+  }
+  const match = DURATION.exec(when.every!.trim());
+  const count = match ? Number(match[1]) : 0;
+  if (!match || count < 1) {
+    found.problems.push(found.here.problem(
+      [...path, "every"],
+      `"${when.every}" is not a duration (use 10m, 2h or 1d)`,
+    ));
+    return null;
+  }
+  const unit = { m: 1, h: 60, d: 1440 }[match[2] as "m" | "h" | "d"];
+  return { kind: "every", minutes: count * unit };
+}
+
+function parseAt(
+  when: z.infer<typeof whenSchema>,
+  path: string[],
+  found: Findings,
+): Schedule | null {
+  const list = Array.isArray(when.at) ? when.at : [when.at!];
+  const times: string[] = [];
+  list.forEach((value, index) => {
+    const match = TIME_OF_DAY.exec(value.trim());
+    if (!match) {
+      const field = Array.isArray(when.at) ? [...path, "at", String(index)] : [...path, "at"];
+      found.problems.push(
+        found.here.problem(field, `"${value}" is not a time of day (use HH:MM, e.g. 09:00)`),
+      );
+      return;
+    }
+    times.push(`${match[1]!.padStart(2, "0")}:${match[2]}`);
+  });
+  if (times.length < list.length) return null;
+  const weekdays = when.weekdays?.map((day) => WEEKDAY_NAMES.indexOf(day)) ?? null;
+  return {
+    kind: "at",
+    times: [...new Set(times)].sort(),
+    weekdays: weekdays ? [...new Set(weekdays)].sort() : null,
+  };
+}
+
+/**
+ * Splits `script: path arg "quoted arg"` into argv without a shell: whitespace separates,
+ * single and double quotes group.
+ */
+export function splitCommand(text: string): string[] {
+  const words: string[] = [];
+  const pattern = /"([^"]*)"|'([^']*)'|(\S+)/g;
+  for (const match of text.matchAll(pattern)) words.push(match[1] ?? match[2] ?? match[3]!);
+  return words;
+}

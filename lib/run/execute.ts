@@ -1,0 +1,181 @@
+/**
+ * Running one job to a `JobResult`: script jobs run their program, agent jobs resolve the agent
+ * binary, check the daemon for the role and spawn the CLI. Both go through `runProcess`. Every
+ * failure of a single job (missing binary, missing spec, spawn error) is that job's result; the
+ * runner goes on to the next job.
+ */
+
+import {
+  type Invocation,
+  jobInvocation,
+  jobPrompt,
+  resolveAgentBinary,
+  specDocPath,
+} from "../agents.ts";
+import type { AgentJob, Config, Job, ScriptJob } from "../config/job.ts";
+import { checkDaemonHealth, resolveRole } from "../daemon.ts";
+import { isAbsolute, join, resolve } from "../posix_path.ts";
+import { agentVerdict } from "./outcome/classify.ts";
+import { scriptVerdict } from "./outcome/script.ts";
+import { abnormalEnd, type JobResult, jobResult } from "./result.ts";
+import { runProcess, type SpawnRequest, type SpawnResult } from "./spawn.ts";
+
+/** Everything a job needs from the runner. */
+export interface JobContext {
+  config: Config;
+  logPath: string;
+  /** Where agent jobs write run reports: `<root>/<job>/runs/`. */
+  reportsDir: string;
+  socketPath: string;
+  graceMs: number;
+  home: string;
+  timeZone: string;
+  stop: AbortSignal;
+  onStart: (pid: number) => Promise<void>;
+  /** Debug lines (daemon absent and the like). */
+  debug: (message: string, fields?: Record<string, string>) => void;
+}
+
+/** Runs any job. */
+export function executeJob(job: Job, context: JobContext): Promise<JobResult> {
+  return job.type === "script" ? runScriptJob(job, context) : runAgentJob(job, context);
+}
+
+/** The spawn request of a job: its program in the config's directory, under its limits. */
+function spawnRequest(
+  job: Job,
+  context: JobContext,
+  invocation: Invocation,
+  env: Record<string, string>,
+): SpawnRequest {
+  return {
+    command: invocation.command,
+    args: invocation.args,
+    cwd: context.config.dir,
+    env: { ...env, TELECLAUDE_JOB_NAME: job.name },
+    stdin: invocation.stdin,
+    logPath: context.logPath,
+    timeoutMs: job.timeoutSeconds * 1000,
+    graceMs: context.graceMs,
+    idleTimeoutMs: job.idleTimeoutSeconds * 1000,
+    stop: context.stop,
+    onStart: context.onStart,
+  };
+}
+
+/** Runs a script job: its program directly (no shell) in the config's directory. */
+export async function runScriptJob(job: ScriptJob, context: JobContext): Promise<JobResult> {
+  const [program, ...args] = job.command as [string, ...string[]];
+  const command = scriptPath(program, context.config.dir);
+  const result = await runProcess(
+    spawnRequest(job, context, { command, args, stdin: null }, {}),
+  );
+  const abnormal = abnormalEnd(result);
+  if (abnormal) return jobResult(abnormal);
+  const code = (result as Extract<SpawnResult, { kind: "exited" }>).code;
+  const verdict = scriptVerdict(code, result.stdoutTail);
+  return jobResult({
+    outcome: verdict.success ? "success" : "failed",
+    exitCode: code,
+    error: verdict.error,
+    durationMs: result.durationMs,
+    message: verdict.message,
+    itemsProcessed: verdict.itemsProcessed,
+    outputTail: result.outputTail,
+  });
+}
+
+/** A script path: absolute as given, else relative to the config's directory, else from PATH. */
+export function scriptPath(program: string, configDir: string): string {
+  if (isAbsolute(program)) return program;
+  if (program.includes("/")) return resolve(configDir, program);
+  try {
+    Deno.statSync(join(configDir, program));
+    return join(configDir, program);
+  } catch {
+    return program;
+  }
+}
+
+/**
+ * Runs an agent job as a plain subprocess with every tool and MCP server. The role is the job's
+ * when the daemon answers its health check, and admin otherwise.
+ */
+export async function runAgentJob(job: AgentJob, context: JobContext): Promise<JobResult> {
+  const details: Record<string, string> = { agent: job.agent };
+  const prepared = await prepareAgentJob(job, context);
+  if (typeof prepared === "string") return jobResult({ error: prepared, details });
+  details.role = prepared.role;
+  const startedAt = Date.now();
+  const result = await runProcess(
+    spawnRequest(job, context, prepared.invocation, { TELECLAUDE_JOB_ROLE: prepared.role }),
+  );
+  const reportPath = await findRunReport(join(context.reportsDir, job.name, "runs"), startedAt);
+  const abnormal = abnormalEnd(result);
+  if (abnormal) return jobResult({ ...abnormal, details, reportPath });
+  const code = (result as Extract<SpawnResult, { kind: "exited" }>).code;
+  const verdict = agentVerdict(job.agent, code, result.stdoutTail, Date.now(), context.timeZone);
+  return jobResult({
+    outcome: verdict.outcome,
+    exitCode: code,
+    error: verdict.error,
+    durationMs: result.durationMs,
+    outputTail: result.outputTail,
+    usage: verdict.usage,
+    resetsAt: verdict.resetsAt,
+    reportPath,
+    details,
+  });
+}
+
+/** The command line and role of an agent job; why it cannot run, as text, when it cannot. */
+async function prepareAgentJob(
+  job: AgentJob,
+  context: JobContext,
+): Promise<{ invocation: Invocation; role: string } | string> {
+  const spec = join(context.config.dir, specDocPath(job.spec));
+  try {
+    Deno.statSync(spec);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    return `spec doc not found: ${spec}`;
+  }
+  const override = context.config.agents[job.agent];
+  const binary = resolveAgentBinary(job.agent, override, {
+    path: Deno.env.get("PATH") ?? "",
+    home: context.home,
+    os: Deno.build.os,
+  });
+  if (!binary.found) return `${binary.reason}; looked in: ${binary.searched.join(", ")}`;
+  const health = await checkDaemonHealth(context.socketPath);
+  if (!health.healthy) {
+    context.debug("daemon not available: role admin", { job: job.name, reason: health.reason });
+  }
+  const invocation = jobInvocation(binary.path, {
+    agent: job.agent,
+    thinkingMode: job.thinkingMode,
+    prompt: jobPrompt(job.name, job.spec),
+    override,
+    maxTurns: job.maxTurns,
+    maxBudgetUsd: job.maxBudgetUsd,
+  });
+  return { invocation, role: resolveRole(job.role, health) };
+}
+
+/** The newest run report written since `since`, per the agent-job procedure; null if none. */
+export async function findRunReport(dir: string, since: number): Promise<string | null> {
+  let newest: { path: string; mtime: number } | null = null;
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (!entry.isFile || !entry.name.endsWith(".md")) continue;
+      const path = join(dir, entry.name);
+      const mtime = (await Deno.stat(path)).mtime?.getTime() ?? 0;
+      // File systems with one-second mtimes would hide a report written in the first second.
+      if (mtime >= since - 1000 && (!newest || mtime > newest.mtime)) newest = { path, mtime };
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+  return newest?.path ?? null;
+}

@@ -1,0 +1,70 @@
+/** What one run of one job came to, however it ended. */
+
+import type { Outcome } from "../store/state.ts";
+import type { RunUsage } from "./outcome/facts.ts";
+import type { SpawnResult } from "./spawn.ts";
+
+/** What one run of one job came to. */
+export interface JobResult {
+  outcome: Outcome;
+  exitCode: number | null;
+  /** Why it failed, for the state file and the log; null on success. */
+  error: string | null;
+  durationMs: number;
+  /** A script's JSON result message, if it printed one. */
+  message: string | null;
+  itemsProcessed: number | null;
+  /** The last lines of output, copied into the runner's log on failure. */
+  outputTail: string;
+  usage: RunUsage;
+  /** For a usage limit: when the agent said it resets (epoch ms). */
+  resetsAt: number | null;
+  /** The run report an agent job wrote, if any. */
+  reportPath: string | null;
+  /** Extra facts for the log line (agent, role). */
+  details: Record<string, string>;
+}
+
+/** A result with every field at its empty value but those given (a failure unless said). */
+export function jobResult(overrides: Partial<JobResult>): JobResult {
+  return {
+    outcome: "failed",
+    exitCode: null,
+    error: null,
+    durationMs: 0,
+    message: null,
+    itemsProcessed: null,
+    outputTail: "",
+    usage: {},
+    resetsAt: null,
+    reportPath: null,
+    details: {},
+    ...overrides,
+  };
+}
+
+/**
+ * The result of a process that did not simply exit (timed out, went idle, was interrupted,
+ * killed by a signal, could not start); null for a plain exit, which its job type judges.
+ */
+export function abnormalEnd(result: SpawnResult): Partial<JobResult> | null {
+  const common = { durationMs: result.durationMs, outputTail: result.outputTail };
+  switch (result.kind) {
+    case "exited":
+      return null;
+    case "timed-out":
+      return {
+        ...common,
+        outcome: "timed_out",
+        error: `timed out after ${result.afterMs / 1000}s`,
+      };
+    case "idle":
+      return { ...common, outcome: "idle", error: `idle for ${result.afterMs / 1000}s` };
+    case "interrupted":
+      return { ...common, outcome: "interrupted", error: `interrupted by ${result.signal}` };
+    case "signalled":
+      return { ...common, outcome: "failed", error: `killed by ${result.signal}` };
+    case "spawn-failed":
+      return { ...common, outcome: "failed", error: `could not start: ${result.error}` };
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * Runs one job's process: in its own process group, output copied to a log file, stopped as a
+ * whole group on timeout, on silence or on request, and swept after it exits (agent CLIs are
+ * known to leave MCP servers behind). Outcomes that are normal for a job come back as a
+ * discriminated result, never as a throw.
+ */
+
+import { OutputSink } from "./output.ts";
+import { groupAlive, stopGroup } from "./process_group.ts";
+
+/** What to run and how long to let it. */
+export interface SpawnRequest {
+  command: string;
+  args: string[];
+  cwd: string;
+  /** Added to the runner's own environment, which is passed through. */
+  env: Record<string, string>;
+  /** Written to the child's stdin, which is then closed; null closes stdin at once. */
+  stdin: string | null;
+  /** Output (stdout and stderr) is appended here. */
+  logPath: string;
+  timeoutMs: number;
+  /** Time between SIGTERM and SIGKILL when stopping the group. */
+  graceMs: number;
+  /** Stop the job after this long without output; 0 disables. */
+  idleTimeoutMs: number;
+  /** Aborting stops the job; the abort reason (a signal name) is reported back. */
+  stop?: AbortSignal;
+  /** Called once the process exists, before waiting on it (the runner records it as running). */
+  onStart?: (pid: number) => Promise<void> | void;
+}
+
+/** How the process ended. */
+export type SpawnResult =
+  | { kind: "exited"; code: number } & RunFacts
+  | { kind: "signalled"; signal: string } & RunFacts
+  | { kind: "timed-out"; afterMs: number } & RunFacts
+  | { kind: "idle"; afterMs: number } & RunFacts
+  | { kind: "interrupted"; signal: string } & RunFacts
+  | { kind: "spawn-failed"; error: string } & RunFacts;
+
+/** Facts about every run, whatever its end. */
+export interface RunFacts {
+  pid: number | null;
+  durationMs: number;
+  /** The last part of stdout (for a script's JSON result line or an agent's result event). */
+  stdoutTail: string;
+  /** The last part of stdout and stderr together (for the runner's log on failure). */
+  outputTail: string;
+}
+
+/** Why the runner stopped a job, when it did. */
+type EndReason =
+  | { kind: "timed-out" | "idle"; afterMs: number }
+  | { kind: "interrupted"; signal: string };
+
+/** How long to wait for the output pipes to close after the group is gone. */
+const PIPE_DRAIN_MS = 2000;
+
+/** Runs a process to its end under the request's limits. */
+export async function runProcess(request: SpawnRequest): Promise<SpawnResult> {
+  const started = performance.now();
+  const log = await Deno.open(request.logPath, { append: true, create: true, mode: 0o600 });
+  const output = new OutputSink(log);
+  const facts = (pid: number | null): RunFacts => ({
+    pid,
+    durationMs: Math.round(performance.now() - started),
+    stdoutTail: output.stdoutTail,
+    outputTail: output.combinedTail,
+  });
+  const child = startChild(request);
+  if (typeof child === "string") {
+    await output.close();
+    return { kind: "spawn-failed", error: child, ...facts(null) };
+  }
+  const pgid = child.pid;
+  const pumps = Promise.all([
+    output.pump(child.stdout, "stdout"),
+    output.pump(child.stderr, "stderr"),
+  ]);
+  pumps.catch(() => {}); // Awaited in drain(); marked handled so it cannot crash us meanwhile.
+  if (request.stdin !== null) void feedStdin(child, request.stdin);
+  const watchdog = new Watchdog(request, pgid, output);
+  try {
+    try {
+      await request.onStart?.(pgid);
+    } catch (error) {
+      // The job must not outlive a runner that could not record it (a full disk, say).
+      await stopGroup(pgid, request.graceMs);
+      await child.status;
+      throw error;
+    }
+    const status = await child.status;
+    const ended = await watchdog.finish();
+    // Sweep what the job left in its group before waiting for the pipes: a grandchild holding
+    // stdout open would otherwise keep us waiting forever.
+    if (await groupAlive(pgid)) await stopGroup(pgid, request.graceMs);
+    await drain(pumps, child);
+    if (ended) return { ...ended, ...facts(pgid) };
+    if (status.signal) return { kind: "signalled", signal: status.signal, ...facts(pgid) };
+    return { kind: "exited", code: status.code, ...facts(pgid) };
+  } finally {
+    watchdog.dispose();
+    await output.close();
+  }
+}
+
+/** Spawns the child in a group of its own; the reason as text when it could not start. */
+function startChild(request: SpawnRequest): Deno.ChildProcess | string {
+  try {
+    return new Deno.Command(request.command, {
+      args: request.args,
+      cwd: request.cwd,
+      env: request.env,
+      stdin: request.stdin === null ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+      // setsid(): the job leads its own process group, so the whole tree can be signalled.
+      detached: true,
+    }).spawn();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      return `${request.command}: no such file or directory`;
+    }
+    if (error instanceof Deno.errors.PermissionDenied) {
+      return `${request.command}: permission denied (is it executable?)`;
+    }
+    return `${request.command}: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+/**
+ * The limits on a running job: its timeout, its idle timeout and the runner's stop request. The
+ * first to trip stops the whole group and is remembered as the reason the job ended.
+ */
+class Watchdog {
+  private ended: EndReason | null = null;
+  private stopping: Promise<void> | null = null;
+  private readonly timers: ReturnType<typeof setTimeout>[] = [];
+  private readonly onAbort: () => void;
+
+  constructor(
+    private readonly request: SpawnRequest,
+    private readonly pgid: number,
+    output: OutputSink,
+  ) {
+    const { timeoutMs, idleTimeoutMs, stop } = request;
+    this.timers.push(
+      setTimeout(() => this.trip({ kind: "timed-out", afterMs: timeoutMs }), timeoutMs),
+    );
+    if (idleTimeoutMs > 0) {
+      const every = Math.max(10, Math.min(1000, idleTimeoutMs / 4));
+      this.timers.push(setInterval(() => {
+        if (performance.now() - output.lastOutputAt >= idleTimeoutMs) {
+          this.trip({ kind: "idle", afterMs: idleTimeoutMs });
+        }
+      }, every));
+    }
+    this.onAbort = () =>
+      this.trip({ kind: "interrupted", signal: String(stop?.reason ?? "SIGTERM") });
+    if (stop?.aborted) this.onAbort();
+    stop?.addEventListener("abort", this.onAbort);
+  }
+
+  private trip(reason: EndReason): void {
+    if (this.ended) return;
+    this.ended = reason;
+    this.stopping = stopGroup(this.pgid, this.request.graceMs);
+    // Awaited in finish(); marked handled now so a failure cannot crash the runner from a timer.
+    this.stopping.catch(() => {});
+  }
+
+  /** Once the child has exited: stops the timers, waits for a stop in progress, says why. */
+  async finish(): Promise<EndReason | null> {
+    this.dispose();
+    if (this.stopping) await this.stopping;
+    return this.ended;
+  }
+
+  dispose(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.request.stop?.removeEventListener("abort", this.onAbort);
+  }
+}
+
+async function feedStdin(child: Deno.ChildProcess, text: string): Promise<void> {
+  const writer = child.stdin.getWriter();
+  try {
+    await writer.write(new TextEncoder().encode(text));
+    await writer.close();
+  } catch {
+    // The child exited or closed stdin without reading it: its exit status tells the story.
+  }
+}
+
+async function drain(pumps: Promise<unknown>, child: Deno.ChildProcess): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<"timeout">((resolve) =>
+    timer = setTimeout(() => resolve("timeout"), PIPE_DRAIN_MS)
+  );
+  const first = await Promise.race([pumps.then(() => "done" as const), timedOut]);
+  clearTimeout(timer);
+  if (first === "timeout") {
+    // A process that left the group (setsid) still holds the pipe; stop reading it.
+    await Promise.allSettled([child.stdout.cancel(), child.stderr.cancel()]);
+  }
+}

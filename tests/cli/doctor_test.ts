@@ -1,0 +1,204 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type Check, formatChecks, runDoctor } from "../../lib/cli/doctor.ts";
+import { acquireRunnerLock, isHeld } from "../../lib/store/lock.ts";
+import { runnerPaths } from "../../lib/paths.ts";
+import { VERSION } from "../../lib/version.ts";
+import { writeFakeAgent } from "../helpers/fake_agent.ts";
+import { makeSandbox, runCli, type Sandbox, writeConfig, writeFile } from "../helpers/sandbox.ts";
+
+const CONFIG =
+  'jobs:\n  nightly: { job: nightly, when: { at: "03:00" } }\n  sync: { script: /bin/true }\n';
+
+/** A Linux setup as init.sh leaves it: unit files, an enabled timer, the installed binary. */
+async function installedLinux(
+  sandbox: Sandbox,
+  servicePath: string,
+  timer = "enabled",
+): Promise<void> {
+  const unitDir = join(sandbox.home, ".config/systemd/user");
+  await writeFile(
+    join(unitDir, "teleclaude-cron.service"),
+    `[Service]\nType=oneshot\nEnvironment="HOME=${sandbox.home}" "PATH=${servicePath}"\n`,
+  );
+  await writeFile(
+    join(sandbox.bin, "systemctl"),
+    `#!/bin/sh\ncase "$*" in *is-enabled*) echo ${timer}; [ ${timer} = enabled ];; *show*) echo "Thu 2026-11-26 07:10:00 UTC";; esac\n`,
+    true,
+  );
+  await writeFile(
+    join(sandbox.home, ".teleclaude/bin/teleclaude-cron"),
+    `#!/bin/sh\necho "teleclaude-cron ${VERSION}"\n`,
+    true,
+  );
+  await Deno.chmod(join(sandbox.home, ".teleclaude"), 0o700);
+}
+
+/** A Mac as the doctor sees it: fake launchctl and plutil, an installed plist with this PATH and log. */
+async function doctorOnMac(
+  sandbox: Sandbox,
+  setup: { launchctl: string; servicePath: string; logDir: string },
+): Promise<Check[]> {
+  const tools = join(sandbox.dir, "tools");
+  await writeFile(join(tools, "launchctl"), `#!/bin/sh\n${setup.launchctl}\n`, true);
+  await writeFile(join(tools, "plutil"), '#!/bin/sh\necho "$2: OK"\n', true);
+  await writeFile(
+    join(sandbox.home, "Library/LaunchAgents/ai.instrukt.teleclaude.cron.plist"),
+    `<plist version="1.0"><dict>
+  <key>StandardOutPath</key><string>${setup.logDir}/cron.log</string>
+  <key>EnvironmentVariables</key><dict><key>PATH</key><string>${setup.servicePath}</string></dict>
+</dict></plist>`,
+  );
+  // The fake launchctl and plutil come first on the doctor's tool PATH; the process's own
+  // environment is left alone (tests run in parallel).
+  return await runDoctor({
+    configPath: sandbox.config,
+    paths: runnerPaths(sandbox.home),
+    os: "darwin",
+    path: `${sandbox.bin}:/usr/bin:/bin`,
+    toolPath: `${tools}:/usr/bin:/bin`,
+    socketPath: sandbox.socket,
+  });
+}
+
+function byName(checks: Check[]): Record<string, Check[]> {
+  const grouped: Record<string, Check[]> = {};
+  for (const check of checks) (grouped[check.name] ??= []).push(check);
+  return grouped;
+}
+
+Deno.test("--doctor passes on a good setup and exits 0", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, CONFIG, ["nightly"]);
+  await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 0 });
+  await installedLinux(sandbox, `${sandbox.bin}:/usr/bin:/bin`);
+  const result = await runCli(sandbox, ["--doctor"]);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.match(result.stdout, /^ok {3}config: \S+ is valid \(2 jobs\)$/m);
+  assert.match(result.stdout, /^ok {3}agent claude: found for the service: \S+\/bin\/claude$/m);
+  assert.match(
+    result.stdout,
+    /^ok {3}timer: teleclaude-cron\.timer is enabled; next run Thu 2026-11-26 07:10:00 UTC$/m,
+  );
+  assert.match(result.stdout, /^ok {3}binary: .* like this source tree$/m);
+  assert.match(result.stdout, /^info daemon: not answering/m);
+  assert.doesNotMatch(result.stdout, /FAIL/);
+});
+
+Deno.test("--doctor names each problem of a broken Linux setup with its fix, and exits 1", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, CONFIG); // no spec doc
+  await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 0 });
+  await installedLinux(sandbox, "/usr/bin:/bin", "disabled"); // the service PATH misses claude
+  await Deno.chmod(join(sandbox.home, ".teleclaude"), 0o755);
+  const result = await runCli(sandbox, ["--doctor", "--json"]);
+  assert.equal(result.code, 1);
+  const checks = byName(JSON.parse(result.stdout));
+  assert.match(
+    checks["spec docs"]![0]!.detail,
+    /missing: nightly: \S+docs\/project\/spec\/jobs\/nightly\.md/,
+  );
+  const [shell, service] = checks["agent claude"]!;
+  assert.equal(shell!.status, "ok");
+  assert.equal(service!.status, "fail");
+  assert.match(service!.fix!, /re-run \.\/init\.sh from a shell where `claude` works/);
+  assert.equal(checks.timer![0]!.status, "fail");
+  assert.match(checks.timer![0]!.fix!, /systemctl --user enable --now teleclaude-cron\.timer/);
+  assert.equal(checks.permissions![0]!.status, "fail");
+  assert.match(checks.permissions![0]!.fix!, /chmod 700 \S+\.teleclaude/);
+});
+
+Deno.test("--doctor on a Mac: plist not loaded, log dir missing, agent off the service PATH", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, CONFIG, ["nightly"]);
+  await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 0 });
+  const checks = await doctorOnMac(sandbox, {
+    launchctl: "echo 'Could not find service' >&2; exit 113",
+    servicePath: "/usr/bin:/bin",
+    logDir: join(sandbox.dir, "no-such-log-dir"),
+  });
+  const grouped = byName(checks);
+  assert.equal(grouped.plist![0]!.status, "ok");
+  assert.equal(grouped.launchd![0]!.status, "fail");
+  assert.match(grouped.launchd![0]!.fix!, /run \.\/init\.sh/);
+  assert.equal(grouped["service log"]![0]!.status, "fail");
+  assert.match(grouped["service log"]![0]!.fix!, /sudo mkdir -p \S+no-such-log-dir && sudo chown/);
+  assert.equal(grouped["agent claude"]![1]!.status, "fail");
+  const text = formatChecks(checks, true);
+  assert.match(text, /^✗ launchd: ai\.instrukt\.teleclaude\.cron is not loaded\n {4}fix: /m);
+  assert.match(text, /^✓ config: /m);
+});
+
+Deno.test("--doctor on a good Mac setup: plist lints, job loaded, log dir writable", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, CONFIG, ["nightly"]);
+  await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 0 });
+  const logDir = join(sandbox.dir, "log");
+  await Deno.mkdir(logDir);
+  const checks = await doctorOnMac(sandbox, {
+    launchctl: 'echo "state = running"',
+    servicePath: `${sandbox.bin}:/usr/bin:/bin`,
+    logDir,
+  });
+  const grouped = byName(checks);
+  for (
+    const name of [
+      "config",
+      "plist",
+      "launchd",
+      "spec docs",
+      "service log",
+      "run logs",
+      "lock",
+      "state",
+    ]
+  ) {
+    assert.equal(grouped[name]![0]!.status, "ok", `${name}: ${grouped[name]![0]!.detail}`);
+  }
+  assert.deepEqual(grouped["agent claude"]!.map((check) => check.status), ["ok", "ok"]);
+  // Only the binary is missing in this setup.
+  assert.deepEqual(checks.filter((check) => check.status === "fail").map((check) => check.name), [
+    "binary",
+  ]);
+});
+
+Deno.test("--doctor reports a bad config, a corrupt state, a held lock and a stale binary", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, "jobs:\n  bad: { script: x, when: { every: soon } }\n");
+  const paths = runnerPaths(sandbox.home);
+  await Deno.mkdir(paths.root, { recursive: true, mode: 0o700 });
+  await Deno.writeTextFile(paths.state, "{ torn", { mode: 0o600 });
+  await writeFile(
+    join(paths.root, "bin/teleclaude-cron"),
+    "#!/bin/sh\necho teleclaude-cron 0.0.1\n",
+    true,
+  );
+  const lock = acquireRunnerLock(paths.lock);
+  let checks: Check[];
+  try {
+    checks = await runDoctor({
+      configPath: sandbox.config,
+      paths,
+      os: "linux",
+      path: "/usr/bin:/bin",
+      toolPath: `${sandbox.bin}:/usr/bin:/bin`,
+      socketPath: sandbox.socket,
+    });
+  } finally {
+    if (isHeld(lock)) lock.release();
+  }
+  const grouped = byName(checks);
+  assert.equal(grouped.config![0]!.status, "fail");
+  assert.match(grouped.config![0]!.detail, /jobs\.bad\.when\.every: "soon" is not a duration/);
+  assert.equal(grouped.state![0]!.status, "fail");
+  assert.match(grouped.state![0]!.detail, /is corrupt/);
+  assert.match(
+    grouped.lock![0]!.detail,
+    new RegExp(`^held by a running runner \\(pid ${Deno.pid}\\) since \\d{4}-`),
+  );
+  assert.equal(grouped.binary![0]!.status, "fail");
+  assert.match(
+    grouped.binary![0]!.detail,
+    new RegExp(`says "teleclaude-cron 0\\.0\\.1", this source tree is ${VERSION}`),
+  );
+});

@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { groupAlive } from "../../lib/run/process_group.ts";
+import { runProcess, type SpawnRequest } from "../../lib/run/spawn.ts";
+import { makeSandbox, processAlive, waitFor } from "../helpers/sandbox.ts";
+
+function request(dir: string, script: string, overrides: Partial<SpawnRequest> = {}): SpawnRequest {
+  return {
+    command: "sh",
+    args: ["-c", script],
+    cwd: dir,
+    env: {},
+    stdin: null,
+    logPath: join(dir, "run.log"),
+    timeoutMs: 10_000,
+    graceMs: 500,
+    idleTimeoutMs: 0,
+    ...overrides,
+  };
+}
+
+Deno.test("runProcess() returns the exit code and copies both streams into the log", async () => {
+  await using sandbox = await makeSandbox();
+  const result = await runProcess(request(sandbox.dir, "echo out; echo err >&2; exit 4"));
+  assert.equal(result.kind, "exited");
+  assert.ok(result.kind === "exited" && result.code === 4);
+  assert.equal(result.stdoutTail, "out\n");
+  const log = await Deno.readTextFile(join(sandbox.dir, "run.log"));
+  assert.deepEqual(log.split("\n").filter(Boolean).sort(), ["err", "out"]);
+});
+
+Deno.test("runProcess() feeds stdin and passes the environment through with additions", async () => {
+  await using sandbox = await makeSandbox();
+  const result = await runProcess(
+    request(sandbox.dir, 'read line; echo "$line/$EXTRA/$HOME"', {
+      stdin: "hello\n",
+      env: { EXTRA: "x" },
+    }),
+  );
+  assert.equal(result.stdoutTail, `hello/x/${Deno.env.get("HOME")}\n`);
+});
+
+Deno.test("runProcess() sweeps what a job left in its group after it exits", async () => {
+  await using sandbox = await makeSandbox();
+  // Like an agent CLI that leaves an MCP server behind, holding stdout open.
+  const result = await runProcess(
+    request(sandbox.dir, `sleep 60 & echo $! > ${sandbox.dir}/left; exit 0`),
+  );
+  assert.equal(result.kind, "exited");
+  const leftover = Number(await Deno.readTextFile(join(sandbox.dir, "left")));
+  await waitFor(async () => !(await processAlive(leftover)), "the leftover to be gone", 3000);
+  assert.equal(await groupAlive(result.pid!), false);
+});
+
+Deno.test("runProcess() reports a program that cannot start as spawn-failed", async () => {
+  await using sandbox = await makeSandbox();
+  const result = await runProcess({
+    ...request(sandbox.dir, ""),
+    command: join(sandbox.dir, "missing"),
+  });
+  assert.equal(result.kind, "spawn-failed");
+  assert.match(
+    result.kind === "spawn-failed" ? result.error : "",
+    /missing: no such file or directory/,
+  );
+});
+
+Deno.test("runProcess() stops the group when asked and says by which signal", async () => {
+  await using sandbox = await makeSandbox();
+  const controller = new AbortController();
+  const running = runProcess(
+    request(sandbox.dir, "sleep 60", {
+      stop: controller.signal,
+      onStart: () => controller.abort("SIGINT"),
+    }),
+  );
+  const result = await running;
+  assert.equal(result.kind, "interrupted");
+  assert.ok(result.kind === "interrupted" && result.signal === "SIGINT");
+  assert.equal(await groupAlive(result.pid!), false);
+});
+
+Deno.test("runProcess() stops the job when the runner cannot record it as running", async () => {
+  await using sandbox = await makeSandbox();
+  let pid = 0;
+  await assert.rejects(
+    runProcess(request(sandbox.dir, "sleep 60", {
+      onStart: (started) => {
+        pid = started;
+        throw new Error("disk full");
+      },
+    })),
+    /disk full/,
+  );
+  assert.equal(await groupAlive(pid), false);
+});

@@ -139,7 +139,8 @@ compile_binary() {
   # ~/.teleclaude holds the state and logs: private to the user, like the runner makes it.
   run mkdir -p -m 700 "$HOME/.teleclaude"
   run mkdir -p "$BIN_DIR"
-  if ! run deno compile "${flags[@]}" --output "$BINARY" "$ROOT/main.ts"; then
+  # --include: the modules main.ts loads lazily by URL (lib/lazy.ts), which the graph does not name.
+  if ! run deno compile "${flags[@]}" --include "$ROOT/lib" --output "$BINARY" "$ROOT/main.ts"; then
     die "deno compile failed. It downloads its runtime base (denort) on first use: check the network, or point DENORT_BIN at a denort binary"
   fi
 }

@@ -13,6 +13,7 @@ import { runTick } from "./lib/cli/tick.ts";
 import type { Config } from "./lib/config/job.ts";
 import { loadConfig } from "./lib/config/load.ts";
 import { ConfigError, formatProblem, UsageError } from "./lib/errors.ts";
+import { lazyImport } from "./lib/lazy.ts";
 import { consoleLogger, print } from "./lib/log.ts";
 import { apiSocketFromEnv, homeFromEnv, type RunnerPaths, runnerPaths } from "./lib/paths.ts";
 import { localTimeZone } from "./lib/schedule.ts";
@@ -32,7 +33,7 @@ export async function main(args: string[]): Promise<number> {
   const paths = runnerPaths(homeFromEnv());
   switch (flags.mode) {
     case "history": {
-      const { showHistory } = await import("./lib/cli/views.ts");
+      const { showHistory } = await views();
       return await showHistory(paths, {
         job: flags.historyJob,
         limit: flags.limit,
@@ -40,7 +41,7 @@ export async function main(args: string[]): Promise<number> {
       });
     }
     case "logs": {
-      const { showLogs } = await import("./lib/cli/views.ts");
+      const { showLogs } = await views();
       return await showLogs(paths, flags.logsJob!, flags.run);
     }
     case "doctor":
@@ -52,9 +53,14 @@ export async function main(args: string[]): Promise<number> {
     const log = consoleLogger({ debug: flags.debug });
     return await runTick({ config, paths, force: flags.force, only: flags.job, timeZone, log });
   }
-  const { showDryRun, showList } = await import("./lib/cli/views.ts");
+  const { showDryRun, showList } = await views();
   const view = { config, paths, job: flags.job, json: flags.json, force: flags.force, timeZone };
   return flags.mode === "list" ? showList(view) : showDryRun(view);
+}
+
+/** The views, loaded only when one is asked for (docs/benchmarks.md, "Idle tick"). */
+function views() {
+  return lazyImport<typeof import("./lib/cli/views.ts")>("./lib/cli/views.ts", import.meta.url);
 }
 
 /** The config a run or a view works on; warnings printed when they are news. */
@@ -76,7 +82,10 @@ async function configFor(flags: Flags, paths: RunnerPaths): Promise<Config> {
 }
 
 async function doctor(paths: RunnerPaths, flags: Flags): Promise<number> {
-  const { formatChecks, runDoctor } = await import("./lib/cli/doctor.ts");
+  const { formatChecks, runDoctor } = await lazyImport<typeof import("./lib/cli/doctor.ts")>(
+    "./lib/cli/doctor.ts",
+    import.meta.url,
+  );
   const path = Deno.env.get("PATH") ?? "";
   const checks = await runDoctor({
     configPath: flags.config,
@@ -93,21 +102,18 @@ async function doctor(paths: RunnerPaths, flags: Flags): Promise<number> {
 }
 
 /**
- * The exit code for an error that reached the top, after printing it: the error's own code for
- * something the user must fix, 70 (EX_SOFTWARE) with the stack for a bug.
+ * What to say and which exit code to give for an error that reached the top: the error's own code
+ * for something the user must fix, 70 (EX_SOFTWARE) with the stack for a bug.
  */
-export function exitCodeForError(error: unknown): number {
+export function errorReport(error: unknown): { code: number; text: string } {
   if (error instanceof ConfigError) {
-    print(`teleclaude-cron: ${error.message.replaceAll("\n", "\nteleclaude-cron: ")}`, "stderr");
-    return error.exitCode;
+    return {
+      code: error.exitCode,
+      text: `teleclaude-cron: ${error.message.replaceAll("\n", "\nteleclaude-cron: ")}`,
+    };
   }
-  print(
-    `teleclaude-cron: internal error (a bug; please report it): ${
-      error instanceof Error ? error.stack : String(error)
-    }`,
-    "stderr",
-  );
-  return 70;
+  const detail = error instanceof Error ? error.stack : String(error);
+  return { code: 70, text: `teleclaude-cron: internal error (a bug; please report it): ${detail}` };
 }
 
 if (import.meta.main) {
@@ -115,7 +121,13 @@ if (import.meta.main) {
   try {
     code = await main(Deno.args);
   } catch (error) {
-    code = exitCodeForError(error);
+    const report = errorReport(error);
+    print(report.text, "stderr");
+    code = report.code;
   }
-  Deno.exit(code);
+  // Exit by letting the event loop end rather than with Deno.exit(): V8 writes its code cache
+  // for changed modules after they run, and an exit that cuts that short every five minutes
+  // leaves every tick paying the full compile (docs/benchmarks.md, "Idle tick"). A tick that ran
+  // jobs arms a safety net against a leaked handle (lib/cli/tick.ts `armExitNet`).
+  Deno.exitCode = code;
 }

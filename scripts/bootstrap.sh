@@ -32,5 +32,5 @@ esac
 
 cd "$root"
 # Fetch the npm dependencies exactly as deno.lock records them.
-deno cache --frozen main.ts lib/*.ts tests/*.ts bench/*.ts
-echo "bootstrap: ready; run the tests with: deno task test"
+deno cache --frozen main.ts lib/ tests/ bench/
+echo "bootstrap: ready"

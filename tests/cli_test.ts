@@ -134,19 +134,38 @@ Deno.test("--force --job runs one job now; a discovered job runs only that way",
 
 Deno.test("--dry-run says why each job is or is not due and writes nothing", async () => {
   await using sandbox = await makeSandbox();
-  await writeConfig(sandbox, SCRIPTS);
+  await writeConfig(sandbox, SCRIPTS.replace("every: 10m }\n  failing", "every: 1h }\n  failing"));
   await writeScripts(sandbox.project);
-  await runCli(sandbox, ["--job", "ok_job"]);
+  // Ran 20 minutes ago, every 1h (due a minute early for tick jitter): due in 39 minutes, far
+  // from any rounding edge however long this test takes to get there.
+  const dir = join(sandbox.home, ".teleclaude");
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(
+    join(dir, "cron_state.json"),
+    JSON.stringify({
+      jobs: {
+        ok_job: {
+          last_run: new Date(Date.now() - 20 * 60_000).toISOString(),
+          last_status: "success",
+          last_error: null,
+        },
+      },
+    }),
+  );
+  const entries = () => [...Deno.readDirSync(dir)].map((entry) => entry.name).sort();
   const before = await Deno.readTextFile(join(sandbox.home, ".teleclaude/cron_state.json"));
+  const filesBefore = entries();
   const result = await runCli(sandbox, ["--dry-run"]);
   assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stdout, /^ok_job: last run \d+ s ago, every 10m: due in 10 min$/m);
+  assert.match(result.stdout, /^ok_job: last run 20 min ago, every 1h: due in 39 min$/m);
   assert.match(result.stdout, /^failing_job: never ran, every 10m: due now$/m);
   assert.match(
     result.stdout,
     /^extra: not scheduled \(discovered in jobs\/; run it with --force --job extra\)$/m,
   );
   assert.equal(await Deno.readTextFile(join(sandbox.home, ".teleclaude/cron_state.json")), before);
+  // Nothing at all is written: not even the config cache.
+  assert.deepEqual(entries(), filesBefore);
 });
 
 Deno.test("a bad config exits 2 naming file, line, job and field, and leaves the state untouched", async () => {
@@ -178,6 +197,12 @@ Deno.test("bad usage exits 2 with a message: unknown flag, unknown job, missing 
   const job = await runCli(sandbox, ["--job", "nope"]);
   assert.equal(job.code, 2);
   assert.match(job.stderr, /unknown job "nope" .*known jobs: ok_job, failing_job, reporting_job/);
+  const json = await runCli(sandbox, ["--json"]);
+  assert.equal(json.code, 2);
+  assert.match(json.stderr, /--json does not go with a run \(no mode\)/);
+  const modes = await runCli(sandbox, ["--doctor", "--list"]);
+  assert.equal(modes.code, 2);
+  assert.match(modes.stderr, /--list and --doctor cannot be combined/);
   const missing = await runCli(sandbox, ["--config", join(sandbox.dir, "absent.yml")]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /absent\.yml: config file not found/);
@@ -212,9 +237,14 @@ Deno.test("a corrupt state file is reported by --list, and moved aside (kept) by
 Deno.test("deno task cron, deno task compile and init.sh all take the flags from one script", async () => {
   const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
   assert.equal(config.tasks.cron, "deno run $(sh scripts/permission-flags.sh) main.ts");
-  assert.match(config.tasks.compile, /^deno compile \$\(sh scripts\/permission-flags\.sh\) /);
+  assert.match(
+    config.tasks.compile,
+    /^deno compile \$\(sh scripts\/permission-flags\.sh\) --include lib --output /,
+  );
   const init = await Deno.readTextFile(join(ROOT, "init.sh"));
   assert.match(init, /scripts\/permission-flags\.sh/);
+  // Both embed lib/: main.ts reaches some of its modules only through lazyImport (lib/lazy.ts).
+  assert.match(init, /deno compile "\$\{flags\[@\]\}" --include "\$ROOT\/lib" /);
   assert.doesNotMatch(JSON.stringify(config.tasks.cron), /-A\b|--allow-all/);
 });
 
@@ -296,4 +326,18 @@ Deno.test("--list flags a job that is overdue and says what the last tick tells"
     assert.ok(Date.now() - Date.parse(recorded.at) < 60_000);
     assert.doesNotMatch((await runCli(sandbox, ["--list"])).stdout, /overdue/);
   });
+});
+
+Deno.test("a script named without a slash runs from the config's directory, else from PATH", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(
+    sandbox,
+    "jobs:\n  local: { script: here.sh }\n  on_path: { script: elsewhere.sh one }\n",
+  );
+  await writeFile(join(sandbox.project, "here.sh"), "#!/bin/sh\necho local > local.out\n", true);
+  await writeFile(join(sandbox.bin, "elsewhere.sh"), '#!/bin/sh\necho "$1" > path.out\n', true);
+  const result = await runCli(sandbox, []);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.equal(await Deno.readTextFile(join(sandbox.project, "local.out")), "local\n");
+  assert.equal(await Deno.readTextFile(join(sandbox.project, "path.out")), "one\n");
 });

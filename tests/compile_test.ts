@@ -40,14 +40,24 @@ if (!denort) {
 }
 
 Deno.test({
-  name: "the compiled binary answers --version and lists the example config",
+  name: "the compiled binary answers --version, lists the example config and runs a job",
   ignore: denort === null,
   async fn() {
     await using sandbox = await makeSandbox();
     const binary = join(sandbox.dir, "teleclaude-cron");
     const flags = await permissionFlags(sandbox.env);
     const compiled = await new Deno.Command(Deno.execPath(), {
-      args: ["compile", "--quiet", ...flags, "--output", binary, join(ROOT, "main.ts")],
+      // As deno.json's compile task and init.sh do (tests/cli_test.ts holds them to it).
+      args: [
+        "compile",
+        "--quiet",
+        ...flags,
+        "--include",
+        join(ROOT, "lib"),
+        "--output",
+        binary,
+        join(ROOT, "main.ts"),
+      ],
       env: { DENO_DIR: sandbox.env.DENO_DIR! },
       stdout: "piped",
       stderr: "piped",
@@ -63,8 +73,17 @@ Deno.test({
       }).output();
     const version = await run(["--version"]);
     assert.match(new TextDecoder().decode(version.stdout), /^teleclaude-cron \d/);
+    // --list loads the views and (cache cold) the parser: modules reached only by lazyImport.
     const list = await run(["--list", "--config", join(ROOT, "teleclaude.yml")]);
     assert.equal(list.code, 0, new TextDecoder().decode(list.stderr));
     assert.match(new TextDecoder().decode(list.stdout), /next_prepare_draft\s+agent:claude/);
+    // A tick that runs a job loads the job loop, spawn and the outcome readers the same way.
+    await Deno.writeTextFile(
+      sandbox.config,
+      "jobs:\n  j: { script: /bin/echo, when: { every: 1h } }\n",
+    );
+    const tick = await run(["--config", sandbox.config]);
+    assert.equal(tick.code, 0, new TextDecoder().decode(tick.stderr));
+    assert.match(new TextDecoder().decode(tick.stdout), /event=job_finished job=j status=success/);
   },
 });

@@ -108,7 +108,9 @@ Deno.test("init.sh on a Mac installs a user-specific plist that runs the binary 
   });
   assert.equal(
     made[0],
-    `deno compile ${flags.join(" ")} --output ${binary} ${join(ROOT, "main.ts")}`,
+    `deno compile ${flags.join(" ")} --include ${join(ROOT, "lib")} --output ${binary} ${
+      join(ROOT, "main.ts")
+    }`,
   );
   const uid = Deno.uid();
   assert.deepEqual(made.slice(1), [

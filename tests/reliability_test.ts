@@ -51,11 +51,15 @@ Deno.test("a storm of runners started at once runs the job exactly once", async 
   assert.deepEqual(outputs.map((output) => output.code), Array(8).fill(0));
   const lines = (await Deno.readTextFile(join(sandbox.project, "ran.txt"))).trim().split("\n");
   assert.equal(lines.length, 1);
-  const busy = outputs.filter((output) =>
-    /another cron runner \(pid \d+\) is active/.test(new TextDecoder().decode(output.stdout))
-  );
-  // Runners that came after the first one finished find the job no longer due.
-  assert.ok(busy.length >= 1, "at least one runner met the lock");
+  // Each runner either met the lock or took it; of those that took it exactly one ran the job
+  // (the ones after it found the job no longer due).
+  const stdouts = outputs.map((output) => new TextDecoder().decode(output.stdout));
+  const busy = stdouts.filter((out) => /another cron runner \(pid \d+\) is active/.test(out));
+  const ran = stdouts.filter((out) => /event=runner_done ran=1 failed=0/.test(out));
+  const idle = stdouts.filter((out) => /event=runner_done ran=0 failed=0/.test(out));
+  assert.equal(ran.length, 1);
+  assert.equal(busy.length + ran.length + idle.length, 8);
+  assert.ok(busy.length >= 1, "runners started together met the lock");
   await assert.rejects(
     Deno.stat(join(sandbox.home, ".teleclaude/cron_runner.pid")),
     Deno.errors.NotFound,
@@ -78,9 +82,16 @@ Deno.test("a job that ignores SIGTERM is killed with its grandchild after the ti
   assert.match(await Deno.readTextFile(entry.log_path as string), /^started$/m);
 });
 
-Deno.test("SIGTERM to the runner stops the job's whole group, records it and exits 143", async (t) => {
-  for (const signals of [1, 2]) {
-    await t.step(signals === 1 ? "one signal" : "a second signal during shutdown", async () => {
+Deno.test("a signal to the runner stops the job's whole group, records it and exits 128+N", async (t) => {
+  const cases: [Deno.Signal, number, number][] = [
+    ["SIGTERM", 1, 143],
+    ["SIGTERM", 2, 143],
+    ["SIGINT", 1, 130],
+    ["SIGHUP", 1, 129],
+  ];
+  for (const [signal, signals, code] of cases) {
+    const name = `${signal}${signals === 2 ? ", and a second one during shutdown" : ""}`;
+    await t.step(name, async () => {
       await using sandbox = await makeSandbox();
       await hangingAgentJob(sandbox);
       const runner = await spawnCli(sandbox, ["--config", sandbox.config], FAST_GRACE);
@@ -92,12 +103,12 @@ Deno.test("SIGTERM to the runner stops the job's whole group, records it and exi
         () => Deno.stat(join(sandbox.records, "claude.grandchild")).catch(() => null),
         "the grandchild",
       );
-      for (let count = 0; count < signals; count++) runner.kill("SIGTERM");
+      for (let count = 0; count < signals; count++) runner.kill(signal);
       const output = await runner.output();
-      assert.equal(output.code, 143, new TextDecoder().decode(output.stderr));
+      assert.equal(output.code, code, new TextDecoder().decode(output.stderr));
       const entry = (await readStateFile(sandbox)).jobs.stuck!;
       assert.equal(entry.outcome, "interrupted");
-      assert.equal(entry.last_error, "interrupted by SIGTERM");
+      assert.equal(entry.last_error, `interrupted by ${signal}`);
       assert.equal(entry.running, undefined);
       const grandchild = Number(
         await Deno.readTextFile(join(sandbox.records, "claude.grandchild")),
@@ -180,4 +191,33 @@ Deno.test("a script job's timeout stops its whole tree; an idle_timeout is honou
     .map(Number);
   assert.equal(sleepers.length, 2);
   for (const pid of sleepers) assert.equal(await processAlive(pid), false);
+});
+
+Deno.test("a signal during an idle tick leaves the state whole and the lock free", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, "jobs:\n  later: { script: /bin/true, when: { every: 1h } }\n");
+  const first = await runCli(sandbox, []);
+  assert.equal(first.code, 0, first.stderr);
+  const state = await Deno.readTextFile(join(sandbox.home, ".teleclaude/cron_state.json"));
+  // Signals at every moment of idle ticks: from start-up to after the lock is taken.
+  for (const delayMs of [5, 20, 40, 60, 80, 100, 150]) {
+    const runner = await spawnCli(sandbox, ["--config", sandbox.config]);
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    try {
+      runner.kill("SIGTERM");
+    } catch {
+      // It had already finished: that is a tick too.
+    }
+    const status = await runner.status;
+    // Killed by the signal (Deno's default action) or finished first; never another exit code.
+    assert.ok(status.signal === "SIGTERM" || status.code === 0, JSON.stringify(status));
+  }
+  assert.equal(
+    await Deno.readTextFile(join(sandbox.home, ".teleclaude/cron_state.json")),
+    state,
+    "an idle tick never rewrites the state",
+  );
+  const after = await runCli(sandbox, []);
+  assert.equal(after.code, 0, after.stderr);
+  assert.match(after.stdout, /event=runner_done ran=0 failed=0/);
 });

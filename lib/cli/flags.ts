@@ -129,7 +129,9 @@ async function readArgs(args: string[]) {
       },
     });
   } catch (error) {
-    throw new UsageError(`${error instanceof Error ? error.message : String(error)} (see --help)`);
+    // node's parseArgs adds advice about `--` that does not apply here: keep its first sentence.
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`${message.split(". ")[0]!.replace(/\.$/, "")} (see --help)`);
   }
 }
 

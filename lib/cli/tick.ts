@@ -7,6 +7,7 @@
 
 import type { Config } from "../config/job.ts";
 import { UsageError } from "../errors.ts";
+import { lazyImport } from "../lazy.ts";
 import type { Logger } from "../log.ts";
 import { apiSocketFromEnv, type RunnerPaths } from "../paths.ts";
 import type { RunnerOptions, RunSummary } from "../run/loop.ts";
@@ -62,7 +63,21 @@ export async function runTick(request: TickRequest): Promise<number> {
   } finally {
     lock.release();
     signals.remove();
+    if (signals.installed) armExitNet();
   }
+}
+
+/** How long a finished runner lets pending work (the code cache write) end before it must exit. */
+const EXIT_GRACE_MS = 2000;
+
+/**
+ * After a tick that ran jobs, the runner exits when its event loop is empty (main.ts). Nothing
+ * should be left pending; if a leaked handle ever kept the loop alive, this timer (which does not
+ * itself keep it alive) still ends the runner with `Deno.exitCode`, so launchd's next tick is
+ * never blocked. Not armed on an idle tick: it starts nothing, and a timer alone costs it 4 MiB.
+ */
+function armExitNet(): void {
+  Deno.unrefTimer(setTimeout(() => Deno.exit(), EXIT_GRACE_MS));
 }
 
 /** 128 + the signal's number when a signal stopped the run; else 1 when a job failed. */
@@ -91,12 +106,18 @@ export async function runDueJobs(options: RunnerOptions): Promise<RunSummary> {
   }
   const state = read.state;
   if (Object.values(state.jobs).some((entry) => entry.running)) {
-    const { settleInterruptedRuns } = await import("../run/record.ts");
+    const { settleInterruptedRuns } = await lazyImport<typeof import("../run/record.ts")>(
+      "../run/record.ts",
+      import.meta.url,
+    );
     await settleInterruptedRuns(state, options);
   }
   const due = selectJobs(options.config.jobs, state, clock(), options);
   if (due.length === 0) return { ran: 0, failed: 0, interruptedBy: null };
-  const { runJobs } = await import("../run/loop.ts");
+  const { runJobs } = await lazyImport<typeof import("../run/loop.ts")>(
+    "../run/loop.ts",
+    import.meta.url,
+  );
   return await runJobs(due, state, options);
 }
 
@@ -124,6 +145,9 @@ class SignalGuard {
   private readonly controller = new AbortController();
   private readonly listeners: [Deno.Signal, () => void][] = [];
 
+  /** Whether the listeners were installed: jobs were due. */
+  installed = false;
+
   constructor(private readonly log: Logger) {}
 
   /** Aborted, with the signal's name as the reason, when the runner is asked to stop. */
@@ -132,6 +156,7 @@ class SignalGuard {
   }
 
   install(): void {
+    this.installed = true;
     for (const signal of SIGNALS) {
       const listener = () => {
         if (this.controller.signal.aborted) {

@@ -5,6 +5,7 @@
  */
 
 import { ConfigError } from "../errors.ts";
+import { lazyImport } from "../lazy.ts";
 import { basename, dirname, extname, join, resolve } from "../posix_path.ts";
 import { atomicWriteSync } from "../store/fs.ts";
 import { VERSION } from "../version.ts";
@@ -51,7 +52,10 @@ export async function loadConfig(path: string, cache: ConfigCache | null): Promi
   const fromCache = config !== null;
   if (config === null) {
     const text = Deno.readTextFileSync(file);
-    const { parseConfig } = await import("./parse.ts");
+    const { parseConfig } = await lazyImport<typeof import("./parse.ts")>(
+      "./parse.ts",
+      import.meta.url,
+    );
     config = parseConfig(text, { displayName: path, file });
     if (cacheFile !== null && cache?.write) {
       writeCache(cacheFile, { format: CACHE_FORMAT, version: VERSION, key, config });

@@ -28,14 +28,23 @@ export async function stopGroup(pgid: number, graceMs: number): Promise<void> {
  */
 async function waitGone(pgid: number, withinMs: number): Promise<boolean> {
   const deadline = performance.now() + withinMs;
-  let pause = FIRST_POLL_MS;
-  while (performance.now() < deadline) {
+  for (const pause of pollPauses(withinMs)) {
     if (!(await groupAlive(pgid))) return true;
     const left = deadline - performance.now();
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(pause, left))));
-    pause = Math.min(pause * 2, LONGEST_POLL_MS);
+    if (left <= 0) break;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
   }
   return !(await groupAlive(pgid));
+}
+
+/** The pauses between looks at a dying group over `withinMs`: 5 ms, doubling, at most 250 ms. */
+export function* pollPauses(withinMs: number): Generator<number> {
+  let pause = FIRST_POLL_MS;
+  for (let total = 0; total < withinMs;) {
+    yield pause;
+    total += pause;
+    pause = Math.min(pause * 2, LONGEST_POLL_MS);
+  }
 }
 
 /** Whether `pgid` may be signalled at all: never init's group, never a negative or zero id. */

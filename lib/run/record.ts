@@ -8,6 +8,7 @@ import type { Logger } from "../log.ts";
 import type { RunnerPaths } from "../paths.ts";
 import { appendHistory, type HistoryEntry } from "../store/history.ts";
 import { type CronState, type JobState, saveState } from "../store/state.ts";
+import { groupAlive, isJobGroup, stopGroup } from "./process_group.ts";
 import type { JobResult } from "./result.ts";
 
 /** A job's entry in the state, created empty the first time. */
@@ -111,7 +112,6 @@ export async function settleInterruptedRuns(
 ): Promise<void> {
   const stale = Object.entries(state.jobs).filter(([, entry]) => entry.running);
   if (stale.length === 0) return;
-  const { groupAlive, isJobGroup, stopGroup } = await import("./process_group.ts");
   for (const [name, entry] of stale) {
     const running = entry.running!;
     let stopped = false;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadConfig } from "../../lib/config/load.ts";
+import { loadConfig, shortHash } from "../../lib/config/load.ts";
 import { ConfigError } from "../../lib/errors.ts";
 import { makeSandbox, writeFile } from "../helpers/sandbox.ts";
 
@@ -39,4 +39,26 @@ Deno.test("loadConfig() says a missing config file is missing", async () => {
     assert.match(error.message, /nope\.yml: config file not found/);
     return true;
   });
+});
+
+Deno.test("loadConfig() never trusts a cache written by another version of the runner", async () => {
+  await using sandbox = await makeSandbox();
+  const cache = { dir: join(sandbox.home, ".teleclaude/cache"), write: true };
+  await writeFile(sandbox.config, "jobs:\n  a: { script: x, when: { every: 5m } }\n");
+  assert.equal((await loadConfig(sandbox.config, cache)).fromCache, false);
+  const file = join(cache.dir, `config-${shortHash(sandbox.config)}.json`);
+  const cached = JSON.parse(await Deno.readTextFile(file));
+  await Deno.writeTextFile(file, JSON.stringify({ ...cached, version: "0.0.1" }));
+  assert.equal((await loadConfig(sandbox.config, cache)).fromCache, false);
+  assert.equal((await loadConfig(sandbox.config, cache)).fromCache, true);
+});
+
+Deno.test("loadConfig() with a read-only cache reads it but never writes it (the views)", async () => {
+  await using sandbox = await makeSandbox();
+  const dir = join(sandbox.home, ".teleclaude/cache");
+  await writeFile(sandbox.config, "jobs:\n  a: { script: x }\n");
+  await loadConfig(sandbox.config, { dir, write: false });
+  await assert.rejects(Deno.stat(dir), Deno.errors.NotFound);
+  await loadConfig(sandbox.config, { dir, write: true });
+  assert.equal((await loadConfig(sandbox.config, { dir, write: false })).fromCache, true);
 });

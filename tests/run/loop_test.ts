@@ -8,7 +8,6 @@ import { runnerPaths } from "../../lib/paths.ts";
 import type { JobContext } from "../../lib/run/execute.ts";
 import type { RunnerOptions } from "../../lib/run/loop.ts";
 import { type JobResult, jobResult } from "../../lib/run/result.ts";
-import { listRunLogs } from "../../lib/run/run_logs.ts";
 import { readHistory } from "../../lib/store/history.ts";
 import { readState, saveState } from "../../lib/store/state.ts";
 import { makeSandbox } from "../helpers/sandbox.ts";
@@ -188,26 +187,4 @@ Deno.test("runDueJobs() backs an agent off exponentially after a usage limit wit
   );
   assert.equal(started, true);
   assert.equal(readState(paths.state).state.agent_backoff, undefined);
-});
-
-Deno.test("listRunLogs() orders runs of the same second after their first", async () => {
-  await using sandbox = await makeSandbox();
-  for (
-    const name of [
-      "261126-070000-2.log",
-      "261126-065959.log",
-      "261126-070000.log",
-      "261126-070000-10.log",
-      "x.txt",
-    ]
-  ) {
-    await Deno.writeTextFile(`${sandbox.dir}/${name}`, "");
-  }
-  assert.deepEqual(await listRunLogs(sandbox.dir), [
-    "261126-065959.log",
-    "261126-070000.log",
-    "261126-070000-2.log",
-    "261126-070000-10.log",
-  ]);
-  assert.deepEqual(await listRunLogs(`${sandbox.dir}/missing`), []);
 });

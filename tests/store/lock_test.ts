@@ -34,3 +34,25 @@ Deno.test("acquireRunnerLock() ignores a stale pidfile whose process is gone or 
   }
   assert.deepEqual(await inspectRunnerLock(path), { held: false });
 });
+
+Deno.test("acquireRunnerLock() starts over when the file it locked was unlinked meanwhile", async () => {
+  await using sandbox = await makeSandbox();
+  const path = join(sandbox.home, ".teleclaude/cron_runner.pid");
+  const first = acquireRunnerLock(path);
+  assert.ok(isHeld(first));
+  // The race: this runner opens the file just before the holder unlinks it and lets go, so its
+  // lock succeeds on an inode no longer at the path. Without the inode check it would "hold" a
+  // lock that the next runner, creating a new file at the path, would take too.
+  let opens = 0;
+  const second = acquireRunnerLock(path, (target) => {
+    const file = Deno.openSync(target, { read: true, write: true, create: true, mode: 0o600 });
+    if (++opens === 1) first.release();
+    return file;
+  });
+  assert.ok(isHeld(second));
+  assert.equal(opens, 2, "the first attempt (on the unlinked inode) was given up");
+  assert.equal((await Deno.readTextFile(path)).trim(), String(Deno.pid));
+  const third = acquireRunnerLock(path);
+  assert.ok(!isHeld(third), "the lock at the path is really held");
+  second.release();
+});

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh machine with nothing but npm: installs Deno and the
+# project's npm dependencies first (scripts/bootstrap.sh), then `deno task test`.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bash "$root/scripts/bootstrap.sh"
+export PATH="$HOME/.local/bin:$PATH"
+cd "$root"
+deno task test

@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { DEFAULT_FLAGS, parseFlags } from "../../lib/cli/flags.ts";
+import { UsageError } from "../../lib/errors.ts";
+
+async function usageError(args: string[]): Promise<string> {
+  try {
+    await parseFlags(args);
+  } catch (error) {
+    if (error instanceof UsageError) return error.message;
+    throw error;
+  }
+  assert.fail(`expected a usage error for ${args.join(" ")}`);
+}
+
+Deno.test("parseFlags() reads launchd's tick and each mode with its options", async () => {
+  assert.deepEqual(await parseFlags([]), DEFAULT_FLAGS);
+  assert.deepEqual(await parseFlags(["--config", "/a/b.yml"]), {
+    ...DEFAULT_FLAGS,
+    config: "/a/b.yml",
+  });
+  assert.deepEqual(await parseFlags(["--force", "--job", "x"]), {
+    ...DEFAULT_FLAGS,
+    force: true,
+    job: "x",
+  });
+  const history = await parseFlags(["--history", "nightly", "--limit", "5", "--json"]);
+  assert.deepEqual(
+    [history.mode, history.historyJob, history.limit, history.json],
+    ["history", "nightly", 5, true],
+  );
+  const logs = await parseFlags(["--logs", "nightly", "--run", "3"]);
+  assert.deepEqual([logs.mode, logs.logsJob, logs.run], ["logs", "nightly", 3]);
+  assert.equal((await parseFlags(["--doctor", "--json"])).mode, "doctor");
+  assert.equal((await parseFlags(["--dry-run", "--force"])).mode, "dry-run");
+  assert.equal((await parseFlags(["--list", "--job", "x", "--json"])).mode, "list");
+});
+
+Deno.test("parseFlags(): --help and --version win over any other flag", async () => {
+  assert.equal((await parseFlags(["--list", "--help"])).mode, "help");
+  assert.equal((await parseFlags(["-h"])).mode, "help");
+  assert.equal((await parseFlags(["--doctor", "--version"])).mode, "version");
+});
+
+Deno.test("parseFlags() refuses two modes at once, --doctor included", async () => {
+  for (
+    const [args, pair] of [
+      [["--list", "--dry-run"], "--dry-run and --list"],
+      [["--doctor", "--list"], "--list and --doctor"],
+      [["--history", "--logs", "x"], "--history and --logs"],
+    ] as const
+  ) {
+    assert.match(await usageError([...args]), new RegExp(`^${pair} cannot be combined`));
+  }
+});
+
+Deno.test("parseFlags() refuses an option the mode would silently ignore", async () => {
+  // --json alone used to start a real run.
+  assert.equal(
+    await usageError(["--json"]),
+    "--json does not go with a run (no mode) (it goes with --list, --history, --doctor)",
+  );
+  assert.match(await usageError(["--list", "--force"]), /^--force does not go with --list/);
+  assert.match(await usageError(["--doctor", "--job", "x"]), /^--job does not go with --doctor/);
+  assert.match(await usageError(["--limit", "3"]), /^--limit does not go with a run/);
+  assert.match(await usageError(["--list", "extra"]), /^unexpected argument "extra"/);
+});
+
+Deno.test("parseFlags() wants whole numbers ≥ 1 for --run and --limit", async () => {
+  assert.equal(
+    await usageError(["--logs", "x", "--run", "0"]),
+    '--run takes a whole number ≥ 1, got "0"',
+  );
+  assert.equal(
+    await usageError(["--history", "--limit", "2.5"]),
+    '--limit takes a whole number ≥ 1, got "2.5"',
+  );
+  assert.match(await usageError(["--frobnicate"]), /Unknown option '--frobnicate' \(see --help\)/);
+});

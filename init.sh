@@ -63,31 +63,77 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-# Escapes a value for the replacement side of sed s|…|…| and for XML text.
-escape() {
+# Bash 5.2 would read `&` in a ${var//pattern/replacement} as the matched text: keep it literal.
+shopt -u patsub_replacement 2>/dev/null || true
+
+# Dies unless a value can be written into a service file at all: no newline, no control characters.
+require_plain() {
+  case $2 in
+  *[[:cntrl:]]*) die "$1 contains a newline or another control character, which no plist or unit file can hold: $(printf '%q' "$2")" ;;
+  esac
+}
+
+# XML text (the plist): &, <, >, " as entities.
+xml_text() {
   local value=$1
   value=${value//&/&amp;}
   value=${value//</&lt;}
   value=${value//>/&gt;}
-  value=${value//\\/\\\\}
-  value=${value//|/\\|}
-  value=${value//&/\\&}
+  value=${value//\"/&quot;}
   printf '%s' "$value"
 }
 
-# Fills the @PLACEHOLDERS@ of a template.
+# A value inside "..." in a systemd unit: backslash and quote escaped, % doubled (systemd expands
+# %h and friends); in ExecStart arguments $ is doubled too ($VAR is expanded there).
+systemd_quoted() {
+  local value=$1
+  value=${value//\\/\\\\}
+  value=${value//\"/\\\"}
+  value=${value//%/%%}
+  [ "${2:-}" = exec ] && value=${value//\$/\$\$}
+  printf '%s' "$value"
+}
+
+# A value systemd takes raw (the executable's name, WorkingDirectory): % doubled; a quote,
+# backslash or $ cannot be escaped there, so such a path is refused.
+systemd_raw() {
+  case $2 in
+  *[\"\\\$]*) die "$1 contains a quote, backslash or \$, which a systemd unit cannot hold there: $2" ;;
+  esac
+  printf '%s' "${2//%/%%}"
+}
+
+# Fills the @PLACEHOLDERS@ of a template ($1) for a format ($2: plist or systemd). It runs in a
+# $(…) subshell, where a failed step does not end the script: each is checked.
 render() {
-  sed \
-    -e "s|@LABEL@|$(escape "$LABEL")|g" \
-    -e "s|@BINARY@|$(escape "$BINARY")|g" \
-    -e "s|@CONFIG@|$(escape "$config")|g" \
-    -e "s|@WORKDIR@|$(escape "$(dirname "$config")")|g" \
-    -e "s|@HOME@|$(escape "$HOME")|g" \
-    -e "s|@PATH@|$(escape "$service_path")|g" \
-    -e "s|@SOCKET@|$(escape "$SOCKET")|g" \
-    -e "s|@LOG_FILE@|$(escape "$LOG_DIR/cron.log")|g" \
-    -e "s|@BACKSTOP@|${backstop:-14400}|g" \
-    "$1"
+  local text name value escaped
+  text=$(cat "$1")
+  for name in LABEL BINARY CONFIG WORKDIR HOME PATH SOCKET LOG_FILE BACKSTOP; do
+    case $text in *"@$name@"*) ;; *) continue ;; esac
+    case $name in
+    LABEL) value=$LABEL ;;
+    BINARY) value=$BINARY ;;
+    CONFIG) value=$config ;;
+    WORKDIR) value=$(dirname "$config") ;;
+    HOME) value=$HOME ;;
+    PATH) value=$service_path ;;
+    SOCKET) value=$SOCKET ;;
+    LOG_FILE) value=$LOG_DIR/cron.log ;;
+    BACKSTOP) value=${backstop:-14400} ;;
+    esac
+    require_plain "$name" "$value" || return 1
+    if [ "$2" = plist ]; then
+      escaped=$(xml_text "$value") || return 1
+    else
+      case $name in
+      BINARY | WORKDIR) escaped=$(systemd_raw "$name" "$value") || return 1 ;;
+      CONFIG) escaped=$(systemd_quoted "$value" exec) || return 1 ;;
+      *) escaped=$(systemd_quoted "$value") || return 1 ;;
+      esac
+    fi
+    text=${text//@$name@/$escaped}
+  done
+  printf '%s' "$text"
 }
 
 # Writes content to a file unless it already holds exactly that (a second run changes nothing).
@@ -132,16 +178,13 @@ ensure_deno() {
   fi
 }
 
-# init.sh calls deno compile itself (not `deno task compile`, which would run deno as itself).
+# The same compile as `deno task compile` (scripts/compile.sh), with this socket's permissions.
 compile_binary() {
-  local flags
-  mapfile -t flags < <(HOME="$HOME" TELECLAUDE_API_SOCKET="$SOCKET" sh "$ROOT/scripts/permission-flags.sh")
   # ~/.teleclaude holds the state and logs: private to the user, like the runner makes it.
   run mkdir -p -m 700 "$HOME/.teleclaude"
   run mkdir -p "$BIN_DIR"
-  # --include: the modules main.ts loads lazily by URL (lib/lazy.ts), which the graph does not name.
-  if ! run deno compile "${flags[@]}" --include "$ROOT/lib" --output "$BINARY" "$ROOT/main.ts"; then
-    die "deno compile failed. It downloads its runtime base (denort) on first use: check the network, or point DENORT_BIN at a denort binary"
+  if ! TELECLAUDE_API_SOCKET="$SOCKET" run sh "$ROOT/scripts/compile.sh" "$BINARY"; then
+    die "deno compile failed (see above)"
   fi
 }
 
@@ -169,7 +212,7 @@ compute_backstop() {
 install_launchd_cron() {
   local plist
   ensure_log_dir
-  plist=$(render "$ROOT/launchd/$LABEL.plist")
+  plist=$(render "$ROOT/launchd/$LABEL.plist" plist) || exit 1
   install_file "$PLIST" "$plist"
   if command -v plutil >/dev/null 2>&1; then
     run plutil -lint "$PLIST" || die "the rendered plist $PLIST does not lint"
@@ -191,13 +234,35 @@ uninstall_launchd_cron() {
 }
 
 install_systemd_cron() {
+  local service timer
   compute_backstop
-  install_file "$SYSTEMD_DIR/$UNIT.service" "$(render "$ROOT/systemd/$UNIT.service")"
-  install_file "$SYSTEMD_DIR/$UNIT.timer" "$(render "$ROOT/systemd/$UNIT.timer")"
+  service=$(render "$ROOT/systemd/$UNIT.service" systemd) || exit 1
+  timer=$(render "$ROOT/systemd/$UNIT.timer" systemd) || exit 1
+  verify_units "$service" "$timer"
+  install_file "$SYSTEMD_DIR/$UNIT.service" "$service"
+  install_file "$SYSTEMD_DIR/$UNIT.timer" "$timer"
   run systemctl --user daemon-reload
   run systemctl --user enable --now "$UNIT.timer"
   say "installed: $UNIT.timer runs every 5 minutes; log: journalctl --user -u $UNIT"
   say "to keep it running while you are logged out: loginctl enable-linger $(id -un)"
+}
+
+# systemd's own check of the rendered units, before they are installed (when it is there).
+verify_units() {
+  command -v systemd-analyze >/dev/null 2>&1 || return 0
+  if [ "$dry_run" = 1 ]; then
+    printf '+ systemd-analyze verify %s.service %s.timer\n' "$UNIT" "$UNIT"
+    return
+  fi
+  local dir output
+  dir=$(mktemp -d)
+  printf '%s\n' "$1" >"$dir/$UNIT.service"
+  printf '%s\n' "$2" >"$dir/$UNIT.timer"
+  if ! output=$(systemd-analyze verify "$dir/$UNIT.service" "$dir/$UNIT.timer" 2>&1); then
+    rm -rf "$dir"
+    die "systemd-analyze verify rejects the rendered units: $output"
+  fi
+  rm -rf "$dir"
 }
 
 uninstall_systemd_cron() {

@@ -47,11 +47,12 @@ export async function main(args: string[]): Promise<number> {
     case "doctor":
       return await doctor(paths, flags);
   }
-  const config = await configFor(flags, paths);
+  const { config, warnings } = await configFor(flags, paths);
   const timeZone = localTimeZone();
   if (flags.mode === "run") {
     const log = consoleLogger({ debug: flags.debug });
-    return await runTick({ config, paths, force: flags.force, only: flags.job, timeZone, log });
+    const only = flags.job;
+    return await runTick({ config, paths, force: flags.force, only, timeZone, log, warnings });
   }
   const { showDryRun, showList } = await views();
   const view = { config, paths, job: flags.job, json: flags.json, force: flags.force, timeZone };
@@ -63,22 +64,34 @@ function views() {
   return lazyImport<typeof import("./lib/cli/views.ts")>("./lib/cli/views.ts", import.meta.url);
 }
 
-/** The config a run or a view works on; warnings printed when they are news. */
-async function configFor(flags: Flags, paths: RunnerPaths): Promise<Config> {
+/**
+ * The config a run or a view works on. The config's own warnings are printed when they are news
+ * (a fresh parse, or a person asking); what loading says every time (a `jobs/` entry skipped, an
+ * unusable cache) goes to a person's terminal, or into the tick's log.
+ */
+async function configFor(
+  flags: Flags,
+  paths: RunnerPaths,
+): Promise<{ config: Config; warnings: string[] }> {
   const interactive = flags.mode !== "run";
   // Views read the cache but never write it: --list and --dry-run write nothing.
-  const { config, fromCache } = await loadConfig(flags.config, {
+  const loaded = await loadConfig(flags.config, {
+    root: paths.root,
     dir: paths.cache,
     write: !interactive,
   });
-  if (!fromCache || interactive) {
+  const { config } = loaded;
+  if (!loaded.fromCache || interactive) {
     for (const warning of config.warnings) print(`warning: ${formatProblem(warning)}`, "stderr");
   }
+  const warnings = loaded.discoveryProblems.map(formatProblem);
+  if (loaded.cacheProblem) warnings.push(`config cache not written: ${loaded.cacheProblem}`);
+  if (interactive) { for (const warning of warnings) print(`warning: ${warning}`, "stderr"); }
   if (flags.job !== null && !config.jobs.some((job) => job.name === flags.job)) {
     const known = config.jobs.map((job) => job.name).join(", ") || "none";
     throw new UsageError(`unknown job "${flags.job}" in ${flags.config} (known jobs: ${known})`);
   }
-  return config;
+  return { config, warnings: interactive ? [] : warnings };
 }
 
 async function doctor(paths: RunnerPaths, flags: Flags): Promise<number> {

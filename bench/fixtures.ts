@@ -20,6 +20,7 @@ export function mixedJobs(count: number): Job[] {
       schedule: SHAPES[index % SHAPES.length]!,
       timeoutSeconds: 1800,
       idleTimeoutSeconds: 600,
+      maxLogBytes: null,
     };
     return index % 2 ? { ...base, type: "script", command: ["/bin/true"], discovered: false } : {
       ...base,

@@ -121,7 +121,7 @@ const config = join(work, "teleclaude.yml");
 await Deno.writeTextFile(config, mixedConfigYaml(60));
 const now = new Date().toISOString();
 const jobNames = Array.from({ length: 60 }, (_, index) => `job_${index}`);
-await saveState(join(home, ".teleclaude/cron_state.json"), {
+saveState(join(home, ".teleclaude/cron_state.json"), {
   jobs: Object.fromEntries(
     jobNames.map((name) => [name, { last_run: now, last_status: "success", last_error: null }]),
   ),
@@ -207,6 +207,7 @@ const noop: Config = {
     command: ["/bin/true"],
     discovered: false,
     schedule: { kind: "every", minutes: 5 },
+    maxLogBytes: null,
     timeoutSeconds: 60,
     idleTimeoutSeconds: 0,
   }],
@@ -260,6 +261,7 @@ for (let run = 0; run < 10; run++) {
     env: {},
     stdin: null,
     logPath: join(work, "stop.log"),
+    maxLogBytes: 1024 * 1024,
     timeoutMs,
     graceMs: 5000,
     idleTimeoutMs: 0,

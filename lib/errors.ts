@@ -48,3 +48,18 @@ export class UsageError extends ConfigError {
     this.name = "UsageError";
   }
 }
+
+/**
+ * One of the runner's own paths under `~/.teleclaude` is not what it must be (a link, a
+ * directory, a FIFO where a file belongs; not writable; a full disk). Exit status 2 for what the
+ * user must fix, 1 for a full disk (the next tick recovers by itself once there is space).
+ */
+export class StoreError extends ConfigError {
+  readonly path: string;
+
+  constructor(path: string, message: string, exitCode = 2) {
+    super({ file: path, message }, exitCode);
+    this.name = "StoreError";
+    this.path = path;
+  }
+}

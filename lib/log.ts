@@ -15,7 +15,11 @@ export interface Logger {
   raw(line: string): void;
 }
 
-/** Formats one logfmt line. Values with spaces, quotes or `=` are quoted. */
+/**
+ * Formats one logfmt line. Values with spaces, quotes, `=` or control characters are quoted as
+ * JSON strings, so a value a job controls (its error text) can neither forge a line nor reach a
+ * terminal as an escape sequence.
+ */
 export function logLine(
   level: string,
   event: string,
@@ -26,9 +30,20 @@ export function logLine(
   for (const [key, value] of Object.entries(fields)) {
     if (value === undefined || value === null || value === "") continue;
     const text = String(value);
-    parts.push(`${key}=${/[\s"=]/.test(text) ? JSON.stringify(text) : text}`);
+    parts.push(`${key}=${NEEDS_QUOTES.test(text) ? quote(text) : text}`);
   }
   return parts.join(" ");
+}
+
+// deno-lint-ignore no-control-regex -- control characters are what must be quoted.
+const NEEDS_QUOTES = /[\s"=\u0000-\u001f\u007f-\u009f]/;
+
+/** A JSON string, with DEL and the C1 controls escaped too (JSON leaves them raw). */
+function quote(text: string): string {
+  return JSON.stringify(text).replace(
+    /[\u007f-\u009f]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /** A logger writing to stdout (info, debug) and stderr (warn, error); debug only when asked. */

@@ -6,7 +6,12 @@
 
 import { join } from "./posix_path.ts";
 import { oneShotInvocation, resolveAgentBinary } from "./agents.ts";
-import type { AgentName, AgentOverride, ThinkingMode } from "./config/job.ts";
+import {
+  type AgentName,
+  type AgentOverride,
+  DEFAULT_MAX_LOG_BYTES,
+  type ThinkingMode,
+} from "./config/job.ts";
 import { parseEvents } from "./run/outcome/classify.ts";
 import { runProcess } from "./run/spawn.ts";
 
@@ -48,6 +53,7 @@ export async function runOnce(request: OneShotRequest): Promise<Record<string, u
     env: {},
     stdin: invocation.stdin,
     logPath: request.logPath,
+    maxLogBytes: DEFAULT_MAX_LOG_BYTES,
     timeoutMs: request.timeoutMs ?? 120_000,
     graceMs: 2000,
     idleTimeoutMs: 0,

@@ -7,7 +7,7 @@
 
 import type { Job } from "./config/job.ts";
 import { isDue } from "./schedule.ts";
-import { type CronState, lastRunOf, parseTimestamp } from "./store/state.ts";
+import { CLOCK_SKEW_MS, type CronState, lastRunOf, parseTimestamp } from "./store/state.ts";
 
 /** What the person (or launchd) asked for. */
 export interface Selection {
@@ -46,4 +46,19 @@ export function deferredUntil(job: Job, state: CronState, now: number): number |
   if (job.type !== "agent") return null;
   const until = parseTimestamp(state.agent_backoff?.[job.agent]?.until);
   return until !== null && until > now ? until : null;
+}
+
+/**
+ * A job's last run as the schedule should see it: a run recorded in the future (the clock or the
+ * zone was moved back since) counts as now, so the job waits one interval, not until then. The
+ * tick repairs such records (`settleFutureRuns`); the views, which write nothing, ask here.
+ */
+export function lastRunAsOf(
+  state: CronState,
+  job: string,
+  now: number,
+): { at: number | null; future: boolean } {
+  const at = lastRunOf(state, job);
+  if (at !== null && at > now + CLOCK_SKEW_MS) return { at: now, future: true };
+  return { at, future: false };
 }

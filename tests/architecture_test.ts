@@ -66,7 +66,7 @@ const LAYERS: [string, RegExp][] = [
   ["cli", /^lib\/cli\//],
   ["run", /^lib\/run\//],
   ["select", /^lib\/select\.ts$/],
-  ["config", /^lib\/config\/(load|parse|locator)\.ts$/],
+  ["config", /^lib\/config\/(load|parse|locator|yaml)\.ts$/],
   ["store", /^lib\/store\//],
   ["core", /^lib\//],
 ];

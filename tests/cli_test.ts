@@ -236,16 +236,46 @@ Deno.test("a corrupt state file is reported by --list, and moved aside (kept) by
 
 Deno.test("deno task cron, deno task compile and init.sh all take the flags from one script", async () => {
   const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
-  assert.equal(config.tasks.cron, "deno run $(sh scripts/permission-flags.sh) main.ts");
-  assert.match(
-    config.tasks.compile,
-    /^deno compile \$\(sh scripts\/permission-flags\.sh\) --include lib --output /,
-  );
+  assert.equal(config.tasks.cron, "sh scripts/run.sh");
+  assert.equal(config.tasks.compile, "sh scripts/compile.sh");
+  const run = await Deno.readTextFile(join(ROOT, "scripts/run.sh"));
+  const compile = await Deno.readTextFile(join(ROOT, "scripts/compile.sh"));
+  for (const script of [run, compile]) {
+    assert.match(script, /flags=\$\(sh "\$root\/scripts\/permission-flags\.sh"\) \|\| exit \$\?/);
+    assert.doesNotMatch(script, /-A\b|--allow-all/);
+  }
+  // compile.sh embeds lib/: main.ts reaches some of its modules only through lazyImport.
+  assert.match(compile, /deno compile \$flags --include "\$root\/lib" /);
   const init = await Deno.readTextFile(join(ROOT, "init.sh"));
-  assert.match(init, /scripts\/permission-flags\.sh/);
-  // Both embed lib/: main.ts reaches some of its modules only through lazyImport (lib/lazy.ts).
-  assert.match(init, /deno compile "\$\{flags\[@\]\}" --include "\$ROOT\/lib" /);
-  assert.doesNotMatch(JSON.stringify(config.tasks.cron), /-A\b|--allow-all/);
+  assert.match(init, /run sh "\$ROOT\/scripts\/compile\.sh" "\$BINARY"/);
+});
+
+Deno.test("deno task cron stops with the flag script's message when the flags cannot be made", async (t) => {
+  for (
+    const [env, message] of [
+      [{ HOME: "" }, /HOME must be set/],
+      [
+        { TELECLAUDE_API_SOCKET: "relative.sock" },
+        /TELECLAUDE_API_SOCKET must be an absolute path/,
+      ],
+    ] as const
+  ) {
+    await t.step(JSON.stringify(env), async () => {
+      await using sandbox = await makeSandbox();
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: ["task", "--quiet", "cron", "--version"],
+        cwd: ROOT,
+        env: { ...sandbox.env, ...env },
+        clearEnv: true,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(output.code, 2);
+      assert.match(new TextDecoder().decode(output.stderr), message);
+      // main.ts never started: without flags it would have answered --version.
+      assert.equal(new TextDecoder().decode(output.stdout), "");
+    });
+  }
 });
 
 Deno.test("--history and --logs show the runs the runner recorded", async () => {

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makeSandbox, permissionFlags, realDenoDir, ROOT } from "./helpers/sandbox.ts";
+import { makeSandbox, realDenoDir, ROOT } from "./helpers/sandbox.ts";
 
 async function denortAvailable(): Promise<string | null> {
   const fromEnv = Deno.env.get("DENORT_BIN");
@@ -31,6 +31,7 @@ async function denortAvailable(): Promise<string | null> {
 }
 
 const denort = await denortAvailable();
+const denortBin = Deno.env.get("DENORT_BIN");
 if (!denort) {
   // deno-lint-ignore no-console -- the skip must be visible in the test output.
   console.log(
@@ -45,20 +46,11 @@ Deno.test({
   async fn() {
     await using sandbox = await makeSandbox();
     const binary = join(sandbox.dir, "teleclaude-cron");
-    const flags = await permissionFlags(sandbox.env);
-    const compiled = await new Deno.Command(Deno.execPath(), {
-      // As deno.json's compile task and init.sh do (tests/cli_test.ts holds them to it).
-      args: [
-        "compile",
-        "--quiet",
-        ...flags,
-        "--include",
-        join(ROOT, "lib"),
-        "--output",
-        binary,
-        join(ROOT, "main.ts"),
-      ],
-      env: { DENO_DIR: sandbox.env.DENO_DIR! },
+    // The same compile as deno.json's compile task and init.sh (tests/cli_test.ts holds them).
+    const compiled = await new Deno.Command("sh", {
+      args: [join(ROOT, "scripts/compile.sh"), binary],
+      env: { ...sandbox.env, ...(denortBin ? { DENORT_BIN: denortBin } : {}) },
+      clearEnv: true,
       stdout: "piped",
       stderr: "piped",
     }).output();

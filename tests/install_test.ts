@@ -54,18 +54,25 @@ chmod +x "$out"
   };
 }
 
-async function initSh(installer: Installer, args: string[] = []) {
+async function runInitSh(installer: Installer, args: string[], config = installer.sandbox.config) {
   const output = await new Deno.Command("bash", {
-    args: [join(ROOT, "init.sh"), "--config", installer.sandbox.config, ...args],
+    args: [join(ROOT, "init.sh"), "--config", config, ...args],
     cwd: installer.sandbox.project,
     env: installer.env,
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
   }).output();
-  const stdout = new TextDecoder().decode(output.stdout);
-  const stderr = new TextDecoder().decode(output.stderr);
-  assert.equal(output.code, 0, stdout + stderr);
+  return {
+    code: output.code,
+    stdout: new TextDecoder().decode(output.stdout),
+    stderr: new TextDecoder().decode(output.stderr),
+  };
+}
+
+async function initSh(installer: Installer, args: string[] = [], config?: string) {
+  const { code, stdout, stderr } = await runInitSh(installer, args, config);
+  assert.equal(code, 0, stdout + stderr);
   return stdout;
 }
 
@@ -180,11 +187,80 @@ Deno.test("init.sh --dry-run prints every action and changes nothing", async () 
   await using sandbox = await makeSandbox();
   const mac = await fakeTools(sandbox, "Darwin");
   const printed = await initSh(mac, ["--dry-run"]);
-  assert.match(printed, /^\+ deno compile .* --output \S+teleclaude-cron /m);
+  assert.match(
+    printed,
+    /^\+ sh \S+\/scripts\/compile\.sh \S+\/\.teleclaude\/bin\/teleclaude-cron$/m,
+  );
   assert.match(printed, /^\+ write \S+ai\.instrukt\.teleclaude\.cron\.plist$/m);
   assert.match(printed, /^\+ launchctl bootout gui\/\d+\/ai\.instrukt\.teleclaude\.cron$/m);
   assert.match(printed, /^\+ launchctl bootstrap gui\/\d+ /m);
   assert.deepEqual(await calls(mac), []);
   await assert.rejects(Deno.stat(join(sandbox.home, "Library")), Deno.errors.NotFound);
   await assert.rejects(Deno.stat(mac.logDir), Deno.errors.NotFound);
+});
+
+/** A config in a folder whose name holds what each service format must escape. */
+async function hostileConfig(sandbox: Sandbox): Promise<string> {
+  const config = join(sandbox.dir, `we&ird %h "q' <x>`, "teleclaude.yml");
+  await writeFile(config, "jobs: {}\n");
+  return config;
+}
+
+Deno.test("init.sh escapes &, %, quotes and <> per format: the plist and the units name the real paths", async (t) => {
+  await t.step("macOS: XML entities; the plist parses back to the exact paths", async () => {
+    await using sandbox = await makeSandbox();
+    const mac = await fakeTools(sandbox, "Darwin");
+    const config = await hostileConfig(sandbox);
+    await initSh(mac, [], config);
+    const plist = parsePlist(
+      await Deno.readTextFile(
+        join(sandbox.home, "Library/LaunchAgents/ai.instrukt.teleclaude.cron.plist"),
+      ),
+    ) as Record<string, unknown>;
+    assert.deepEqual((plist.ProgramArguments as string[]).slice(1), ["--config", config]);
+    assert.equal(plist.WorkingDirectory, join(sandbox.dir, `we&ird %h "q' <x>`));
+  });
+  await t.step(
+    "Linux: systemd quoting and %% (systemd-analyze verify agrees where it is installed)",
+    async () => {
+      await using sandbox = await makeSandbox();
+      const linux = await fakeTools(sandbox, "Linux");
+      const config = await hostileConfig(sandbox);
+      await initSh(linux, [], config);
+      const service = await Deno.readTextFile(
+        join(sandbox.home, ".config/systemd/user/teleclaude-cron.service"),
+      );
+      const quoted = config.replaceAll("%", "%%").replaceAll('"', '\\"');
+      assert.ok(service.includes(`--config "${quoted}"`), service);
+      assert.doesNotMatch(service, /&amp;|&lt;/);
+    },
+  );
+});
+
+Deno.test("init.sh refuses a path no service file can hold, and writes nothing", async (t) => {
+  await t.step("a newline in the config's path", async () => {
+    await using sandbox = await makeSandbox();
+    const linux = await fakeTools(sandbox, "Linux");
+    const config = join(sandbox.dir, "two\nlines", "teleclaude.yml");
+    await writeFile(config, "jobs: {}\n");
+    const result = await runInitSh(linux, [], config);
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /CONFIG contains a newline or another control character/);
+    assert.doesNotMatch(result.stdout, /installed/);
+    await assert.rejects(Deno.stat(join(sandbox.home, ".config/systemd")), Deno.errors.NotFound);
+  });
+  await t.step("a quote in the binary's path, on Linux", async () => {
+    await using sandbox = await makeSandbox();
+    const linux = await fakeTools(sandbox, "Linux");
+    const home = join(sandbox.dir, 'ho"me');
+    await Deno.mkdir(home);
+    linux.env.HOME = home;
+    const result = await runInitSh(linux, []);
+    assert.notEqual(result.code, 0);
+    assert.match(
+      result.stderr,
+      /BINARY contains a quote, backslash or \$, which a systemd unit cannot hold/,
+    );
+    await assert.rejects(Deno.stat(join(home, ".config/systemd")), Deno.errors.NotFound);
+  });
 });

@@ -13,8 +13,16 @@ import { apiSocketFromEnv, type RunnerPaths } from "../paths.ts";
 import type { RunnerOptions, RunSummary } from "../run/loop.ts";
 import { selectJobs } from "../select.ts";
 import { acquireRunnerLock, isHeld } from "../store/lock.ts";
-import { loadStateForRun } from "../store/state.ts";
+import { pathKind, removeIfFileOrLink, storeFailure, tempOwner } from "../store/fs.ts";
+import {
+  type CronState,
+  hasRunInFlight,
+  loadStateForRun,
+  saveState,
+  settleFutureRuns,
+} from "../store/state.ts";
 import { recordTick } from "../store/tick_note.ts";
+import { commandOutput } from "../subprocess.ts";
 
 const SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
@@ -27,13 +35,15 @@ export interface TickRequest {
   only: string | null;
   timeZone: string;
   log: Logger;
+  /** What loading the config had to say every time (a `jobs/` entry skipped, no cache). */
+  warnings: string[];
 }
 
 /** One tick under the lock; returns the exit code. A busy lock is a quiet exit 0. */
 export async function runTick(request: TickRequest): Promise<number> {
   const { config, paths, log } = request;
   const graceMs = graceFromEnv();
-  const lock = acquireRunnerLock(paths.lock);
+  const lock = storeStep(paths.lock, () => acquireRunnerLock(paths.lock));
   if (!isHeld(lock)) {
     log.info("runner_busy", {
       message: `another cron runner (pid ${lock.holderPid ?? "unknown"}) is active`,
@@ -43,9 +53,10 @@ export async function runTick(request: TickRequest): Promise<number> {
   }
   const signals = new SignalGuard(log);
   try {
-    if (!recordTick(paths.lastTick, config.file, Date.now())) {
-      log.warn("tick_not_recorded", { path: paths.lastTick });
-    }
+    const tickProblem = recordTick(paths.lastTick, config.file, Date.now());
+    if (tickProblem) log.warn("tick_not_recorded", { path: paths.lastTick, error: tickProblem });
+    await removeStaleTempFiles([paths.root, paths.cache], log);
+    for (const warning of request.warnings) log.warn("config_warning", { message: warning });
     log.info("runner_start", { pid: Deno.pid, config: config.file, jobs: config.jobs.length });
     const summary = await runDueJobs({
       ...request,
@@ -93,24 +104,22 @@ export function exitCodeOf(summary: RunSummary): number {
 export async function runDueJobs(options: RunnerOptions): Promise<RunSummary> {
   const { paths, log } = options;
   const clock = options.clock ?? Date.now;
-  const read = await loadStateForRun(paths.state, new Date(clock()));
-  if (read.kind === "corrupt") {
-    log.error("state_corrupt", {
-      path: paths.state,
-      reason: read.reason,
-      moved_to: read.movedTo,
-      recovered_from: read.recoveredFrom === "backup"
-        ? `${paths.state}.bak`
-        : "nothing (starting empty)",
-    });
-  }
-  const state = read.state;
-  if (Object.values(state.jobs).some((entry) => entry.running)) {
+  const state = readStateForRun(paths.state, clock(), log);
+  if (hasRunInFlight(state)) {
     const { settleInterruptedRuns } = await lazyImport<typeof import("../run/record.ts")>(
       "../run/record.ts",
       import.meta.url,
     );
     await settleInterruptedRuns(state, options);
+  }
+  const moved = settleFutureRuns(state, clock());
+  if (moved.length > 0) {
+    log.warn("clock_moved_back", {
+      jobs: moved.join(","),
+      message: "last runs recorded in the future: the clock or the zone was moved back; " +
+        "each waits one interval from now",
+    });
+    storeStep(paths.state, () => saveState(paths.state, state));
   }
   const due = selectJobs(options.config.jobs, state, clock(), options);
   if (due.length === 0) return { ran: 0, failed: 0, interruptedBy: null };
@@ -119,6 +128,58 @@ export async function runDueJobs(options: RunnerOptions): Promise<RunSummary> {
     import.meta.url,
   );
   return await runJobs(due, state, options);
+}
+
+/**
+ * The state for this tick, with the lock held: a corrupt file is moved aside, a file with bad
+ * fields copied aside and repaired (each once, and said in the log).
+ */
+function readStateForRun(path: string, now: number, log: Logger): CronState {
+  const read = storeStep(path, () => loadStateForRun(path, new Date(now)));
+  if (read.kind === "corrupt") {
+    log.error("state_corrupt", {
+      path,
+      reason: read.reason,
+      moved_to: read.keptAt,
+      recovered_from: read.recoveredFrom === "backup" ? `${path}.bak` : "nothing (starting empty)",
+    });
+  } else if (read.problems.length > 0) {
+    log.error("state_repaired", { path, kept_at: read.keptAt, dropped: read.problems.join("; ") });
+  }
+  return read.state;
+}
+
+/** Runs a step that writes under ~/.teleclaude; a failure there becomes a located StoreError. */
+function storeStep<T>(path: string, step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    throw storeFailure(path, error);
+  }
+}
+
+/**
+ * Temp files (`<name>.tmp-<pid>`) that a runner killed mid-write left behind: removed once their
+ * writer is gone. Only regular files and links are removed, never what they point to.
+ */
+async function removeStaleTempFiles(dirs: string[], log: Logger): Promise<void> {
+  for (const dir of dirs) {
+    if (pathKind(dir) !== "directory") continue;
+    for (const entry of Deno.readDirSync(dir)) {
+      const owner = tempOwner(entry.name);
+      if (owner === null || owner === Deno.pid || await processExists(owner)) continue;
+      if (removeIfFileOrLink(`${dir}/${entry.name}`)) {
+        log.info("stale_temp_removed", { path: `${dir}/${entry.name}`, writer_pid: owner });
+      }
+    }
+  }
+}
+
+/** Whether a process with this PID exists, asked of `ps` (no signal is sent to a stranger). */
+async function processExists(pid: number): Promise<boolean> {
+  const output = await commandOutput("ps", ["-p", String(pid), "-o", "pid="]);
+  // When ps cannot tell, the file stays: removing a live writer's temp file would lose its write.
+  return output === null || output.stdout.trim() !== "";
 }
 
 /** Milliseconds between SIGTERM and SIGKILL when a job's process group is stopped. */

@@ -11,9 +11,9 @@ import type { RunnerPaths } from "../paths.ts";
 import { join } from "../posix_path.ts";
 import { listRunLogs } from "../run/run_logs.ts";
 import { describeSchedule, describeSpan, formatLocal, nextDue } from "../schedule.ts";
-import { deferredUntil } from "../select.ts";
+import { deferredUntil, lastRunAsOf } from "../select.ts";
 import { readHistory } from "../store/history.ts";
-import { type CronState, lastRunOf, parseTimestamp, readState } from "../store/state.ts";
+import { type CronState, jobEntry, lastRunOf, parseTimestamp, readState } from "../store/state.ts";
 import { type LastTick, readLastTick } from "../store/tick_note.ts";
 
 /** What a view shows: which config, which jobs, in which zone. */
@@ -77,7 +77,16 @@ export async function showHistory(
   paths: RunnerPaths,
   options: { job: string | null; limit: number; json: boolean },
 ): Promise<number> {
-  const entries = await readHistory(paths.history, { job: options.job, limit: options.limit });
+  const { entries, skipped } = await readHistory(paths.history, {
+    job: options.job,
+    limit: options.limit,
+  });
+  if (skipped > 0) {
+    print(
+      `warning: ${skipped} lines of ${paths.history} are not runs (torn or foreign): skipped`,
+      "stderr",
+    );
+  }
   if (options.json) {
     print(JSON.stringify(entries, null, 2));
     return 0;
@@ -102,7 +111,7 @@ export async function showHistory(
 /** `--logs NAME [--run N]`: the output of a job's Nth latest run, as it was written. */
 export async function showLogs(paths: RunnerPaths, job: string, run: number): Promise<number> {
   const dir = join(paths.logs, job);
-  const names = (await listRunLogs(dir)).reverse();
+  const names = listRunLogs(dir).reverse();
   const name = names[run - 1];
   if (!name) {
     throw new UsageError(
@@ -112,7 +121,9 @@ export async function showLogs(paths: RunnerPaths, job: string, run: number): Pr
     );
   }
   print(`# ${dir}/${name}`, "stderr");
-  await Deno.stdout.write(await Deno.readFile(`${dir}/${name}`));
+  // Streamed, not read whole: a log may be large. The output is the job's own, as it wrote it.
+  const file = await Deno.open(`${dir}/${name}`, { read: true });
+  await file.readable.pipeTo(Deno.stdout.writable, { preventClose: true });
   return 0;
 }
 
@@ -141,38 +152,59 @@ export function listRows(
   ticks: { last: LastTick | null; config: string } | null = null,
 ): ListRow[] {
   return jobs.map((job) => {
-    const entry = state.jobs[job.name];
-    const lastRun = lastRunOf(state, job.name);
-    const due = nextDue(job.schedule, lastRun, now, timeZone);
+    const entry = jobEntry(state, job.name);
+    const lastRun = lastRunAsOf(state, job.name, now);
+    const due = nextDue(job.schedule, lastRun.at, now, timeZone);
     const deferred = deferredUntil(job, state, now);
-    const flags: string[] = [];
     const outcome = entry?.outcome ?? (entry?.last_status === "failed" ? "failed" : null);
-    if (outcome && outcome !== "success") flags.push(outcome.replace("_", " "));
-    if (deferred !== null) flags.push(`deferred until ${formatLocal(deferred, timeZone)}`);
-    if (job.type === "agent" && entry?.last_status === "success" && entry.report_path === null) {
-      flags.push("no report");
-    }
-    const since = overdueSince(job, lastRun, due, deferred, now, timeZone);
-    if (since !== null) flags.push(overdueNote(since, ticks, timeZone));
-    if (entry?.running) {
-      flags.push(
-        `running since ${formatLocal(parseTimestamp(entry.running.started) ?? now, timeZone)}`,
-      );
-    }
+    const recorded = lastRunOf(state, job.name);
     return {
       name: job.name,
       type: job.type,
       schedule: describeSchedule(job.schedule),
       agent: job.type === "agent" ? job.agent : null,
-      last_run: lastRun === null ? null : new Date(lastRun).toISOString(),
+      last_run: recorded === null ? null : new Date(recorded).toISOString(),
       last_status: entry?.last_status ?? "never",
       outcome,
       last_error: entry?.last_error ?? null,
       next_due: due === null ? null : new Date(Math.max(due, deferred ?? due)).toISOString(),
       timeout_seconds: job.timeoutSeconds,
-      flags,
+      flags: rowFlags(job, state, { now, timeZone, due, deferred, lastRun, ticks }),
     };
   });
+}
+
+/** The notes of a `--list` row: what is worth a look. */
+function rowFlags(
+  job: Job,
+  state: CronState,
+  at: {
+    now: number;
+    timeZone: string;
+    due: number | null;
+    deferred: number | null;
+    lastRun: { at: number | null; future: boolean };
+    ticks: { last: LastTick | null; config: string } | null;
+  },
+): string[] {
+  const { now, timeZone, deferred } = at;
+  const entry = jobEntry(state, job.name);
+  const flags: string[] = [];
+  const outcome = entry?.outcome ?? (entry?.last_status === "failed" ? "failed" : null);
+  if (outcome && outcome !== "success") flags.push(outcome.replace("_", " "));
+  if (deferred !== null) flags.push(`deferred until ${formatLocal(deferred, timeZone)}`);
+  if (job.type === "agent" && entry?.last_status === "success" && entry.report_path === null) {
+    flags.push("no report");
+  }
+  if (at.lastRun.future) flags.push("last run recorded in the future: clock moved back?");
+  const since = overdueSince(job, at.lastRun.at, at.due, deferred, now, timeZone);
+  if (since !== null) flags.push(overdueNote(since, at.ticks, timeZone));
+  if (entry?.running) {
+    flags.push(
+      `running since ${formatLocal(parseTimestamp(entry.running.started) ?? now, timeZone)}`,
+    );
+  }
+  return flags;
 }
 
 /** Two 5-minute ticks: a job due for longer than this should have run. */
@@ -235,12 +267,26 @@ export function listTable(rows: ListRow[], now: number, timeZone: string): strin
 
 /** Left-aligned columns separated by two spaces, trailing blanks trimmed. */
 export function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, column) =>
-    Math.max(...rows.map((row) => (row[column] ?? "").length))
+  const cells = rows.map((row) => row.map(printable));
+  const widths = cells[0]!.map((_, column) =>
+    Math.max(...cells.map((row) => (row[column] ?? "").length))
   );
-  return rows.map((row) =>
+  return cells.map((row) =>
     row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd()
   ).join("\n");
+}
+
+/**
+ * Text a job controls (its error, its message) as one line of plain characters: a newline would
+ * forge another row, an escape sequence would reach the terminal. Each control character becomes
+ * its escape (`\n`, `\x1b`).
+ */
+export function printable(text: string): string {
+  // deno-lint-ignore no-control-regex -- matching control characters is the point.
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) => {
+    const named: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+    return named[char] ?? `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`;
+  });
 }
 
 /**
@@ -254,9 +300,18 @@ export function dueReason(
   timeZone: string,
   force: boolean,
 ): string {
-  const lastRun = lastRunOf(state, job.name);
+  const { at: lastRun, future } = lastRunAsOf(state, job.name, now);
   const schedule = describeSchedule(job.schedule);
-  const last = lastRun === null ? "never ran" : `last run ${describeSpan(now - lastRun)} ago`;
+  const last = future
+    ? "last run recorded in the future (clock moved back?)"
+    : lastRun === null
+    ? "never ran"
+    : `last run ${describeSpan(now - lastRun)} ago`;
+  const running = jobEntry(state, job.name)?.running;
+  if (running) {
+    const since = formatLocal(parseTimestamp(running.started) ?? now, timeZone);
+    return `${job.name}: running (pid ${running.pgid}, since ${since})`;
+  }
   if (job.schedule.kind === "unscheduled") {
     return force
       ? `${job.name}: would run (forced; discovered in jobs/ with no config entry)`

@@ -33,6 +33,8 @@ interface JobBase {
    * (the default for script jobs; agent jobs default to 600).
    */
   idleTimeoutSeconds: number;
+  /** The most one run's log may hold (its head and tail are kept); null: the default. */
+  maxLogBytes: number | null;
 }
 
 /** A job that spawns an agent CLI on the spec doc `docs/project/spec/jobs/<spec>.md`. */
@@ -83,3 +85,27 @@ export const DEFAULT_ROLE = "admin";
 
 /** A job name: it names a log directory and a state key, so it is kept to a safe alphabet. */
 export const JOB_NAME = /^[a-z0-9_-]+$/;
+/** Long enough for any name a person writes, short enough for every file system's file names. */
+export const MAX_JOB_NAME = 100;
+
+/** Whether `name` can be a job's name. */
+export function isJobName(name: string): boolean {
+  return name.length <= MAX_JOB_NAME && JOB_NAME.test(name);
+}
+
+/**
+ * A spec doc name: letters, digits, `-` and `_`, with `/` between subfolders; never `..`, never a
+ * leading `/` (it must stay inside `docs/project/spec/jobs/`), never a newline (it goes into the
+ * prompt).
+ */
+export const SPEC_NAME = /^[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*$/;
+
+/** The longest `timeout` and `idle_timeout`: a week (timers overflow past 24.8 days). */
+export const MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
+/** The longest `every`: a year; longer intervals overflow nothing but help nobody. */
+export const MAX_EVERY_MINUTES = 366 * 24 * 60;
+/** A run's log keeps at most this much by default: its head and its tail. */
+export const DEFAULT_MAX_LOG_BYTES = 10 * 1024 * 1024;
+/** What `max_log_size` may be set to. */
+export const MIN_LOG_BYTES = 64 * 1024;
+export const MAX_LOG_BYTES = 1024 * 1024 * 1024;

@@ -1,162 +1,234 @@
 /**
- * Loading a config file: from the cache when the file has not changed, else through the parser
- * (`parse.ts`, YAML + zod), which is imported only on a cache miss; then the scripts discovered
- * in `jobs/`. The idle tick goes through here (docs/benchmarks.md, "Idle tick").
+ * Loading a config file: only a regular file, at most `MAX_CONFIG_BYTES`; from the cache when its
+ * text has not changed, else through the parser (`parse.ts`, YAML + zod), which is imported only
+ * on a cache miss; then the scripts discovered in `jobs/`. The idle tick goes through here
+ * (docs/benchmarks.md, "Idle tick").
  */
 
-import { ConfigError } from "../errors.ts";
+import { ConfigError, type Problem, StoreError } from "../errors.ts";
 import { lazyImport } from "../lazy.ts";
-import { basename, dirname, extname, join, resolve } from "../posix_path.ts";
-import { atomicWriteSync } from "../store/fs.ts";
+import { basename, extname, join, resolve } from "../posix_path.ts";
+import { atomicWrite, ensurePrivateDir, pathKind } from "../store/fs.ts";
 import { VERSION } from "../version.ts";
-import { type Config, DEFAULT_TIMEOUT_SECONDS, JOB_NAME, type ScriptJob } from "./job.ts";
+import {
+  type Config,
+  DEFAULT_TIMEOUT_SECONDS,
+  isJobName,
+  type Job,
+  type ScriptJob,
+} from "./job.ts";
+
+/** A config larger than this is refused: thousands of jobs take a few hundred KiB. */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 /** Bumped whenever the cached shape changes, so an old cache is never trusted. */
-const CACHE_FORMAT = 2;
+const CACHE_FORMAT = 3;
 
+/**
+ * The cache file: the validated config as JSON text, the hash of the YAML text it came from, and
+ * a check over both, so a cache edited by hand (or torn) is never taken for a validated config.
+ */
 interface CachedConfig {
   format: number;
   version: string;
-  /** The config file's size, mtime, ctime, inode and device when it was parsed. */
-  key: string;
-  config: Config;
+  source: string;
+  check: string;
+  config: string;
 }
 
-/** Where the cache lives, and whether this command may write it (views only read it). */
+/** Where the cache lives (under `root`), and whether this command may write it. */
 export interface ConfigCache {
+  root: string;
   dir: string;
   write: boolean;
 }
 
-/** How a config was obtained; the runner logs warnings only for a fresh parse. */
+/** How a config was obtained. */
 export interface LoadedConfig {
   config: Config;
+  /** The runner logs the config's warnings only for a fresh parse. */
   fromCache: boolean;
+  /** Why the cache could not be used, when it could not (the config was parsed instead). */
+  cacheProblem: string | null;
+  /** Entries of `jobs/` that were skipped (a link to nowhere, unreadable, a name too long). */
+  discoveryProblems: Problem[];
 }
 
 /**
- * Reads, validates and returns the config at `path`, using the cache when the file has not
+ * Reads, validates and returns the config at `path`, using the cache when the text has not
  * changed. Discovered `jobs/` scripts are added on every load. Throws `ConfigError` for anything
  * the user must fix.
  */
 export async function loadConfig(path: string, cache: ConfigCache | null): Promise<LoadedConfig> {
   const file = resolve(path);
-  const info = statConfig(file, path);
-  // Any write to the file changes its ctime and mtime; neither the idle tick's time nor its memory
-  // is spent reading or hashing the text when it has not changed.
-  const key = [info.size, info.mtime?.getTime(), info.ctime?.getTime(), info.ino, info.dev].join(
-    ":",
-  );
+  const text = readConfigText(file, path);
+  const source = contentHash(text);
   const cacheFile = cache === null ? null : join(cache.dir, `config-${shortHash(file)}.json`);
-  let config = cacheFile === null ? null : readCache(cacheFile, key);
+  let cacheProblem: string | null = null;
+  let config = cacheFile === null ? null : readCache(cacheFile, source);
   const fromCache = config !== null;
   if (config === null) {
-    const text = Deno.readTextFileSync(file);
     const { parseConfig } = await lazyImport<typeof import("./parse.ts")>(
       "./parse.ts",
       import.meta.url,
     );
     config = parseConfig(text, { displayName: path, file });
-    if (cacheFile !== null && cache?.write) {
-      writeCache(cacheFile, { format: CACHE_FORMAT, version: VERSION, key, config });
+    if (cache?.write && cacheFile !== null) {
+      cacheProblem = writeCache(cache, cacheFile, source, config);
     }
   }
   config.displayName = path;
-  config.jobs.push(...discoverScriptJobs(config));
-  return { config, fromCache };
+  const discovered = discoverScriptJobs(config);
+  config.jobs.push(...discovered.jobs);
+  return { config, fromCache, cacheProblem, discoveryProblems: discovered.problems };
 }
 
-function statConfig(file: string, displayName: string): Deno.FileInfo {
+/** The config's text: a regular file (not a FIFO or device, which would hang or never end). */
+function readConfigText(file: string, displayName: string): string {
+  const fail = (message: string) => new ConfigError({ file: displayName, message });
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(file);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
-      throw new ConfigError({
-        file: displayName,
-        message: "config file not found (pass --config PATH to use another one)",
-      });
+      throw fail("config file not found (pass --config PATH to use another one)");
     }
-    throw error;
+    throw fail(`cannot be read: ${describeFsError(error)}`);
   }
-  if (info.isDirectory) {
-    throw new ConfigError({ file: displayName, message: "is a directory, not a config file" });
+  if (info.isDirectory) throw fail("is a directory, not a config file");
+  if (!info.isFile) throw fail("is not a regular file (a FIFO, socket or device): name the file");
+  if (info.size > MAX_CONFIG_BYTES) {
+    throw fail(`is ${info.size} bytes; a config may be at most ${MAX_CONFIG_BYTES} (4 MiB)`);
   }
-  return info;
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(file);
+  } catch (error) {
+    throw fail(`cannot be read: ${describeFsError(error)}`);
+  }
+  // It may have grown between the stat and the read.
+  if (text.length > MAX_CONFIG_BYTES) throw fail(`is larger than ${MAX_CONFIG_BYTES} bytes`);
+  return text;
 }
 
-function readCache(cacheFile: string, key: string): Config | null {
+/** A file system error in words, without the stack (Deno permission errors stay bugs). */
+export function describeFsError(error: unknown): string {
+  if (error instanceof Deno.errors.NotCapable) throw error;
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  return error instanceof Error ? error.message : String(error);
+}
+
+function readCache(cacheFile: string, source: string): Config | null {
+  if (pathKind(cacheFile) !== "file") return null;
   try {
     const cached = JSON.parse(Deno.readTextFileSync(cacheFile)) as CachedConfig;
-    if (cached.format === CACHE_FORMAT && cached.version === VERSION && cached.key === key) {
-      return cached.config;
+    if (
+      cached.format === CACHE_FORMAT && cached.version === VERSION && cached.source === source &&
+      typeof cached.config === "string" && cached.check === contentHash(source + cached.config)
+    ) {
+      return JSON.parse(cached.config) as Config;
     }
   } catch {
-    // A missing, unreadable or foreign cache file only means we parse the config again.
+    // An unreadable or foreign cache file only means we parse the config again.
   }
   return null;
 }
 
-function writeCache(cacheFile: string, cached: CachedConfig): void {
+/** Writes the cache; returns why it could not (the cache is an optimisation: never fatal). */
+function writeCache(
+  cache: ConfigCache,
+  cacheFile: string,
+  source: string,
+  config: Config,
+): string | null {
+  const text = JSON.stringify(config);
+  const cached: CachedConfig = {
+    format: CACHE_FORMAT,
+    version: VERSION,
+    source,
+    check: contentHash(source + text),
+    config: text,
+  };
   try {
-    Deno.mkdirSync(dirname(cacheFile), { recursive: true, mode: 0o700 });
-    atomicWriteSync(cacheFile, JSON.stringify(cached));
+    ensurePrivateDir(cache.dir, cache.root);
+    atomicWrite(cacheFile, new TextEncoder().encode(JSON.stringify(cached)), { sync: false });
+    return null;
   } catch (error) {
-    // The cache is an optimisation; a read-only ~/.teleclaude must not stop a run.
-    if (
-      !(error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable)
-    ) {
-      throw error;
-    }
+    if (error instanceof StoreError) return error.message;
+    return `${cacheFile}: ${describeFsError(error)}`;
   }
+}
+
+/** Executable files of `jobs/` with no config entry, and the entries that had to be skipped. */
+export interface Discovery {
+  jobs: ScriptJob[];
+  problems: Problem[];
 }
 
 /**
  * Executable files in the `jobs/` folder beside the config that have no config entry. They are
  * listed with schedule "unscheduled" and run only with `--force --job NAME` (the Python
- * original's rule: a job with no config entry never runs on its own).
+ * original's rule: a job with no config entry never runs on its own). An entry that cannot be
+ * looked at (a link to nowhere, a loop, no permission) is skipped with a problem, never fatal.
  */
-export function discoverScriptJobs(config: Config): ScriptJob[] {
+export function discoverScriptJobs(config: Config): Discovery {
+  const found: Discovery = { jobs: [], problems: [] };
   const folder = join(config.dir, "jobs");
-  if (!hasJobsFolder(config.dir)) return [];
+  const problem = (path: string, message: string) => found.problems.push({ file: path, message });
   let entries: Deno.DirEntry[];
   try {
+    if (!hasJobsFolder(config.dir)) return found;
     entries = [...Deno.readDirSync(folder)];
   } catch (error) {
-    // A jobs symlink to nowhere, or to a file.
+    // A jobs link to nowhere or to a file is no folder; anything else is worth saying.
     if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
-      return [];
+      return found;
     }
-    throw error;
+    problem(folder, `cannot be listed: ${describeFsError(error)}; its scripts are not discovered`);
+    return found;
   }
   const known = new Set(config.jobs.map((job) => job.name));
   // A file a configured script job already runs is that job, not a discovery.
   const configured = new Set(
-    config.jobs.filter((job) => job.type === "script").map((job) =>
-      resolve(config.dir, job.command[0]!)
+    config.jobs.flatMap((job: Job) =>
+      job.type === "script" ? [resolve(config.dir, job.command[0]!)] : []
     ),
   );
-  const found: ScriptJob[] = [];
   // Code-point order: localeCompare would load ICU's collator into the idle tick.
   for (const entry of entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) {
     if (entry.name.startsWith(".") || entry.name.startsWith("_")) continue;
     const name = basename(entry.name, extname(entry.name));
     const path = join(folder, entry.name);
-    if (known.has(name) || configured.has(path) || !JOB_NAME.test(name)) continue;
-    const info = Deno.statSync(path);
+    if (known.has(name) || configured.has(path) || !/^[a-z0-9_-]+$/.test(name)) continue;
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.statSync(path);
+    } catch (error) {
+      problem(path, `skipped: ${describeFsError(error)} (a link to nowhere or a link loop?)`);
+      continue;
+    }
     if (!info.isFile || info.mode === null || (info.mode & 0o111) === 0) continue;
+    if (!isJobName(name)) {
+      problem(path, "skipped: its name is too long to be a job name (at most 100 characters)");
+      continue;
+    }
     known.add(name);
-    found.push({
-      name,
-      type: "script",
-      command: [join("jobs", entry.name)],
-      discovered: true,
-      schedule: { kind: "unscheduled" },
-      timeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
-      idleTimeoutSeconds: 0,
-    });
+    found.jobs.push(discoveredJob(name, entry.name));
   }
   return found;
+}
+
+function discoveredJob(name: string, fileName: string): ScriptJob {
+  return {
+    name,
+    type: "script",
+    command: [join("jobs", fileName)],
+    discovered: true,
+    schedule: { kind: "unscheduled" },
+    timeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
+    idleTimeoutSeconds: 0,
+    maxLogBytes: null,
+  };
 }
 
 /**
@@ -173,12 +245,12 @@ function hasJobsFolder(dir: string): boolean {
 
 /**
  * A 53-bit hash of a string (cyrb53) with its length, as hex: names a config path's cache file.
- * Not cryptographic and not needed to be: it only keeps two configs' caches apart, and a plain
+ * Not cryptographic and not needed to be: it keeps two configs' caches apart, and a plain
  * JavaScript loop costs the idle tick nothing, where `crypto.subtle` is async and loads more.
  */
-export function shortHash(text: string): string {
-  let h1 = 0xdeadbeef ^ text.length;
-  let h2 = 0x41c6ce57 ^ text.length;
+export function shortHash(text: string, seed = 0): string {
+  let h1 = 0xdeadbeef ^ seed ^ text.length;
+  let h2 = 0x41c6ce57 ^ seed ^ text.length;
   for (let index = 0; index < text.length; index++) {
     const code = text.charCodeAt(index);
     h1 = Math.imul(h1 ^ code, 2654435761);
@@ -188,4 +260,14 @@ export function shortHash(text: string): string {
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   const hash = 4294967296 * (2097151 & h2) + (h1 >>> 0);
   return `${text.length.toString(16)}-${hash.toString(16)}`;
+}
+
+/**
+ * The identity of a text for the cache: two cyrb53 hashes with different seeds (106 bits) and the
+ * length. It tells any change of the text (a same-size rewrite within the same second included),
+ * and any edit of the cache that did not recompute it; it is no defence against someone who can
+ * write `~/.teleclaude` on purpose, who could as well replace the runner itself.
+ */
+export function contentHash(text: string): string {
+  return `${shortHash(text)}-${shortHash(text, 0x9e3779b9).split("-")[1]}`;
 }

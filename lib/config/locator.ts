@@ -3,12 +3,23 @@
  * "10x" is not a duration`), and zod's issues into sentences that quote the bad value.
  */
 
-import { isMap, isPair, isScalar, type LineCounter, type Node } from "yaml";
+import {
+  isMap,
+  isPair,
+  isScalar,
+  type LineCounter,
+  type Node,
+  type Pair,
+  type YAMLMap,
+} from "yaml";
 import type { z } from "zod";
 import type { Problem } from "../errors.ts";
 
 /** Turns a field path into a located problem, using the YAML node's position. */
 export class Locator {
+  /** Each mapping's pairs by key, built on first use: a lookup is then O(1), not O(keys). */
+  private readonly indexes = new WeakMap<YAMLMap, Map<string, Pair>>();
+
   constructor(
     private readonly root: unknown,
     private readonly lines: LineCounter,
@@ -48,9 +59,7 @@ export class Locator {
     for (const [index, key] of path.entries()) {
       const last = index === path.length - 1;
       if (isMap(node)) {
-        const pair = node.items.find((item) =>
-          isPair(item) && isScalar(item.key) && String(item.key.value) === key
-        );
+        const pair = this.pairs(node).get(key);
         if (!pair) return node;
         if (last && atKey) return pair.key as Node;
         node = (pair.value as Node | null) ?? (pair.key as Node);
@@ -63,6 +72,20 @@ export class Locator {
       }
     }
     return node;
+  }
+
+  private pairs(map: YAMLMap): Map<string, Pair> {
+    let index = this.indexes.get(map);
+    if (!index) {
+      index = new Map();
+      for (const item of map.items) {
+        if (!isPair(item) || !isScalar(item.key)) continue;
+        const key = String(item.key.value);
+        if (!index.has(key)) index.set(key, item);
+      }
+      this.indexes.set(map, index);
+    }
+    return index;
   }
 }
 

@@ -4,11 +4,10 @@
  * Only the `jobs:` and `agents:` keys are read; other top-level keys belong to other components.
  */
 
-import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { DEFAULT_MODELS, modelFor } from "../agents.ts";
 import { ConfigError, type Problem } from "../errors.ts";
-import { dirname } from "../posix_path.ts";
+import { dirname, isAbsolute, resolve } from "../posix_path.ts";
 import {
   AGENT_NAMES,
   type AgentJob,
@@ -18,15 +17,22 @@ import {
   DEFAULT_IDLE_TIMEOUT_SECONDS,
   DEFAULT_ROLE,
   DEFAULT_TIMEOUT_SECONDS,
+  isJobName,
   type Job,
-  JOB_NAME,
+  MAX_EVERY_MINUTES,
+  MAX_JOB_NAME,
+  MAX_LOG_BYTES,
+  MAX_TIMEOUT_SECONDS,
+  MIN_LOG_BYTES,
   type Schedule,
   type ScriptJob,
+  SPEC_NAME,
   THINKING_MODES,
   type ThinkingMode,
   WEEKDAY_NAMES,
 } from "./job.ts";
-import { closest, describe, Locator, zodProblems } from "./locator.ts";
+import { closest, describe, type Locator, zodProblems } from "./locator.ts";
+import { readYaml } from "./yaml.ts";
 
 const DURATION = /^(\d+)([mhd])$/;
 const TIME_OF_DAY = /^([01]?\d|2[0-3]):([0-5]\d)$/;
@@ -43,8 +49,9 @@ const jobSchema = z.object({
   job: z.string().min(1).optional(),
   agent: z.enum(AGENT_NAMES).optional(),
   thinking_mode: z.enum(THINKING_MODES).optional(),
-  timeout: z.int().positive().optional(),
-  idle_timeout: z.int().min(0).optional(),
+  timeout: z.int().positive().max(MAX_TIMEOUT_SECONDS).optional(),
+  idle_timeout: z.int().min(0).max(MAX_TIMEOUT_SECONDS).optional(),
+  max_log_size: z.union([z.int(), z.string()]).optional(),
   role: z.string().min(1).optional(),
   message: z.unknown().optional(),
   when: whenSchema.optional(),
@@ -83,23 +90,13 @@ interface Findings {
 
 /** Parses and validates a config text. Throws `ConfigError` listing every problem found. */
 export function parseConfig(text: string, source: ConfigSource): Config {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const here = new Locator(doc.contents, lineCounter, source.displayName);
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map((error) =>
-        here.offsetProblem(error.pos[0], `YAML syntax error: ${error.message.split("\n")[0]}`)
-      ),
-    );
-  }
-  const root: unknown = doc.toJS();
+  const { root, here } = readYaml(text, source.displayName);
   if (root !== null && (typeof root !== "object" || Array.isArray(root))) {
     throw new ConfigError(here.problem([], "the config must be a mapping of top-level keys"));
   }
   const top = (root ?? {}) as Record<string, unknown>;
   const found: Findings = { here, problems: [], warnings: [] };
-  const agents = parseAgents(top.agents, found);
+  const agents = parseAgents(top.agents, dirname(source.file), found);
   const jobs = parseJobs(top.jobs, agents, found);
   if (found.problems.length > 0) throw new ConfigError(found.problems);
   return {
@@ -132,7 +129,12 @@ function parseJobs(
   return jobs;
 }
 
-function parseAgents(raw: unknown, found: Findings): Partial<Record<AgentName, AgentOverride>> {
+/** `agents:`; a relative `binary` is relative to the config's directory, as scripts are. */
+function parseAgents(
+  raw: unknown,
+  configDir: string,
+  found: Findings,
+): Partial<Record<AgentName, AgentOverride>> {
   const agents: Partial<Record<AgentName, AgentOverride>> = {};
   if (raw === undefined || raw === null) return agents;
   if (typeof raw !== "object" || Array.isArray(raw)) {
@@ -150,7 +152,8 @@ function parseAgents(raw: unknown, found: Findings): Partial<Record<AgentName, A
       continue;
     }
     const override: AgentOverride = {};
-    if (result.data.binary) override.binary = result.data.binary;
+    const binary = result.data.binary;
+    if (binary) override.binary = isAbsolute(binary) ? binary : resolve(configDir, binary);
     const models = result.data.models as Partial<Record<ThinkingMode, string>> | undefined;
     if (models) {
       override.models = Object.fromEntries(
@@ -171,10 +174,11 @@ function parseJob(
 ): Job | null {
   const path = ["jobs", name];
   const before = found.problems.length;
-  if (!JOB_NAME.test(name)) {
+  if (!isJobName(name)) {
     found.problems.push(found.here.keyProblem(
       path,
-      `job name "${name}" may use only a-z, 0-9, _ and - (e.g. nightly_report)`,
+      `job name ${describe(name.length > 60 ? `${name.slice(0, 57)}...` : name)} may use only ` +
+        `a-z, 0-9, _ and -, at most ${MAX_JOB_NAME} of them (e.g. nightly_report)`,
     ));
   }
   const fields = jobFields(raw, path, found);
@@ -182,6 +186,8 @@ function parseJob(
   const schedule = parseSchedule(fields, path, found);
   const type = jobType(fields, path, found);
   if (found.problems.length > before || schedule === null || type === null) return null;
+  const maxLogBytes = parseLogSize(fields.max_log_size, [...path, "max_log_size"], found);
+  if (maxLogBytes === undefined) return null;
   const base = {
     name,
     schedule,
@@ -189,6 +195,7 @@ function parseJob(
     // Agents that hang print nothing; scripts may be quiet by nature, so theirs is opt-in.
     idleTimeoutSeconds: fields.idle_timeout ??
       (type === "agent" ? DEFAULT_IDLE_TIMEOUT_SECONDS : 0),
+    maxLogBytes,
   };
   return type === "script"
     ? scriptJob(base, fields, path, found)
@@ -226,7 +233,30 @@ function jobFields(raw: unknown, path: string[], found: Findings): RawJob | null
   return result.data;
 }
 
-type JobBase = Pick<Job, "name" | "schedule" | "timeoutSeconds" | "idleTimeoutSeconds">;
+type JobBase = Pick<
+  Job,
+  "name" | "schedule" | "timeoutSeconds" | "idleTimeoutSeconds" | "maxLogBytes"
+>;
+
+const SIZE = /^(\d+)\s*(B|KiB|MiB|GiB)?$/;
+const SIZE_UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+
+/** `max_log_size` in bytes: null when not set, undefined (and a problem) when wrong. */
+function parseLogSize(
+  raw: number | string | undefined,
+  path: string[],
+  found: Findings,
+): number | null | undefined {
+  if (raw === undefined) return null;
+  const match = SIZE.exec(String(raw).trim());
+  const bytes = match ? Number(match[1]) * SIZE_UNITS[match[2] ?? "B"]! : NaN;
+  if (Number.isSafeInteger(bytes) && bytes >= MIN_LOG_BYTES && bytes <= MAX_LOG_BYTES) return bytes;
+  found.problems.push(found.here.problem(
+    path,
+    `${describe(raw)} is not a log size from 64KiB to 1GiB (use e.g. 10MiB, 512KiB, 1GiB)`,
+  ));
+  return undefined;
+}
 
 function scriptJob(base: JobBase, fields: RawJob, path: string[], found: Findings): Job | null {
   for (const key of AGENT_ONLY_KEYS) {
@@ -254,6 +284,14 @@ function agentJob(
   path: string[],
   found: Findings,
 ): Job | null {
+  if (!SPEC_NAME.test(fields.job!)) {
+    found.problems.push(found.here.problem(
+      [...path, "job"],
+      `${describe(fields.job)} is not a spec name: use letters, digits, - and _, with / between ` +
+        `subfolders of docs/project/spec/jobs/ (no .., no leading /)`,
+    ));
+    return null;
+  }
   const agent = fields.agent ?? "claude";
   const thinkingMode = fields.thinking_mode ?? "fast";
   if (modelFor(agent, thinkingMode, agents[agent]) === null) {
@@ -374,6 +412,13 @@ function parseEvery(
     return null;
   }
   const unit = { m: 1, h: 60, d: 1440 }[match[2] as "m" | "h" | "d"];
+  if (count * unit > MAX_EVERY_MINUTES) {
+    found.problems.push(found.here.problem(
+      [...path, "every"],
+      `"${when.every}" is longer than a year (at most 366d, 8784h or 527040m)`,
+    ));
+    return null;
+  }
   return { kind: "every", minutes: count * unit };
 }
 

@@ -12,7 +12,13 @@ import {
   resolveAgentBinary,
   specDocPath,
 } from "../agents.ts";
-import type { AgentJob, Config, Job, ScriptJob } from "../config/job.ts";
+import {
+  type AgentJob,
+  type Config,
+  DEFAULT_MAX_LOG_BYTES,
+  type Job,
+  type ScriptJob,
+} from "../config/job.ts";
 import { checkDaemonHealth, resolveRole } from "../daemon.ts";
 import { isAbsolute, join, resolve } from "../posix_path.ts";
 import { agentVerdict } from "./outcome/classify.ts";
@@ -31,7 +37,8 @@ export interface JobContext {
   home: string;
   timeZone: string;
   stop: AbortSignal;
-  onStart: (pid: number) => Promise<void>;
+  /** Records the run as in flight; throws when it cannot (the job is then stopped). */
+  onStart: (pid: number) => void | Promise<void>;
   /** Debug lines (daemon absent and the like). */
   debug: (message: string, fields?: Record<string, string>) => void;
 }
@@ -52,9 +59,11 @@ function spawnRequest(
     command: invocation.command,
     args: invocation.args,
     cwd: context.config.dir,
-    env: { ...env, TELECLAUDE_JOB_NAME: job.name },
+    // PWD as a shell would set it: the runner's own is the directory launchd started it in.
+    env: { ...env, TELECLAUDE_JOB_NAME: job.name, PWD: context.config.dir },
     stdin: invocation.stdin,
     logPath: context.logPath,
+    maxLogBytes: job.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES,
     timeoutMs: job.timeoutSeconds * 1000,
     graceMs: context.graceMs,
     idleTimeoutMs: job.idleTimeoutSeconds * 1000,
@@ -82,6 +91,7 @@ export async function runScriptJob(job: ScriptJob, context: JobContext): Promise
     message: verdict.message,
     itemsProcessed: verdict.itemsProcessed,
     outputTail: result.outputTail,
+    logProblem: result.logProblem,
   });
 }
 
@@ -125,6 +135,7 @@ export async function runAgentJob(job: AgentJob, context: JobContext): Promise<J
     resetsAt: verdict.resetsAt,
     reportPath,
     details,
+    logProblem: result.logProblem,
   });
 }
 

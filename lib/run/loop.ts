@@ -5,16 +5,18 @@
  * Loaded only when a job is due (docs/benchmarks.md, "Idle tick").
  */
 
-import type { Config, Job } from "../config/job.ts";
+import { type Config, DEFAULT_MAX_LOG_BYTES, type Job } from "../config/job.ts";
 import type { Logger } from "../log.ts";
 import type { RunnerPaths } from "../paths.ts";
 import { join } from "../posix_path.ts";
 import { describeSchedule, describeSpan } from "../schedule.ts";
 import { deferredUntil } from "../select.ts";
+import { StoreError } from "../errors.ts";
+import { isDiskFull, openForAppend, pathKind, storeFailure, writeAllSync } from "../store/fs.ts";
 import { appendHistory } from "../store/history.ts";
 import { type CronState, lastRunOf, saveState } from "../store/state.ts";
 import { executeJob, type JobContext } from "./execute.ts";
-import { entryOf, historyEntry, recordResult } from "./record.ts";
+import { entryOf, historyEntry, MAX_DEFERRAL_MS, recordResult } from "./record.ts";
 import { type JobResult, jobResult } from "./result.ts";
 import { LOGS_KEPT, newRunLog, pruneRunLogs } from "./run_logs.ts";
 
@@ -63,6 +65,9 @@ export async function runJobs(
   logDue(due, state, clock(), options);
   options.onJobsDue?.();
   const summary: RunSummary = { ran: 0, failed: 0, interruptedBy: null };
+  // Before the first job: a state that cannot be written now would leave every job of this tick
+  // unrecorded, to run again in five minutes. saveOrFree ends the tick when that is so.
+  saveOrFree(options.paths.state, state, null, options.log);
   for (const job of due) {
     if (options.stop.aborted) break;
     // Checked per job, not up front: a usage limit hit by one job holds back the next ones.
@@ -110,7 +115,17 @@ async function runOne(
   const { paths, log } = options;
   const started = clock();
   const startedIso = new Date(started).toISOString();
-  const logPath = await newRunLog(paths.logs, job.name, started, options.timeZone);
+  let logPath: string;
+  try {
+    logPath = newRunLog(paths.logs, paths.root, job.name, started);
+  } catch (error) {
+    // No log, no run: the job is recorded as not started, and the loop goes on.
+    const failure = storeFailure(join(paths.logs, job.name), error);
+    if (!(failure instanceof StoreError)) throw failure;
+    const result = jobResult({ error: `not started: its run log ${failure.message}` });
+    await recordRun(job, state, startedIso, null, result, options, clock);
+    return result;
+  }
   log.info("job_started", { job: job.name, type: job.type, log: logPath });
   const context = jobContext(job, state, options, startedIso, logPath);
   let result: JobResult;
@@ -127,15 +142,116 @@ async function runOne(
       error: error instanceof Error ? error.stack : String(error),
     });
   }
-  recordResult(state, job, startedIso, logPath, result, clock());
-  await saveState(paths.state, state);
-  await appendHistory(
+  await recordRun(job, state, startedIso, logPath, result, options, clock);
+  return result;
+}
+
+/**
+ * Records a finished run. The state must be written (`saveOrFree`), or nothing further may run;
+ * the history line and the pruning of old logs are worth a warning when they fail, no more.
+ */
+async function recordRun(
+  job: Job,
+  state: CronState,
+  startedIso: string,
+  logPath: string | null,
+  result: JobResult,
+  options: RunnerOptions,
+  clock: () => number,
+): Promise<void> {
+  const { paths, log } = options;
+  const now = clock();
+  if (result.resetsAt !== null && result.resetsAt > now + MAX_DEFERRAL_MS) {
+    log.warn("usage_reset_capped", {
+      job: job.name,
+      stated: new Date(result.resetsAt).toISOString(),
+      used: new Date(now + MAX_DEFERRAL_MS).toISOString(),
+      reason: "a stated reset more than 7 days ahead is not believed",
+    });
+  }
+  recordResult(state, job, startedIso, logPath, result, now);
+  saveOrFree(paths.state, state, logPath, log);
+  const finishedIso = new Date(clock()).toISOString();
+  await bestEffort(
+    log,
+    "history_not_written",
     paths.history,
-    historyEntry(job, startedIso, new Date(clock()).toISOString(), logPath, result),
+    () => appendHistory(paths.history, historyEntry(job, startedIso, finishedIso, logPath, result)),
   );
   logFinished(job, logPath, result, log);
-  await pruneRunLogs(join(paths.logs, job.name), LOGS_KEPT);
-  return result;
+  const maxLog = job.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
+  const dir = join(paths.logs, job.name);
+  await bestEffort(log, "logs_not_pruned", dir, () => pruneRunLogs(dir, LOGS_KEPT, 10 * maxLog));
+}
+
+/** Runs `write`; a failure of the store is a warning in the runner's log, not an end. */
+async function bestEffort(
+  log: Logger,
+  event: string,
+  path: string,
+  write: () => unknown,
+): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    const failure = storeFailure(path, error);
+    if (!(failure instanceof StoreError)) throw failure;
+    log.warn(event, { path, error: failure.message });
+  }
+}
+
+/**
+ * Saves the state; when the disk is full, first frees what this run wrote (its log, cut to its
+ * first 64 KiB) and tries once more. When even that fails nothing can be recorded, and a job that
+ * cannot be recorded would run again every five minutes: the `StoreError` ends the tick (exit 1),
+ * and the next tick recovers by itself once there is space.
+ */
+export function saveOrFree(
+  path: string,
+  state: CronState,
+  logPath: string | null,
+  log: Logger,
+): void {
+  try {
+    saveState(path, state);
+    return;
+  } catch (error) {
+    if (!isDiskFull(error) || logPath === null) throw storeFailure(path, error);
+    truncateRunLog(logPath, log);
+  }
+  try {
+    saveState(path, state);
+  } catch (error) {
+    const failure = storeFailure(path, error);
+    if (failure instanceof StoreError && isDiskFull(error)) {
+      throw new StoreError(
+        path,
+        `${failure.message}: job outcomes cannot be recorded, so no further job starts until ` +
+          `there is space`,
+        1,
+      );
+    }
+    throw failure;
+  }
+}
+
+/** Frees the disk a run's log took: keeps its first 64 KiB and says where it was cut. */
+function truncateRunLog(logPath: string, log: Logger): void {
+  const keep = 64 * 1024;
+  try {
+    if (pathKind(logPath) !== "file" || Deno.lstatSync(logPath).size <= keep) return;
+    Deno.truncateSync(logPath, keep);
+    log.warn("run_log_truncated", { log: logPath, kept_bytes: keep, reason: "the disk is full" });
+    const file = openForAppend(logPath);
+    try {
+      writeAllSync(file, new TextEncoder().encode("\n[… cut here: the disk was full …]\n"));
+    } finally {
+      file.close();
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) throw error;
+    // Nothing more to free: the caller's second save says what happened.
+  }
 }
 
 function jobContext(
@@ -157,15 +273,15 @@ function jobContext(
     stop: options.stop,
     debug: (message, fields = {}) => log.debug("debug", { message, ...fields }),
     // Recorded before waiting on the job, so a runner that dies mid-job is found out next time.
-    onStart: async (pgid) => {
+    onStart: (pgid) => {
       const entry = entryOf(state, job.name);
       entry.running = { started: startedIso, pgid, runner_pid: Deno.pid, log_path: logPath };
-      await saveState(paths.state, state);
+      saveOrFree(paths.state, state, null, log);
     },
   };
 }
 
-function logFinished(job: Job, logPath: string, result: JobResult, log: Logger): void {
+function logFinished(job: Job, logPath: string | null, result: JobResult, log: Logger): void {
   const fields = {
     job: job.name,
     status: result.outcome,
@@ -175,7 +291,8 @@ function logFinished(job: Job, logPath: string, result: JobResult, log: Logger):
     error: result.error ?? undefined,
     message: result.message ?? undefined,
     items: result.itemsProcessed ?? undefined,
-    log: logPath,
+    log: logPath ?? undefined,
+    log_problem: result.logProblem ?? undefined,
   };
   if (result.outcome === "success") {
     log.info("job_finished", fields);

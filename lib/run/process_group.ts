@@ -109,3 +109,10 @@ export function leaderStartedAt(lstart: string, startedMs: number): boolean {
   const parsed = Date.parse(lstart.trim());
   return !Number.isNaN(parsed) && Math.abs(parsed - startedMs) < 5000;
 }
+
+/** The process group of `pid`, as `ps` tells it; null when it cannot tell. */
+export async function processGroupOf(pid: number): Promise<number | null> {
+  const output = await commandOutput("ps", ["-o", "pgid=", "-p", String(pid)]);
+  const pgid = Number(output?.stdout.trim());
+  return output?.success && Number.isSafeInteger(pgid) && pgid > 0 ? pgid : null;
+}

@@ -7,13 +7,29 @@ import type { Config, Job } from "../config/job.ts";
 import type { Logger } from "../log.ts";
 import type { RunnerPaths } from "../paths.ts";
 import { appendHistory, type HistoryEntry } from "../store/history.ts";
-import { type CronState, type JobState, saveState } from "../store/state.ts";
-import { groupAlive, isJobGroup, stopGroup } from "./process_group.ts";
+import { type CronState, jobEntry, type JobState, nameMap, saveState } from "../store/state.ts";
+import {
+  groupAlive,
+  isJobGroup,
+  isSignallableGroup,
+  processGroupOf,
+  stopGroup,
+} from "./process_group.ts";
 import type { JobResult } from "./result.ts";
 
 /** A job's entry in the state, created empty the first time. */
 export function entryOf(state: CronState, name: string): JobState {
-  return state.jobs[name] ??= { last_run: null, last_status: "never", last_error: null };
+  const existing = jobEntry(state, name);
+  if (existing) return existing;
+  const entry: JobState = { last_run: null, last_status: "never", last_error: null };
+  // Defined, not assigned: a job named __proto__ must become an entry, not a prototype.
+  Object.defineProperty(state.jobs, name, {
+    value: entry,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+  return entry;
 }
 
 /** Writes a finished run into the state (in memory). */
@@ -40,7 +56,7 @@ export function recordResult(
   });
   if (job.type === "agent") {
     entry.report_path = result.reportPath;
-    if (Object.keys(result.usage).length) entry.usage = result.usage;
+    if (Object.keys(result.usage).length) entry.usage = usageOf(result);
     updateBackoff(state, job.agent, result, now);
   }
 }
@@ -50,11 +66,11 @@ export function recordResult(
  * back until the reset it stated, or backs off; a success lifts it.
  */
 function updateBackoff(state: CronState, agent: string, result: JobResult, now: number): void {
-  const backoff = state.agent_backoff ??= {};
+  const backoff = state.agent_backoff ??= nameMap();
   if (result.outcome === "usage_limit") {
     const attempts = (backoff[agent]?.attempts ?? 0) + 1;
     const until = result.resetsAt !== null && result.resetsAt > now
-      ? result.resetsAt
+      ? Math.min(result.resetsAt, now + MAX_DEFERRAL_MS)
       : now + usageBackoffMs(attempts);
     backoff[agent] = { until: new Date(until).toISOString(), attempts };
   } else if (result.outcome === "success") {
@@ -62,6 +78,12 @@ function updateBackoff(state: CronState, agent: string, result: JobResult, now: 
   }
   if (Object.keys(backoff).length === 0) delete state.agent_backoff;
 }
+
+/**
+ * The longest a stated reset may hold an agent back. No real limit resets later than a week;
+ * a stated reset of 2286 is a bug (or an attack), and trusting it would silence the agent for good.
+ */
+export const MAX_DEFERRAL_MS = 7 * 24 * 3600_000;
 
 /** Exponential back-off for a usage limit with no stated reset: 15 min doubling to 4 h. */
 export function usageBackoffMs(attempt: number): number {
@@ -73,7 +95,7 @@ export function historyEntry(
   job: Job,
   startedIso: string,
   finishedIso: string,
-  logPath: string,
+  logPath: string | null,
   result: JobResult,
 ): HistoryEntry {
   return {
@@ -88,8 +110,15 @@ export function historyEntry(
     error: result.error,
     log_path: logPath,
     ...(job.type === "agent" ? { report_path: result.reportPath } : {}),
-    ...(Object.keys(result.usage).length ? { usage: result.usage as Record<string, number> } : {}),
+    ...(Object.keys(result.usage).length ? { usage: usageOf(result) } : {}),
   };
+}
+
+/** The usage figures as the state and history keep them. */
+function usageOf(result: JobResult): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(result.usage).filter(([, value]) => typeof value === "number"),
+  ) as Record<string, number>;
 }
 
 /** What settling needs from the runner. */
@@ -103,8 +132,9 @@ export interface SettleContext {
 /**
  * Settles runs that a runner which died (crash, `kill -9`, power loss) left marked as running:
  * each is recorded as interrupted, counting as the job's last run so a job that takes the runner
- * down is not retried every five minutes; a process group of it still alive is stopped.
- * The state is saved when anything changed.
+ * down is not retried every five minutes; a process group of it still alive is stopped, when the
+ * record's group is one the runner could have started and is still that job's. The state is
+ * saved when anything changed.
  */
 export async function settleInterruptedRuns(
   state: CronState,
@@ -112,18 +142,12 @@ export async function settleInterruptedRuns(
 ): Promise<void> {
   const stale = Object.entries(state.jobs).filter(([, entry]) => entry.running);
   if (stale.length === 0) return;
+  const ownGroup = await processGroupOf(Deno.pid);
   for (const [name, entry] of stale) {
     const running = entry.running!;
-    let stopped = false;
-    if (
-      await groupAlive(running.pgid) && await isJobGroup(running.pgid, Date.parse(running.started))
-    ) {
-      await stopGroup(running.pgid, context.graceMs);
-      stopped = true;
-    }
-    const error = `interrupted: the runner (pid ${running.runner_pid}) stopped during the run${
-      stopped ? `; its leftover processes (group ${running.pgid}) were stopped` : ""
-    }`;
+    const leftover = await stopLeftover(running, ownGroup, context.graceMs);
+    const error =
+      `interrupted: the runner (pid ${running.runner_pid}) stopped during the run${leftover}`;
     delete entry.running;
     Object.assign(entry, {
       last_run: running.started,
@@ -133,17 +157,46 @@ export async function settleInterruptedRuns(
       log_path: running.log_path ?? entry.log_path ?? null,
     });
     context.log.error("job_interrupted", { job: name, started: running.started, error });
-    await appendHistory(context.paths.history, {
-      job: name,
-      type: context.config.jobs.find((job) => job.name === name)?.type ?? "script",
-      started: running.started,
-      finished: new Date().toISOString(),
-      duration_ms: Date.now() - Date.parse(running.started),
-      status: "interrupted",
-      exit_code: null,
-      error,
-      log_path: running.log_path ?? null,
-    });
+    try {
+      await appendHistory(context.paths.history, {
+        job: name,
+        type: context.config.jobs.find((job) => job.name === name)?.type ?? "script",
+        started: running.started,
+        finished: new Date().toISOString(),
+        duration_ms: Math.max(0, Date.now() - Date.parse(running.started)),
+        status: "interrupted",
+        exit_code: null,
+        error,
+        log_path: running.log_path ?? null,
+      });
+    } catch (failure) {
+      context.log.warn("history_not_written", {
+        path: context.paths.history,
+        error: String(failure),
+      });
+    }
   }
-  await saveState(context.paths.state, state);
+  saveState(context.paths.state, state);
+}
+
+/**
+ * Stops what is left of an interrupted run's process group; says what became of it. A record is
+ * data from disk: a group of 0 or 1, or the runner's own, is never signalled (kill(-1) would end
+ * every process of the user), and neither is a live group that is no longer the job's.
+ */
+async function stopLeftover(
+  running: { pgid: number; started: string },
+  ownGroup: number | null,
+  graceMs: number,
+): Promise<string> {
+  const { pgid } = running;
+  if (!isSignallableGroup(pgid) || pgid === Deno.pid || pgid === ownGroup) {
+    return `; its record named process group ${pgid}, which is not a job's: nothing was signalled`;
+  }
+  if (!(await groupAlive(pgid))) return "";
+  if (!(await isJobGroup(pgid, Date.parse(running.started)))) {
+    return `; process group ${pgid} now belongs to something else: left alone`;
+  }
+  await stopGroup(pgid, graceMs);
+  return `; its leftover processes (group ${pgid}) were stopped`;
 }

@@ -23,6 +23,8 @@ export interface JobResult {
   reportPath: string | null;
   /** Extra facts for the log line (agent, role). */
   details: Record<string, string>;
+  /** Why the run's log is incomplete (a full disk), or null. */
+  logProblem: string | null;
 }
 
 /** A result with every field at its empty value but those given (a failure unless said). */
@@ -39,6 +41,7 @@ export function jobResult(overrides: Partial<JobResult>): JobResult {
     resetsAt: null,
     reportPath: null,
     details: {},
+    logProblem: null,
     ...overrides,
   };
 }
@@ -48,7 +51,11 @@ export function jobResult(overrides: Partial<JobResult>): JobResult {
  * killed by a signal, could not start); null for a plain exit, which its job type judges.
  */
 export function abnormalEnd(result: SpawnResult): Partial<JobResult> | null {
-  const common = { durationMs: result.durationMs, outputTail: result.outputTail };
+  const common = {
+    durationMs: result.durationMs,
+    outputTail: result.outputTail,
+    logProblem: result.logProblem,
+  };
   switch (result.kind) {
     case "exited":
       return null;

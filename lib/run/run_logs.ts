@@ -1,34 +1,33 @@
 /**
- * Each run's output: `~/.teleclaude/logs/cron/<job>/<YYMMDD-HHMMSS>.log`, the newest few kept.
- * `--logs` reads them through `listRunLogs` too, so pruning and reading agree on their order.
+ * Each run's output: `~/.teleclaude/logs/cron/<job>/<YYMMDD-HHMMSS>Z-<n>.log`, UTC time and a
+ * counter that only grows, so their order is the order of the runs whatever the clock or the
+ * zone did meanwhile. The newest `LOGS_KEPT` are kept, within a total size. `--logs` reads them
+ * through `listRunLogs` too, so pruning and reading agree on their order. Logs named by earlier
+ * versions (local time, no counter) sort before all of these, oldest first.
  */
 
 import { join } from "../posix_path.ts";
-import { localTime } from "../schedule.ts";
-import { ensurePrivateDir } from "../store/fs.ts";
+import { createNewFile, ensurePrivateDir, pathKind, removeIfFileOrLink } from "../store/fs.ts";
 
 /** Run logs kept per job. */
 export const LOGS_KEPT = 20;
 
-/** A fresh log file path for a run: `<logs>/<job>/<YYMMDD-HHMMSS>.log`, unique. */
-export async function newRunLog(
-  logsDir: string,
-  job: string,
-  started: number,
-  timeZone: string,
-): Promise<string> {
+const NEW_NAME = /^(\d{6}-\d{6})Z-(\d+)\.log$/;
+const OLD_NAME = /^(\d{6}-\d{6})(?:-(\d+))?\.log$/;
+
+/** A fresh, private log file for a run; its path. `root` is `~/.teleclaude`. */
+export function newRunLog(logsDir: string, root: string, job: string, started: number): string {
   const dir = join(logsDir, job);
-  await ensurePrivateDir(dir);
-  const local = localTime(started, timeZone);
-  const pad = (value: number) => String(value).padStart(2, "0");
-  const stamp = `${pad(local.year % 100)}${pad(local.month)}${pad(local.day)}-${pad(local.hour)}${
-    pad(local.minute)
-  }${pad(local.second)}`;
-  for (let suffix = 1;; suffix++) {
-    const path = join(dir, suffix === 1 ? `${stamp}.log` : `${stamp}-${suffix}.log`);
+  ensurePrivateDir(dir, root);
+  const stamp = new Date(started).toISOString().replace(
+    /^\d\d(\d\d)-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d).*$/,
+    "$1$2$3-$4$5$6",
+  );
+  let counter = (listRunLogs(dir).map(runNumber).at(-1) ?? 0) + 1;
+  for (;; counter++) {
+    const path = join(dir, `${stamp}Z-${counter}.log`);
     try {
-      const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
-      file.close();
+      createNewFile(path).close();
       return path;
     } catch (error) {
       if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
@@ -36,34 +35,50 @@ export async function newRunLog(
   }
 }
 
+/** A log's run counter; 0 for the names of earlier versions. */
+function runNumber(name: string): number {
+  return Number(NEW_NAME.exec(name)?.[2] ?? 0);
+}
+
+/** The sort key of a log name: counter first, then the old names' stamp and suffix. */
+function order(name: string): [number, string, number] {
+  const current = NEW_NAME.exec(name);
+  if (current) return [Number(current[2]), current[1]!, 0];
+  const old = OLD_NAME.exec(name)!;
+  return [0, old[1]!, Number(old[2] ?? 1)];
+}
+
 /**
- * A job's run logs, oldest first. Names are `YYMMDD-HHMMSS.log`, then `-2`, `-3` … for runs that
- * started in the same second (so plain string order would put `-2` before its first run).
+ * A job's run logs, oldest first: only regular files with a run log's name (anything else in
+ * the directory, a link above all, is not the runner's and is never read or pruned).
  */
-export async function listRunLogs(dir: string): Promise<string[]> {
+export function listRunLogs(dir: string): string[] {
+  if (pathKind(dir) !== "directory") return [];
   const names: string[] = [];
-  try {
-    for await (const entry of Deno.readDir(dir)) {
-      if (entry.isFile && entry.name.endsWith(".log")) names.push(entry.name);
+  for (const entry of Deno.readDirSync(dir)) {
+    if (entry.isFile && (NEW_NAME.test(entry.name) || OLD_NAME.test(entry.name))) {
+      names.push(entry.name);
     }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
-  const key = (name: string) => {
-    const [date = "", time = "", suffix = "1"] = name.slice(0, -".log".length).split("-");
-    return [`${date}-${time}`, Number(suffix)] as const;
-  };
   return names.sort((a, b) => {
-    const [stampA, countA] = key(a);
-    const [stampB, countB] = key(b);
-    return stampA < stampB ? -1 : stampA > stampB ? 1 : countA - countB;
+    const [countA, stampA, suffixA] = order(a);
+    const [countB, stampB, suffixB] = order(b);
+    if (countA !== countB) return countA - countB;
+    if (stampA !== stampB) return stampA < stampB ? -1 : 1;
+    return suffixA - suffixB;
   });
 }
 
-/** Keeps the newest `keep` run logs of a job. */
-export async function pruneRunLogs(dir: string, keep: number): Promise<void> {
-  const names = await listRunLogs(dir);
-  for (const name of names.slice(0, Math.max(0, names.length - keep))) {
-    await Deno.remove(join(dir, name));
-  }
+/**
+ * Keeps the newest `keep` run logs of a job, and of those only as many of the newest as fit in
+ * `maxTotalBytes` (the newest is always kept).
+ */
+export function pruneRunLogs(dir: string, keep: number, maxTotalBytes: number): void {
+  const names = listRunLogs(dir).reverse();
+  let total = 0;
+  names.forEach((name, index) => {
+    const path = join(dir, name);
+    total += Deno.lstatSync(path).size;
+    if (index >= keep || (index > 0 && total > maxTotalBytes)) removeIfFileOrLink(path);
+  });
 }

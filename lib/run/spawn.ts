@@ -5,6 +5,7 @@
  * discriminated result, never as a throw.
  */
 
+import { openForAppend } from "../store/fs.ts";
 import { OutputSink } from "./output.ts";
 import { groupAlive, stopGroup } from "./process_group.ts";
 
@@ -17,8 +18,11 @@ export interface SpawnRequest {
   env: Record<string, string>;
   /** Written to the child's stdin, which is then closed; null closes stdin at once. */
   stdin: string | null;
-  /** Output (stdout and stderr) is appended here. */
+  /** Output (stdout and stderr) is appended here, at most `maxLogBytes` of it. */
   logPath: string;
+  maxLogBytes: number;
+  /** Each complete stdout line as it arrives (an agent's event reader). */
+  onStdoutLine?: (line: string) => void;
   timeoutMs: number;
   /** Time between SIGTERM and SIGKILL when stopping the group. */
   graceMs: number;
@@ -43,10 +47,14 @@ export type SpawnResult =
 export interface RunFacts {
   pid: number | null;
   durationMs: number;
-  /** The last part of stdout (for a script's JSON result line or an agent's result event). */
+  /** The last part of stdout (for a script's JSON result line). */
   stdoutTail: string;
+  /** The last part of stderr (where agents say why they could not start). */
+  stderrTail: string;
   /** The last part of stdout and stderr together (for the runner's log on failure). */
   outputTail: string;
+  /** Why the run log is incomplete (a full disk), or null. */
+  logProblem: string | null;
 }
 
 /** Why the runner stopped a job, when it did. */
@@ -60,13 +68,17 @@ const PIPE_DRAIN_MS = 2000;
 /** Runs a process to its end under the request's limits. */
 export async function runProcess(request: SpawnRequest): Promise<SpawnResult> {
   const started = performance.now();
-  const log = await Deno.open(request.logPath, { append: true, create: true, mode: 0o600 });
-  const output = new OutputSink(log);
+  const output = new OutputSink(openForAppend(request.logPath), {
+    maxLogBytes: request.maxLogBytes,
+    ...(request.onStdoutLine ? { onStdoutLine: request.onStdoutLine } : {}),
+  });
   const facts = (pid: number | null): RunFacts => ({
     pid,
     durationMs: Math.round(performance.now() - started),
-    stdoutTail: output.stdoutTail,
-    outputTail: output.combinedTail,
+    stdoutTail: output.stdoutTail.toString(),
+    stderrTail: output.stderrTail.toString(),
+    outputTail: output.combinedTail.toString(),
+    logProblem: output.logProblem,
   });
   const child = startChild(request);
   if (typeof child === "string") {
@@ -96,6 +108,7 @@ export async function runProcess(request: SpawnRequest): Promise<SpawnResult> {
     // stdout open would otherwise keep us waiting forever.
     if (await groupAlive(pgid)) await stopGroup(pgid, request.graceMs);
     await drain(pumps, child);
+    await output.close();
     if (ended) return { ...ended, ...facts(pgid) };
     if (status.signal) return { kind: "signalled", signal: status.signal, ...facts(pgid) };
     return { kind: "exited", code: status.code, ...facts(pgid) };

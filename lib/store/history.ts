@@ -1,11 +1,13 @@
 /**
  * `~/.teleclaude/cron_history.jsonl`: one JSON line per finished run, newest last, rotated by
  * size (the previous file is kept as `.1`), so "why did this not run last night" has an answer
- * after the state file has moved on.
+ * after the state file has moved on. Lines are read newest first in blocks from the end, so a
+ * history of any size costs the same small memory, and every line is checked before it is shown.
  */
 
 import { dirname } from "../posix_path.ts";
-import { ensurePrivateDir, writeAll } from "./fs.ts";
+import { ensurePrivateDir, openForAppend, pathKind, writeAll } from "./fs.ts";
+import { parseTimestamp } from "./state.ts";
 
 /** One finished run. */
 export interface HistoryEntry {
@@ -32,16 +34,14 @@ export async function appendHistory(
   entry: HistoryEntry,
   maxBytes = HISTORY_MAX_BYTES,
 ): Promise<void> {
-  await ensurePrivateDir(dirname(path));
-  try {
-    if ((await Deno.stat(path)).size >= maxBytes) await Deno.rename(path, `${path}.1`);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  ensurePrivateDir(dirname(path), dirname(path));
+  if (pathKind(path) === "file" && Deno.lstatSync(path).size >= maxBytes) {
+    if (pathKind(`${path}.1`) !== "directory") Deno.renameSync(path, `${path}.1`);
   }
-  const file = await Deno.open(path, { read: true, append: true, create: true, mode: 0o600 });
+  const file = openForAppend(path, { read: true });
   try {
     // A line cut short by a crash mid-append must not swallow this one.
-    const size = (await file.stat()).size;
+    const size = file.statSync().size;
     let separator = "";
     if (size > 0) {
       const last = new Uint8Array(1);
@@ -55,30 +55,84 @@ export async function appendHistory(
   }
 }
 
+/** What reading the history found: the entries, and how many lines were not entries. */
+export interface HistoryRead {
+  entries: HistoryEntry[];
+  /** Lines skipped: cut short by a crash, or not a run at all. */
+  skipped: number;
+}
+
 /** The latest runs, newest first, optionally of one job; reads the rotated file too if needed. */
 export async function readHistory(
   path: string,
   options: { job?: string | null; limit: number },
-): Promise<HistoryEntry[]> {
-  const entries: HistoryEntry[] = [];
+): Promise<HistoryRead> {
+  const read: HistoryRead = { entries: [], skipped: 0 };
   for (const file of [path, `${path}.1`]) {
-    let text: string;
-    try {
-      text = await Deno.readTextFile(file);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) continue;
-      throw error;
-    }
-    const lines = text.split("\n").filter((line) => line.trim()).reverse();
-    for (const line of lines) {
-      try {
-        const entry = JSON.parse(line) as HistoryEntry;
-        if (!options.job || entry.job === options.job) entries.push(entry);
-      } catch {
-        // A line cut short by a crash mid-append: skip it, keep the rest.
-      }
-      if (entries.length >= options.limit) return entries;
+    if (pathKind(file) !== "file") continue;
+    for await (const line of linesFromEnd(file)) {
+      if (!line.trim()) continue;
+      const entry = historyEntry(line);
+      if (entry === null) read.skipped++;
+      else if (!options.job || entry.job === options.job) read.entries.push(entry);
+      if (read.entries.length >= options.limit) return read;
     }
   }
-  return entries;
+  return read;
+}
+
+/** A history line as an entry, or null when it is not one (checked field by field). */
+export function historyEntry(line: string): HistoryEntry | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return null;
+  const entry = value as Record<string, unknown>;
+  const ok = typeof entry.job === "string" && (entry.type === "agent" || entry.type === "script") &&
+    parseTimestamp(entry.started) !== null && parseTimestamp(entry.finished) !== null &&
+    typeof entry.duration_ms === "number" && Number.isFinite(entry.duration_ms) &&
+    typeof entry.status === "string" &&
+    (entry.exit_code === null || Number.isSafeInteger(entry.exit_code)) &&
+    (entry.error === null || typeof entry.error === "string") &&
+    (entry.log_path === null || typeof entry.log_path === "string") &&
+    (entry.agent === undefined || typeof entry.agent === "string");
+  return ok ? entry as unknown as HistoryEntry : null;
+}
+
+const BLOCK = 64 * 1024;
+/** A line longer than this is not a history entry (ours are a few hundred bytes); skipped whole. */
+const MAX_LINE = 1024 * 1024;
+
+/** The lines of a file, last first, read in blocks from the end. */
+async function* linesFromEnd(path: string): AsyncGenerator<string> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    let position = (await file.stat()).size;
+    let carry: Uint8Array = new Uint8Array(0);
+    const decoder = new TextDecoder();
+    while (position > 0) {
+      const size = Math.min(BLOCK, position);
+      position -= size;
+      const block = new Uint8Array(size + carry.length);
+      await file.seek(position, Deno.SeekMode.Start);
+      let read = 0;
+      while (read < size) read += (await file.read(block.subarray(read, size))) ?? size;
+      block.set(carry, size);
+      let end = block.length;
+      for (let index = block.length - 1; index >= 0; index--) {
+        if (block[index] !== 0x0a) continue;
+        yield decoder.decode(block.subarray(index + 1, end));
+        end = index;
+      }
+      // What precedes the first newline of this block continues in the next one; a line too
+      // long to be an entry is dropped rather than held.
+      carry = end > MAX_LINE ? new Uint8Array(0) : block.slice(0, end);
+    }
+    if (carry.length) yield decoder.decode(carry);
+  } finally {
+    file.close();
+  }
 }

@@ -5,7 +5,7 @@
  */
 
 import { dirname } from "../posix_path.ts";
-import { writeAllSync } from "./fs.ts";
+import { ensurePrivateDir, requireFileOrAbsent, requireSameFile, writeAllSync } from "./fs.ts";
 
 /** A held lock. `release()` removes the file and drops the lock. */
 export interface RunnerLock {
@@ -31,7 +31,7 @@ export function acquireRunnerLock(
   path: string,
   open: (path: string) => Deno.FsFile = openLockFile,
 ): RunnerLock | LockBusy {
-  Deno.mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dirname(path), dirname(path));
   for (let attempt = 0; attempt < 50; attempt++) {
     // Synchronous calls: this is on the idle tick (docs/benchmarks.md, "Idle tick").
     const file = open(path);
@@ -53,8 +53,28 @@ export function acquireRunnerLock(
   throw new Error(`could not take the runner lock ${path}: it kept being replaced`);
 }
 
+/**
+ * Opens the lock file, creating it when missing, without ever following a link or opening a
+ * directory or FIFO in its place: a link there would have the runner truncate a file elsewhere.
+ */
 function openLockFile(path: string): Deno.FsFile {
-  return Deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 });
+  if (requireFileOrAbsent(path) === "absent") {
+    try {
+      return Deno.openSync(path, { read: true, write: true, createNew: true, mode: 0o600 });
+    } catch (error) {
+      // Another runner created it first: open theirs, as below.
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+      requireFileOrAbsent(path);
+    }
+  }
+  const file = Deno.openSync(path, { read: true, write: true });
+  try {
+    requireSameFile(file, path);
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+  return file;
 }
 
 function heldLock(path: string, file: Deno.FsFile): RunnerLock {
@@ -98,10 +118,15 @@ function readHolder(file: Deno.FsFile): number | null {
   return Number.isNaN(pid) ? null : pid;
 }
 
-/** Reads the PID in a lock file and whether its lock is held right now (for --doctor). */
+/**
+ * Reads the PID in a lock file and whether its lock is held right now (for --doctor). Throws a
+ * `StoreError` when something other than a file is at the path.
+ */
 export async function inspectRunnerLock(
   path: string,
 ): Promise<{ held: false } | { held: true; holderPid: number | null; since: Date | null }> {
+  // A link, directory or FIFO in its place is a StoreError for the doctor to report.
+  if (requireFileOrAbsent(path) === "absent") return { held: false };
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true, write: true });

@@ -3,23 +3,31 @@
  * original so existing files keep working:
  *   {"jobs": {NAME: {"last_run": ISO-8601, "last_status": "success"|"failed"|"never",
  *                    "last_error": string|null, ...extra fields}}}
- * Every write is atomic (temp file, fsync, rename) and keeps the previous file as `.bak`.
+ * What is read is checked field by field, as the config is: a field of the wrong type is dropped
+ * and reported, never trusted, and the file as it was is kept aside. Every write is atomic and
+ * keeps the last state with no run in flight as `.bak`.
  */
 
-import { atomicWrite } from "./fs.ts";
+import { dirname } from "../posix_path.ts";
+import { atomicWrite, ensurePrivateDir, pathKind, removeIfFileOrLink } from "./fs.ts";
 
 /** The three statuses the Python original knows; finer outcomes go in `outcome`. */
 export type LastStatus = "success" | "failed" | "never";
 
 /** How a run ended. `success` and `failed` are the plain cases. */
-export type Outcome =
-  | "success"
-  | "failed"
-  | "timed_out"
-  | "idle"
-  | "interrupted"
-  | "usage_limit"
-  | "max_turns";
+export const OUTCOMES = [
+  "success",
+  "failed",
+  "timed_out",
+  "idle",
+  "interrupted",
+  "usage_limit",
+  "max_turns",
+  "budget",
+  "auth",
+  "untrusted",
+] as const;
+export type Outcome = typeof OUTCOMES[number];
 
 /** A run in progress, recorded before waiting on it so a crash of the runner is detected. */
 export interface RunningRecord {
@@ -43,76 +51,170 @@ export interface JobState {
   items_processed?: number | null;
   report_path?: string | null;
   running?: RunningRecord;
-  /** Do not start this job's agent again before this instant (usage limits). */
-  deferred_until?: string | null;
+  usage?: Record<string, number>;
   [extra: string]: unknown;
 }
 
-/** The whole file. Unknown top-level fields are kept as they are. */
-export interface CronState {
-  jobs: Record<string, JobState>;
-  /** Agents held back by a usage limit, with the instant they may run again. */
-  agent_backoff?: Record<string, { until: string; attempts: number }>;
-  [extra: string]: unknown;
-}
-
-/** The result of reading the state file. */
-export type StateRead =
-  | { kind: "ok"; state: CronState }
-  | { kind: "missing"; state: CronState }
-  | { kind: "corrupt"; state: CronState; reason: string; recoveredFrom: "backup" | "empty" };
-
-/** An empty state. */
-export function emptyState(): CronState {
-  return { jobs: {} };
+/** An agent held back by a usage limit. */
+export interface Backoff {
+  until: string;
+  attempts: number;
 }
 
 /**
- * Parses a timestamp from the state file. Naive timestamps, as older Python versions wrote, are
- * UTC: JavaScript's Date would read them as local time, so a `Z` is appended first.
+ * The whole file. `jobs` and `agent_backoff` have no prototype: a job named `constructor` is a
+ * name like any other. Unknown top-level fields are kept as they are.
  */
-export function parseTimestamp(text: string | null | undefined): number | null {
-  if (!text) return null;
+export interface CronState {
+  jobs: Record<string, JobState>;
+  /** Agents held back by a usage limit, with the instant they may run again. */
+  agent_backoff?: Record<string, Backoff>;
+  [extra: string]: unknown;
+}
+
+/** The result of reading the state file. `problems` lists the fields that were dropped. */
+export type StateRead =
+  | { kind: "ok"; state: CronState; problems: string[] }
+  | { kind: "missing"; state: CronState; problems: [] }
+  | {
+    kind: "corrupt";
+    state: CronState;
+    reason: string;
+    recoveredFrom: "backup" | "empty";
+    problems: string[];
+  };
+
+/** A map keyed by names from files: no prototype, so no name can reach Object.prototype. */
+export function nameMap<T>(entries: Iterable<[string, T]> = []): Record<string, T> {
+  const map = Object.create(null) as Record<string, T>;
+  for (const [key, value] of entries) map[key] = value;
+  return map;
+}
+
+/** An empty state. */
+export function emptyState(): CronState {
+  return { jobs: nameMap() };
+}
+
+/**
+ * Parses a timestamp from the state file: epoch ms, or null for anything that is not a time
+ * JavaScript can hold. Naive timestamps, as older Python versions wrote, are UTC: JavaScript's
+ * Date would read them as local time, so a `Z` is appended first.
+ */
+export function parseTimestamp(text: unknown): number | null {
+  if (typeof text !== "string" || text === "") return null;
   const naive = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text);
   const value = Date.parse(naive ? `${text.replace(" ", "T")}Z` : text);
-  return Number.isNaN(value) ? null : value;
+  return Number.isFinite(value) ? value : null;
+}
+
+/** A job's entry, if it has one. */
+export function jobEntry(state: CronState, job: string): JobState | undefined {
+  return Object.hasOwn(state.jobs, job) ? state.jobs[job] : undefined;
 }
 
 /** The start of a job's last run as epoch milliseconds, or null. */
 export function lastRunOf(state: CronState, job: string): number | null {
-  return parseTimestamp(state.jobs[job]?.last_run);
+  return parseTimestamp(jobEntry(state, job)?.last_run);
 }
 
-/** Parses state text; throws a plain Error with the reason when it is not a state file. */
-export function parseState(text: string): CronState {
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === "object" && !Array.isArray(value);
+const isStringOrNull = (value: unknown) => value === null || typeof value === "string";
+const isCount = (value: unknown) =>
+  typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+
+/** Each checked field of a job entry, and what it must be. */
+const FIELD_RULES: Record<string, [(value: unknown) => boolean, string]> = {
+  last_run: [(value) => value === null || parseTimestamp(value) !== null, "a timestamp or null"],
+  last_status: [(value) => ["success", "failed", "never"].includes(value as string), "a status"],
+  last_error: [isStringOrNull, "a string or null"],
+  outcome: [(value) => (OUTCOMES as readonly unknown[]).includes(value), "an outcome"],
+  duration_ms: [isCount, "a whole number of milliseconds"],
+  exit_code: [(value) => value === null || Number.isSafeInteger(value), "an exit code or null"],
+  log_path: [isStringOrNull, "a string or null"],
+  message: [isStringOrNull, "a string or null"],
+  items_processed: [(value) => value === null || isCount(value), "a count or null"],
+  report_path: [isStringOrNull, "a string or null"],
+  running: [isRunningRecord, "a running record"],
+  usage: [(value) => isObject(value) && Object.values(value).every(Number.isFinite), "usage"],
+};
+
+function isRunningRecord(value: unknown): boolean {
+  return isObject(value) && parseTimestamp(value.started) !== null &&
+    Number.isSafeInteger(value.pgid) && Number.isSafeInteger(value.runner_pid) &&
+    (value.log_path === undefined || typeof value.log_path === "string");
+}
+
+/** One job's entry with every field of the wrong type dropped (and reported). */
+function checkJobEntry(name: string, raw: unknown, problems: string[]): JobState | null {
+  if (!isObject(raw)) {
+    problems.push(`jobs.${name}: ${JSON.stringify(raw)} is not an entry: dropped`);
+    return null;
+  }
+  const entry: Record<string, unknown> = { ...raw };
+  for (const [field, [valid, what]] of Object.entries(FIELD_RULES)) {
+    if (!(field in entry) || valid(entry[field])) continue;
+    problems.push(`jobs.${name}.${field}: ${preview(entry[field])} is not ${what}: dropped`);
+    delete entry[field];
+  }
+  entry.last_run ??= null;
+  entry.last_error ??= null;
+  entry.last_status ??= entry.last_run === null ? "never" : "failed";
+  return entry as JobState;
+}
+
+function checkBackoff(raw: unknown, problems: string[]): Record<string, Backoff> | undefined {
+  if (raw === undefined) return undefined;
+  const backoff = nameMap<Backoff>();
+  if (!isObject(raw)) {
+    problems.push(`agent_backoff: ${preview(raw)} is not a mapping: dropped`);
+    return backoff;
+  }
+  for (const [agent, value] of Object.entries(raw)) {
+    if (isObject(value) && parseTimestamp(value.until) !== null && isCount(value.attempts)) {
+      backoff[agent] = { until: value.until as string, attempts: value.attempts as number };
+    } else {
+      problems.push(`agent_backoff.${agent}: ${preview(value)} is not a back-off: dropped`);
+    }
+  }
+  return backoff;
+}
+
+function preview(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/**
+ * Parses state text. Throws a plain Error with the reason when it is not a state file at all;
+ * otherwise returns the state with every bad field dropped, and what was dropped.
+ */
+export function parseState(text: string): { state: CronState; problems: string[] } {
   const value: unknown = JSON.parse(text);
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new Error("the top level is not an object");
+  if (!isObject(value)) throw new Error("the top level is not an object");
+  const jobs = value.jobs ?? {};
+  if (!isObject(jobs)) throw new Error(`"jobs" is not an object`);
+  const problems: string[] = [];
+  const checked = nameMap<JobState>();
+  for (const [name, raw] of Object.entries(jobs)) {
+    const entry = checkJobEntry(name, raw, problems);
+    if (entry) checked[name] = entry;
   }
-  const jobs = (value as { jobs?: unknown }).jobs ?? {};
-  if (jobs === null || typeof jobs !== "object" || Array.isArray(jobs)) {
-    throw new Error(`"jobs" is not an object`);
-  }
-  for (const [name, entry] of Object.entries(jobs)) {
-    if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
-      throw new Error(`jobs.${name} is not an object`);
-    }
-    const lastRun = (entry as JobState).last_run;
-    if (lastRun !== null && lastRun !== undefined && parseTimestamp(lastRun) === null) {
-      throw new Error(`jobs.${name}.last_run ${JSON.stringify(lastRun)} is not a timestamp`);
-    }
-  }
-  return { ...(value as CronState), jobs: jobs as Record<string, JobState> };
+  const state: CronState = { ...value, jobs: checked };
+  const backoff = checkBackoff(value.agent_backoff, problems);
+  if (backoff === undefined) delete state.agent_backoff;
+  else state.agent_backoff = backoff;
+  return { state, problems };
 }
 
+/** The state file's text; null when there is none. A path that is not a file is an error. */
 function readIfExists(path: string): string | null {
-  try {
-    // Synchronous: this is on the idle tick (docs/benchmarks.md, "Idle tick").
-    return Deno.readTextFileSync(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw error;
-  }
+  const kind = pathKind(path);
+  if (kind === "absent") return null;
+  // Synchronous: this is on the idle tick (docs/benchmarks.md, "Idle tick").
+  if (kind === "file") return Deno.readTextFileSync(path);
+  throw new Error(`${path} is not a regular file`);
 }
 
 /**
@@ -120,56 +222,93 @@ function readIfExists(path: string): string | null {
  * is reported in the result and the last good copy (`.bak`) or an empty state stands in for it.
  */
 export function readState(path: string): StateRead {
-  const text = readIfExists(path);
-  if (text === null) return { kind: "missing", state: emptyState() };
+  let text: string | null;
   try {
-    return { kind: "ok", state: parseState(text) };
+    text = readIfExists(path);
+    if (text === null) return { kind: "missing", state: emptyState(), problems: [] };
+    return { kind: "ok", ...parseState(text) };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    const backup = readIfExists(`${path}.bak`);
-    if (backup !== null) {
-      try {
-        return { kind: "corrupt", state: parseState(backup), reason, recoveredFrom: "backup" };
-      } catch {
-        // The backup is no better: start empty.
+    try {
+      const backup = readIfExists(`${path}.bak`);
+      if (backup !== null) {
+        return { kind: "corrupt", ...parseState(backup), reason, recoveredFrom: "backup" };
       }
+    } catch {
+      // The backup is no better: start empty.
     }
-    return { kind: "corrupt", state: emptyState(), reason, recoveredFrom: "empty" };
+    return { kind: "corrupt", state: emptyState(), reason, recoveredFrom: "empty", problems: [] };
   }
 }
 
 /**
- * Reads the state for a run, holding the runner lock: a corrupt file is moved aside to
- * `<path>.corrupt-<timestamp>` (never dropped) and its path returned for the log.
+ * Reads the state for a run, holding the runner lock. A corrupt file is moved aside to
+ * `<path>.corrupt-<timestamp>`; a file with bad fields is copied aside to
+ * `<path>.invalid-<timestamp>` and rewritten without them, once. Nothing is ever dropped unkept.
  */
-export async function loadStateForRun(
-  path: string,
-  now: Date,
-): Promise<StateRead & { movedTo?: string }> {
+export function loadStateForRun(path: string, now: Date): StateRead & { keptAt?: string } {
   const read = readState(path);
-  if (read.kind !== "corrupt") return read;
   const stamp = now.toISOString().replace(/[:.]/g, "-");
-  const movedTo = `${path}.corrupt-${stamp}`;
-  await Deno.rename(path, movedTo);
-  return { ...read, movedTo };
+  if (read.kind === "corrupt") {
+    if (pathKind(path) !== "file") return read;
+    const keptAt = `${path}.corrupt-${stamp}`;
+    Deno.renameSync(path, keptAt);
+    return { ...read, keptAt };
+  }
+  if (read.kind === "ok" && read.problems.length > 0) {
+    const keptAt = `${path}.invalid-${stamp}`;
+    Deno.copyFileSync(path, keptAt);
+    saveState(path, read.state);
+    return { ...read, keptAt };
+  }
+  return read;
+}
+
+/** Whether a state has a run in flight (a `running` record). */
+export function hasRunInFlight(state: CronState): boolean {
+  return Object.values(state.jobs).some((entry) => entry.running !== undefined);
 }
 
 /**
- * Writes the state atomically (`atomicWrite`), first hard-linking the old file to `.bak` so the
- * last good copy survives a bad write. The directory is 0700 and the file 0600.
+ * Writes the state atomically. The file being replaced becomes `.bak` only when it had no run in
+ * flight, so `.bak` is always the last state at rest: recovering from it never turns a finished
+ * run into an interrupted one. The directory is 0700 and the file 0600.
  */
-export async function saveState(path: string, state: CronState): Promise<void> {
+export function saveState(path: string, state: CronState): void {
+  ensurePrivateDir(dirname(path), dirname(path));
   const bytes = new TextEncoder().encode(`${JSON.stringify(state, null, 2)}\n`);
-  await atomicWrite(path, bytes, () => keepBackup(path));
+  atomicWrite(path, bytes, { beforeRename: () => keepBackupIfAtRest(path) });
 }
 
-async function keepBackup(path: string): Promise<void> {
-  const backupTemp = `${path}.bak.tmp-${Deno.pid}`;
+function keepBackupIfAtRest(path: string): void {
+  if (pathKind(path) !== "file") return;
   try {
-    await Deno.remove(backupTemp).catch(() => {});
-    await Deno.link(path, backupTemp);
-    await Deno.rename(backupTemp, `${path}.bak`);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    if (hasRunInFlight(parseState(Deno.readTextFileSync(path)).state)) return;
+  } catch {
+    return; // Not a state at all: not worth keeping as the last good copy.
   }
+  const backupTemp = `${path}.bak.tmp-${Deno.pid}`;
+  removeIfFileOrLink(backupTemp);
+  Deno.linkSync(path, backupTemp);
+  Deno.renameSync(backupTemp, `${path}.bak`);
+}
+
+/** How far ahead of now a last run may be before the clock counts as moved back. */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * Runs recorded as starting in the future: the clock (or the zone) was moved back since. Each is
+ * set to now, so the job waits one interval from here rather than until that future instant.
+ * Returns the names of the jobs it changed.
+ */
+export function settleFutureRuns(state: CronState, now: number): string[] {
+  const moved: string[] = [];
+  for (const [name, entry] of Object.entries(state.jobs)) {
+    const lastRun = parseTimestamp(entry.last_run);
+    if (lastRun !== null && lastRun > now + CLOCK_SKEW_MS) {
+      entry.last_run = new Date(now).toISOString();
+      moved.push(name);
+    }
+  }
+  return moved;
 }

@@ -4,6 +4,7 @@
  * did not start the job".
  */
 
+import { atomicWrite, pathKind } from "./fs.ts";
 import { parseTimestamp } from "./state.ts";
 
 /** The last tick a runner made: when, and with which config file. */
@@ -13,27 +14,27 @@ export interface LastTick {
 }
 
 /**
- * Notes that a runner holding the lock looked at the schedules now. Informational: a plain
- * write, no fsync. False when it could not be written.
+ * Notes that a runner holding the lock looked at the schedules now. Informational: no fsync.
+ * Returns why it could not be written, or null.
  */
-export function recordTick(path: string, config: string, now: number): boolean {
+export function recordTick(path: string, config: string, now: number): string | null {
+  const note = JSON.stringify({ at: new Date(now).toISOString(), config });
   try {
-    Deno.writeTextFileSync(path, JSON.stringify({ at: new Date(now).toISOString(), config }), {
-      mode: 0o600,
-    });
-    return true;
+    atomicWrite(path, new TextEncoder().encode(note), { sync: false });
+    return null;
   } catch (error) {
     // Only a note for --list: a full disk must not stop the jobs (the state write will say so).
     if (error instanceof Deno.errors.NotCapable) throw error;
-    return false;
+    return error instanceof Error ? error.message : String(error);
   }
 }
 
-/** The last tick, or null when none was recorded (or the note is unreadable). */
+/** The last tick, or null when none was recorded (or the note is not one). */
 export function readLastTick(path: string): LastTick | null {
+  if (pathKind(path) !== "file") return null;
   try {
-    const value = JSON.parse(Deno.readTextFileSync(path)) as { at?: string; config?: string };
-    const at = parseTimestamp(value.at);
+    const value = JSON.parse(Deno.readTextFileSync(path)) as { at?: unknown; config?: unknown };
+    const at = parseTimestamp(value?.at);
     return at !== null && typeof value.config === "string" ? { at, config: value.config } : null;
   } catch {
     return null;

@@ -38,6 +38,7 @@ Deno.test("dueReason() and listRows() explain a job's state", () => {
     schedule: { kind: "every", minutes: 10 },
     timeoutSeconds: 60,
     idleTimeoutSeconds: 0,
+    maxLogBytes: null,
   };
   const state = {
     jobs: {

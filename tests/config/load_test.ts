@@ -6,7 +6,11 @@ import { makeSandbox, writeFile } from "../helpers/sandbox.ts";
 
 Deno.test("loadConfig() caches the validated config and reparses only when the file changes", async () => {
   await using sandbox = await makeSandbox();
-  const cache = { dir: join(sandbox.home, ".teleclaude/cache"), write: true };
+  const cache = {
+    root: join(sandbox.home, ".teleclaude"),
+    dir: join(sandbox.home, ".teleclaude/cache"),
+    write: true,
+  };
   await writeFile(sandbox.config, "jobs:\n  a: { script: x, when: { every: 5m } }\n");
   const first = await loadConfig(sandbox.config, cache);
   const second = await loadConfig(sandbox.config, cache);
@@ -43,7 +47,11 @@ Deno.test("loadConfig() says a missing config file is missing", async () => {
 
 Deno.test("loadConfig() never trusts a cache written by another version of the runner", async () => {
   await using sandbox = await makeSandbox();
-  const cache = { dir: join(sandbox.home, ".teleclaude/cache"), write: true };
+  const cache = {
+    root: join(sandbox.home, ".teleclaude"),
+    dir: join(sandbox.home, ".teleclaude/cache"),
+    write: true,
+  };
   await writeFile(sandbox.config, "jobs:\n  a: { script: x, when: { every: 5m } }\n");
   assert.equal((await loadConfig(sandbox.config, cache)).fromCache, false);
   const file = join(cache.dir, `config-${shortHash(sandbox.config)}.json`);
@@ -57,8 +65,15 @@ Deno.test("loadConfig() with a read-only cache reads it but never writes it (the
   await using sandbox = await makeSandbox();
   const dir = join(sandbox.home, ".teleclaude/cache");
   await writeFile(sandbox.config, "jobs:\n  a: { script: x }\n");
-  await loadConfig(sandbox.config, { dir, write: false });
+  await loadConfig(sandbox.config, { root: join(sandbox.home, ".teleclaude"), dir, write: false });
   await assert.rejects(Deno.stat(dir), Deno.errors.NotFound);
-  await loadConfig(sandbox.config, { dir, write: true });
-  assert.equal((await loadConfig(sandbox.config, { dir, write: false })).fromCache, true);
+  await loadConfig(sandbox.config, { root: join(sandbox.home, ".teleclaude"), dir, write: true });
+  assert.equal(
+    (await loadConfig(sandbox.config, {
+      root: join(sandbox.home, ".teleclaude"),
+      dir,
+      write: false,
+    })).fromCache,
+    true,
+  );
 });

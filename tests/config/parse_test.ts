@@ -38,6 +38,7 @@ jobs:
     schedule: { kind: "every", minutes: 10 },
     timeoutSeconds: 1800,
     idleTimeoutSeconds: 0,
+    maxLogBytes: null,
   });
   assert.equal(b?.idleTimeoutSeconds, 600);
   assert.deepEqual(b?.schedule, { kind: "at", times: ["09:00", "17:30"], weekdays: [0, 2] });

@@ -9,7 +9,8 @@ export function parsePlist(xml: string): PlistValue {
   ];
   let index = tokens.findIndex((token) => token[2] === "plist") + 1;
   const unescape = (text: string) =>
-    text.replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");
+    text.replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&quot;", '"')
+      .replaceAll("&apos;", "'").replaceAll("&amp;", "&");
   const value = (): PlistValue => {
     const [, closing, tag, selfClosing, text] = tokens[index++]!;
     if (closing) throw new Error(`unexpected </${tag}>`);

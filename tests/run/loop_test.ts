@@ -20,6 +20,7 @@ const every = (name: string, minutes = 10): Job => ({
   schedule: { kind: "every", minutes },
   timeoutSeconds: 60,
   idleTimeoutSeconds: 0,
+  maxLogBytes: null,
 });
 
 const result = (overrides: Partial<JobResult> = {}) =>
@@ -70,7 +71,7 @@ Deno.test("runDueJobs() runs due jobs in config order and saves the state after 
   await using sandbox = await makeSandbox();
   const paths = runnerPaths(sandbox.home);
   const now = Date.parse("2026-11-26T10:00:00Z");
-  await saveState(paths.state, {
+  saveState(paths.state, {
     jobs: {
       fresh: {
         last_run: new Date(now - 60_000).toISOString(),
@@ -104,7 +105,7 @@ Deno.test("runDueJobs() runs due jobs in config order and saves the state after 
   assert.equal(state.jobs.second?.last_error, "exited with code 2");
   assert.equal(state.jobs.third?.running, undefined);
   assert.equal(state.jobs.first?.last_run, new Date(now).toISOString());
-  const history = await readHistory(paths.history, { limit: 10 });
+  const history = (await readHistory(paths.history, { limit: 10 })).entries;
   assert.deepEqual(history.map((entry) => `${entry.job}:${entry.status}`), [
     "third:success",
     "second:failed",
@@ -161,7 +162,7 @@ Deno.test("runDueJobs() backs an agent off exponentially after a usage limit wit
   const base = { execute: limited, clock: () => now, force: true };
   await runDueJobs(options(sandbox.home, [agentJob], base));
   const paths = runnerPaths(sandbox.home);
-  assert.deepEqual(readState(paths.state).state.agent_backoff, {
+  assert.deepEqual({ ...readState(paths.state).state.agent_backoff }, {
     codex: { until: "2026-11-26T10:15:00.000Z", attempts: 1 },
   });
   now += 16 * 60_000;

@@ -12,6 +12,7 @@ function request(dir: string, script: string, overrides: Partial<SpawnRequest> =
     env: {},
     stdin: null,
     logPath: join(dir, "run.log"),
+    maxLogBytes: 10 * 1024 * 1024,
     timeoutMs: 10_000,
     graceMs: 500,
     idleTimeoutMs: 0,

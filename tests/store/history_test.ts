@@ -24,10 +24,10 @@ Deno.test("appendHistory() rotates by size and readHistory() reads newest first 
   assert.ok((await Deno.stat(`${path}.1`)).size >= 1000);
   assert.ok((await Deno.stat(path)).size < 1000);
   assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
-  const latest = await readHistory(path, { limit: 3 });
+  const latest = (await readHistory(path, { limit: 3 })).entries;
   assert.deepEqual(latest.map((item) => item.started.slice(14, 16)), ["09", "08", "07"]);
   // Each line is 187 bytes, so the file rotates before the 7th: runs 0-5 in .1, 6-9 after.
-  const odd = await readHistory(path, { job: "odd", limit: 100 });
+  const odd = (await readHistory(path, { job: "odd", limit: 100 })).entries;
   assert.deepEqual(odd.map((item) => item.started.slice(14, 16)), ["09", "07", "05", "03", "01"]);
 });
 
@@ -36,7 +36,10 @@ Deno.test("readHistory() skips a line cut short by a crash and keeps the rest", 
   const path = join(sandbox.home, "history.jsonl");
   await appendHistory(path, entry("a", 1));
   await Deno.writeTextFile(path, '{"job": "b", "sta', { append: true });
-  assert.deepEqual((await readHistory(path, { limit: 5 })).map((item) => item.job), ["a"]);
+  assert.deepEqual((await readHistory(path, { limit: 5 })).entries.map((item) => item.job), ["a"]);
   await appendHistory(path, entry("c", 2));
-  assert.deepEqual((await readHistory(path, { limit: 5 })).map((item) => item.job), ["c", "a"]);
+  assert.deepEqual((await readHistory(path, { limit: 5 })).entries.map((item) => item.job), [
+    "c",
+    "a",
+  ]);
 });

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  jobEntry,
   lastRunOf,
   loadStateForRun,
+  parseState,
   parseTimestamp,
   readState,
   saveState,
@@ -34,7 +36,7 @@ Deno.test("a state file written by the Python original round-trips with its fiel
   assert.equal(lastRunOf(read.state, "next_prepare_draft"), Date.UTC(2025, 5, 1, 6, 0, 12, 123));
   assert.equal(lastRunOf(read.state, "old_naive_job"), Date.UTC(2025, 4, 1, 6, 0, 0, 500));
   assert.equal(lastRunOf(read.state, "never_job"), null);
-  await saveState(path, read.state);
+  saveState(path, read.state);
   const written = JSON.parse(await Deno.readTextFile(path));
   assert.deepEqual(written, JSON.parse(await Deno.readTextFile(PYTHON_STATE)));
 });
@@ -43,10 +45,10 @@ Deno.test("saveState() writes atomically with private modes and keeps the previo
   await using sandbox = await makeSandbox();
   const dir = join(sandbox.home, ".teleclaude");
   const path = join(dir, "cron_state.json");
-  await saveState(path, {
+  saveState(path, {
     jobs: { a: { last_run: null, last_status: "never", last_error: null } },
   });
-  await saveState(path, {
+  saveState(path, {
     jobs: { b: { last_run: null, last_status: "never", last_error: null } },
   });
   assert.equal((await Deno.stat(dir)).mode! & 0o777, 0o700);
@@ -79,18 +81,83 @@ Deno.test("readState() reports a corrupt file and falls back to .bak without tou
 Deno.test("loadStateForRun() moves a corrupt file aside and keeps it", async () => {
   await using sandbox = await makeSandbox();
   const path = join(sandbox.home, "cron_state.json");
-  await Deno.writeTextFile(path, '{"jobs": {"a": {"last_run": "not a time"}}}');
-  const read = await loadStateForRun(path, new Date("2026-11-26T07:00:00Z"));
+  await Deno.writeTextFile(path, '{"jobs": {"a": ');
+  const read = loadStateForRun(path, new Date("2026-11-26T07:00:00Z"));
   assert.equal(read.kind, "corrupt");
   assert.ok(read.kind === "corrupt" && read.recoveredFrom === "empty");
-  assert.match(
-    read.kind === "corrupt" ? read.reason : "",
-    /jobs\.a\.last_run "not a time" is not a timestamp/,
-  );
-  assert.equal(read.movedTo, `${path}.corrupt-2026-11-26T07-00-00-000Z`);
-  assert.equal(
-    await Deno.readTextFile(read.movedTo!),
-    '{"jobs": {"a": {"last_run": "not a time"}}}',
-  );
+  assert.equal(read.keptAt, `${path}.corrupt-2026-11-26T07-00-00-000Z`);
+  assert.equal(await Deno.readTextFile(read.keptAt!), '{"jobs": {"a": ');
   await assert.rejects(Deno.stat(path), Deno.errors.NotFound);
+});
+
+Deno.test("loadStateForRun() drops fields of the wrong type, reports them, keeps the file as it was", async () => {
+  await using sandbox = await makeSandbox();
+  const path = join(sandbox.home, "cron_state.json");
+  const text = JSON.stringify({
+    jobs: {
+      a: { last_run: "not a time", last_status: 7, outcome: 5, last_error: null },
+      b: { last_run: "+275760-09-13T00:00:00.001Z", last_status: "success", last_error: null },
+      c: {
+        last_run: "2026-11-26T06:00:00Z",
+        last_status: "success",
+        last_error: null,
+        usage: { turns: 3 },
+      },
+      d: "not an entry",
+      e: {
+        last_run: "2026-11-26T06:00:00Z",
+        last_status: "failed",
+        last_error: null,
+        running: { pgid: "x" },
+      },
+    },
+    agent_backoff: {
+      claude: { until: "soon", attempts: 1 },
+      codex: { until: "2026-11-27T00:00:00Z", attempts: 2 },
+    },
+    other: "kept",
+  });
+  await Deno.writeTextFile(path, text);
+  const read = loadStateForRun(path, new Date("2026-11-26T07:00:00Z"));
+  assert.equal(read.kind, "ok");
+  assert.deepEqual(read.problems, [
+    'jobs.a.last_run: "not a time" is not a timestamp or null: dropped',
+    "jobs.a.last_status: 7 is not a status: dropped",
+    "jobs.a.outcome: 5 is not an outcome: dropped",
+    'jobs.b.last_run: "+275760-09-13T00:00:00.001Z" is not a timestamp or null: dropped',
+    'jobs.d: "not an entry" is not an entry: dropped',
+    'jobs.e.running: {"pgid":"x"} is not a running record: dropped',
+    'agent_backoff.claude: {"until":"soon","attempts":1} is not a back-off: dropped',
+  ]);
+  assert.deepEqual({ ...read.state.jobs.a }, {
+    last_run: null,
+    last_status: "never",
+    last_error: null,
+  });
+  assert.equal(read.state.jobs.c?.usage?.turns, 3);
+  assert.equal(read.state.jobs.e?.running, undefined);
+  assert.deepEqual(Object.keys(read.state.agent_backoff!), ["codex"]);
+  assert.equal(read.state.other, "kept");
+  // The file as it was is kept beside; the state file itself is repaired once.
+  assert.equal(read.keptAt, `${path}.invalid-2026-11-26T07-00-00-000Z`);
+  assert.equal(await Deno.readTextFile(read.keptAt!), text);
+  const again = loadStateForRun(path, new Date("2026-11-26T07:05:00Z"));
+  assert.deepEqual(again.problems, []);
+});
+
+Deno.test("job names that are also names of Object.prototype are names like any other", () => {
+  const names = ["constructor", "toString", "hasOwnProperty", "__proto__", "valueOf"];
+  const state = parseState(JSON.stringify({
+    jobs: Object.fromEntries(names.map((name) => [name, {
+      last_run: "2026-11-26T06:00:00Z",
+      last_status: "success",
+      last_error: null,
+    }])),
+  })).state;
+  for (const name of names) assert.equal(lastRunOf(state, name), Date.UTC(2026, 10, 26, 6), name);
+  const empty = parseState("{}").state;
+  for (const name of names) {
+    assert.equal(jobEntry(empty, name), undefined, name);
+    assert.equal(lastRunOf(empty, name), null, name);
+  }
 });

@@ -16,7 +16,7 @@ import { ConfigError, formatProblem, UsageError } from "./lib/errors.ts";
 import { lazyImport } from "./lib/lazy.ts";
 import { consoleLogger, print } from "./lib/log.ts";
 import { apiSocketFromEnv, homeFromEnv, type RunnerPaths, runnerPaths } from "./lib/paths.ts";
-import { localTimeZone } from "./lib/schedule.ts";
+import { runnerTimeZone } from "./lib/time_zone.ts";
 import { VERSION } from "./lib/version.ts";
 
 /** Runs one command line to its exit code. */
@@ -48,7 +48,12 @@ export async function main(args: string[]): Promise<number> {
       return await doctor(paths, flags);
   }
   const { config, warnings } = await configFor(flags, paths);
-  const timeZone = localTimeZone();
+  const zone = runnerTimeZone();
+  const timeZone = zone.zone;
+  if (zone.note) {
+    if (flags.mode === "run") warnings.push(zone.note);
+    else print(`warning: ${zone.note}`, "stderr");
+  }
   if (flags.mode === "run") {
     const log = consoleLogger({ debug: flags.debug });
     const only = flags.job;

@@ -5,6 +5,7 @@
  */
 
 import { type Schedule, WEEKDAY_NAMES } from "./config/job.ts";
+import { LOCAL_TIME_ZONE, posixOffset } from "./time_zone.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -30,9 +31,6 @@ export interface LocalTime {
   weekday: number;
 }
 
-/** The machine's own time zone (`TZ` honoured), read through `Date` rather than `Intl`. */
-export const LOCAL_TIME_ZONE = "local";
-
 const QUARTER_HOUR = 15 * 60_000;
 const formatters = new Map<string, Intl.DateTimeFormat>();
 const offsets = new Map<string, number>();
@@ -44,6 +42,7 @@ const offsets = new Map<string, number>();
  */
 function offsetAt(instant: number, timeZone: string): number {
   if (timeZone === LOCAL_TIME_ZONE) return -new Date(instant).getTimezoneOffset() * 60_000;
+  if (timeZone.startsWith("posix:")) return posixOffset(timeZone, instant);
   const bucket = Math.floor(instant / QUARTER_HOUR) * QUARTER_HOUR;
   const key = `${timeZone}|${bucket}`;
   let offset = offsets.get(key);
@@ -257,11 +256,6 @@ export function nextDue(
     if (wallClockAllows(schedule, localTime(candidate, timeZone))) return candidate;
   }
   return null;
-}
-
-/** The time zone the runner works in: the machine's own (`TZ` when set). */
-export function localTimeZone(): string {
-  return LOCAL_TIME_ZONE;
 }
 
 /** A schedule as a person writes it: `every 10m`, `at 09:00,17:30 mon,wed`, `daily 06:00`. */

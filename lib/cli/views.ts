@@ -77,10 +77,16 @@ export async function showHistory(
   paths: RunnerPaths,
   options: { job: string | null; limit: number; json: boolean },
 ): Promise<number> {
-  const { entries, skipped } = await readHistory(paths.history, {
+  const { entries, skipped, truncated } = await readHistory(paths.history, {
     job: options.job,
     limit: options.limit,
   });
+  for (const file of truncated) {
+    print(
+      `warning: ${file} is larger than any history the runner writes: only its end was read`,
+      "stderr",
+    );
+  }
   if (skipped > 0) {
     print(
       `warning: ${skipped} lines of ${paths.history} are not runs (torn or foreign): skipped`,

@@ -83,6 +83,8 @@ export async function loadConfig(path: string, cache: ConfigCache | null): Promi
   return { config, fromCache, cacheProblem, discoveryProblems: discovered.problems };
 }
 
+const NOT_A_FILE = "is not a regular file (a FIFO, socket or device): name the config file itself";
+
 /** The config's text: a regular file (not a FIFO or device, which would hang or never end). */
 function readConfigText(file: string, displayName: string): string {
   const fail = (message: string) => new ConfigError({ file: displayName, message });
@@ -93,10 +95,12 @@ function readConfigText(file: string, displayName: string): string {
     if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
       throw fail("config file not found (pass --config PATH to use another one)");
     }
+    // Reading is granted everywhere, so a refusal is Deno's own for special files (/dev/stdin).
+    if (error instanceof Deno.errors.NotCapable) throw fail(NOT_A_FILE);
     throw fail(`cannot be read: ${describeFsError(error)}`);
   }
   if (info.isDirectory) throw fail("is a directory, not a config file");
-  if (!info.isFile) throw fail("is not a regular file (a FIFO, socket or device): name the file");
+  if (!info.isFile) throw fail(NOT_A_FILE);
   if (info.size > MAX_CONFIG_BYTES) {
     throw fail(`is ${info.size} bytes; a config may be at most ${MAX_CONFIG_BYTES} (4 MiB)`);
   }

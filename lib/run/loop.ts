@@ -212,26 +212,22 @@ export function saveOrFree(
   logPath: string | null,
   log: Logger,
 ): void {
-  try {
-    saveState(path, state);
-    return;
-  } catch (error) {
-    if (!isDiskFull(error) || logPath === null) throw storeFailure(path, error);
-    truncateRunLog(logPath, log);
-  }
-  try {
-    saveState(path, state);
-  } catch (error) {
-    const failure = storeFailure(path, error);
-    if (failure instanceof StoreError && isDiskFull(error)) {
-      throw new StoreError(
-        path,
-        `${failure.message}: job outcomes cannot be recorded, so no further job starts until ` +
-          `there is space`,
-        1,
-      );
+  for (let attempt = 1;; attempt++) {
+    try {
+      saveState(path, state);
+      return;
+    } catch (error) {
+      if (!isDiskFull(error)) throw storeFailure(path, error);
+      if (attempt > 1 || logPath === null) {
+        throw new StoreError(
+          path,
+          `cannot be written: the disk is full (${(error as Error).message}); job outcomes ` +
+            `cannot be recorded, so no job starts until there is space`,
+          1,
+        );
+      }
+      truncateRunLog(logPath, log);
     }
-    throw failure;
   }
 }
 

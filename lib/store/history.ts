@@ -60,6 +60,8 @@ export interface HistoryRead {
   entries: HistoryEntry[];
   /** Lines skipped: cut short by a crash, or not a run at all. */
   skipped: number;
+  /** Files larger than any history the runner writes: only their end was read. */
+  truncated: string[];
 }
 
 /** The latest runs, newest first, optionally of one job; reads the rotated file too if needed. */
@@ -67,9 +69,10 @@ export async function readHistory(
   path: string,
   options: { job?: string | null; limit: number },
 ): Promise<HistoryRead> {
-  const read: HistoryRead = { entries: [], skipped: 0 };
+  const read: HistoryRead = { entries: [], skipped: 0, truncated: [] };
   for (const file of [path, `${path}.1`]) {
     if (pathKind(file) !== "file") continue;
+    if (Deno.lstatSync(file).size > HISTORY_READ_BYTES) read.truncated.push(file);
     for await (const line of linesFromEnd(file)) {
       if (!line.trim()) continue;
       const entry = historyEntry(line);
@@ -105,34 +108,62 @@ export function historyEntry(line: string): HistoryEntry | null {
 const BLOCK = 64 * 1024;
 /** A line longer than this is not a history entry (ours are a few hundred bytes); skipped whole. */
 const MAX_LINE = 1024 * 1024;
+/** How much of a history file is read: it rotates at 2 MiB, so more than this is not ours. */
+export const HISTORY_READ_BYTES = 8 * HISTORY_MAX_BYTES;
+/** What an overlong line is read as: not an entry, so it is counted as skipped. */
+const OVERLONG = "\u0000overlong";
 
-/** The lines of a file, last first, read in blocks from the end. */
-async function* linesFromEnd(path: string): AsyncGenerator<string> {
+/**
+ * The lines of a file, last first, read in blocks from its end, at most the last `maxBytes`
+ * (a first line the window cuts is not returned). Memory stays at a block and one line.
+ */
+async function* linesFromEnd(path: string, maxBytes = HISTORY_READ_BYTES): AsyncGenerator<string> {
   const file = await Deno.open(path, { read: true });
   try {
-    let position = (await file.stat()).size;
-    let carry: Uint8Array = new Uint8Array(0);
+    const size = (await file.stat()).size;
+    const floor = Math.max(0, size - maxBytes);
     const decoder = new TextDecoder();
-    while (position > 0) {
-      const size = Math.min(BLOCK, position);
-      position -= size;
-      const block = new Uint8Array(size + carry.length);
-      await file.seek(position, Deno.SeekMode.Start);
-      let read = 0;
-      while (read < size) read += (await file.read(block.subarray(read, size))) ?? size;
-      block.set(carry, size);
+    let position = size;
+    // The end of the line being read, from blocks already seen (it began in an earlier block).
+    let carry: Uint8Array = new Uint8Array(0);
+    let overlong = false;
+    while (position > floor) {
+      const block = await readBlock(file, position, Math.min(BLOCK, position - floor));
+      position -= block.length;
       let end = block.length;
-      for (let index = block.length - 1; index >= 0; index--) {
-        if (block[index] !== 0x0a) continue;
-        yield decoder.decode(block.subarray(index + 1, end));
-        end = index;
+      for (let at = lastNewline(block, end); at !== -1; at = lastNewline(block, end)) {
+        yield overlong ? OVERLONG : decoder.decode(joined(block.subarray(at + 1, end), carry));
+        [carry, overlong, end] = [new Uint8Array(0), false, at];
       }
-      // What precedes the first newline of this block continues in the next one; a line too
-      // long to be an entry is dropped rather than held.
-      carry = end > MAX_LINE ? new Uint8Array(0) : block.slice(0, end);
+      if (overlong) continue;
+      if (end + carry.length > MAX_LINE) [carry, overlong] = [new Uint8Array(0), true];
+      else carry = joined(block.subarray(0, end), carry);
     }
-    if (carry.length) yield decoder.decode(carry);
+    if (floor === 0) yield overlong ? OVERLONG : decoder.decode(carry);
   } finally {
     file.close();
   }
+}
+
+async function readBlock(file: Deno.FsFile, end: number, length: number): Promise<Uint8Array> {
+  const block = new Uint8Array(length);
+  await file.seek(end - length, Deno.SeekMode.Start);
+  for (let read = 0; read < length;) {
+    const count = await file.read(block.subarray(read));
+    if (count === null) return block.subarray(0, read);
+    read += count;
+  }
+  return block;
+}
+
+function lastNewline(block: Uint8Array, end: number): number {
+  return end === 0 ? -1 : block.lastIndexOf(0x0a, end - 1);
+}
+
+function joined(head: Uint8Array, tail: Uint8Array): Uint8Array {
+  if (tail.length === 0) return head;
+  const bytes = new Uint8Array(head.length + tail.length);
+  bytes.set(head);
+  bytes.set(tail, head.length);
+  return bytes;
 }

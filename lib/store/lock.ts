@@ -5,7 +5,13 @@
  */
 
 import { dirname } from "../posix_path.ts";
-import { ensurePrivateDir, requireFileOrAbsent, requireSameFile, writeAllSync } from "./fs.ts";
+import {
+  ensurePrivateDir,
+  isDiskFull,
+  requireFileOrAbsent,
+  requireSameFile,
+  writeAllSync,
+} from "./fs.ts";
 
 /** A held lock. `release()` removes the file and drops the lock. */
 export interface RunnerLock {
@@ -45,9 +51,7 @@ export function acquireRunnerLock(
       file.close();
       continue;
     }
-    file.truncateSync(0);
-    // No fsync: the PID is for people to read; the flock itself is the lock.
-    writeAllSync(file, new TextEncoder().encode(`${Deno.pid}\n`));
+    writeHolder(file);
     return heldLock(path, file);
   }
   throw new Error(`could not take the runner lock ${path}: it kept being replaced`);
@@ -57,6 +61,20 @@ export function acquireRunnerLock(
  * Opens the lock file, creating it when missing, without ever following a link or opening a
  * directory or FIFO in its place: a link there would have the runner truncate a file elsewhere.
  */
+/**
+ * Writes this runner's PID into the held lock file, for people (and the next runner's "busy"
+ * line) to read. The flock itself is the lock: a full disk that refuses these few bytes must
+ * not stop the tick (the state save right after says what is wrong). No fsync, for that reason.
+ */
+function writeHolder(file: Deno.FsFile): void {
+  try {
+    file.truncateSync(0);
+    writeAllSync(file, new TextEncoder().encode(`${Deno.pid}\n`));
+  } catch (error) {
+    if (!isDiskFull(error)) throw error;
+  }
+}
+
 function openLockFile(path: string): Deno.FsFile {
   if (requireFileOrAbsent(path) === "absent") {
     try {

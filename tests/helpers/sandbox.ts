@@ -120,12 +120,13 @@ export async function spawnCli(
   sandbox: Sandbox,
   args: string[],
   extraEnv: Record<string, string> = {},
+  cwd = sandbox.project,
 ): Promise<Deno.ChildProcess> {
   const env = { ...sandbox.env, ...extraEnv };
   const flags = await permissionFlags(env);
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", ...flags, MAIN, ...args],
-    cwd: sandbox.project,
+    cwd,
     env,
     clearEnv: true,
     stdin: "null",
@@ -139,8 +140,9 @@ export async function runCli(
   sandbox: Sandbox,
   args: string[],
   extraEnv: Record<string, string> = {},
+  cwd = sandbox.project,
 ): Promise<CliResult> {
-  const child = await spawnCli(sandbox, ["--config", sandbox.config, ...args], extraEnv);
+  const child = await spawnCli(sandbox, ["--config", sandbox.config, ...args], extraEnv, cwd);
   const output = await child.output();
   return {
     code: output.code,

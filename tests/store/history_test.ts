@@ -43,3 +43,29 @@ Deno.test("readHistory() skips a line cut short by a crash and keeps the rest", 
     "a",
   ]);
 });
+
+Deno.test("readHistory() reads lines across its 64 KiB blocks, and skips one too long to be a run", async () => {
+  await using sandbox = await makeSandbox();
+  const path = join(sandbox.home, "history.jsonl");
+  // Entries with errors of growing length, so line ends fall everywhere in the blocks, and one
+  // line of 2 MiB that is no entry.
+  const lines: string[] = [];
+  for (let index = 0; index < 40; index++) {
+    lines.push(JSON.stringify({ ...entry(`job${index}`, index), error: "e".repeat(index * 3001) }));
+    if (index === 20) lines.push("x".repeat(2 * 1024 * 1024));
+  }
+  await Deno.writeTextFile(path, `${lines.join("\n")}\n`);
+  const read = await readHistory(path, { limit: 100 });
+  assert.deepEqual(
+    read.entries.map((item) => item.job),
+    lines.flatMap((line) => {
+      try {
+        return [JSON.parse(line).job as string];
+      } catch {
+        return [];
+      }
+    }).reverse(),
+  );
+  assert.equal(read.skipped, 1);
+  assert.deepEqual(read.truncated, []);
+});

@@ -1,0 +1,102 @@
+/** The doctor on the config: it parses, its spec docs exist, its agents' CLIs are found. */
+
+import { resolveAgentBinary, specDocPath } from "../../agents.ts";
+import type { AgentName, Config } from "../../config/job.ts";
+import { loadConfig } from "../../config/load.ts";
+import { ConfigError, formatProblem } from "../../errors.ts";
+import { join } from "../../posix_path.ts";
+import { type Check, type DoctorContext, exists } from "./check.ts";
+
+export async function checkConfig(context: DoctorContext, checks: Check[]): Promise<Config | null> {
+  try {
+    const { config, discoveryProblems } = await loadConfig(context.configPath, null);
+    const scheduled = config.jobs.filter((job) =>
+      !(job.type === "script" && job.discovered)
+    ).length;
+    checks.push({
+      name: "config",
+      status: "ok",
+      detail: `${context.configPath} is valid (${scheduled} jobs)`,
+    });
+    checks.push(
+      discoveryProblems.length
+        ? {
+          name: "jobs folder",
+          status: "fail",
+          detail: discoveryProblems.map(formatProblem).join("; "),
+          fix: "remove or repair these entries of jobs/ (the configured jobs still run)",
+        }
+        : { name: "jobs folder", status: "ok", detail: "every entry of jobs/ could be looked at" },
+    );
+    for (const warning of config.warnings) {
+      checks.push({
+        name: "config",
+        status: "info",
+        detail: `warning: ${warning.field}: ${warning.message}`,
+      });
+    }
+    return config;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    checks.push({
+      name: "config",
+      status: "fail",
+      detail: error.message,
+      fix: "correct the config as the message says",
+    });
+    return null;
+  }
+}
+
+export function checkSpecDocs(config: Config, checks: Check[]): void {
+  const missing: string[] = [];
+  for (const job of config.jobs) {
+    if (job.type !== "agent") continue;
+    const path = join(config.dir, specDocPath(job.spec));
+    if (!exists(path)) missing.push(`${job.name}: ${path}`);
+  }
+  checks.push(
+    missing.length
+      ? {
+        name: "spec docs",
+        status: "fail",
+        detail: `missing: ${missing.join("; ")}`,
+        fix: "write the spec doc, or correct the job's `job:` field",
+      }
+      : { name: "spec docs", status: "ok", detail: "every agent job's spec doc exists" },
+  );
+}
+
+export function checkAgents(
+  config: Config,
+  context: DoctorContext,
+  servicePath: string | null,
+  checks: Check[],
+): void {
+  const agents = [
+    ...new Set(config.jobs.flatMap((job) => job.type === "agent" ? [job.agent] : [])),
+  ] as AgentName[];
+  const environments: [string, string][] = [["this shell", context.path]];
+  if (servicePath !== null) environments.push(["the service", servicePath]);
+  for (const agent of agents) {
+    for (const [where, path] of environments) {
+      const found = resolveAgentBinary(agent, config.agents[agent], {
+        path,
+        home: context.paths.home,
+        os: context.os,
+      });
+      checks.push(
+        found.found
+          ? { name: `agent ${agent}`, status: "ok", detail: `found for ${where}: ${found.path}` }
+          : {
+            name: `agent ${agent}`,
+            status: "fail",
+            detail: `not found for ${where}: ${found.reason}`,
+            fix: where === "the service"
+              ? `re-run ./init.sh from a shell where \`${agent}\` works (it writes that PATH into the service), or set agents.${agent}.binary`
+              : `install the ${agent} CLI, or set agents.${agent}.binary to its full path`,
+          },
+      );
+    }
+  }
+}

@@ -1,0 +1,118 @@
+/** The doctor on the service: the launchd plist (macOS) or the systemd timer (Linux). */
+
+import { join } from "../../posix_path.ts";
+import { type Check, type DoctorContext, tool } from "./check.ts";
+
+export const LAUNCHD_LABEL = "ai.instrukt.teleclaude.cron";
+export const SYSTEMD_UNIT = "teleclaude-cron";
+
+/** What the installed service tells: its PATH and log file; null when none is installed. */
+export interface ServiceFacts {
+  path: string | null;
+  logFile: string | null;
+}
+
+export async function checkService(
+  context: DoctorContext,
+  checks: Check[],
+): Promise<ServiceFacts | null> {
+  return context.os === "darwin"
+    ? await checkLaunchd(context, checks)
+    : await checkSystemd(context, checks);
+}
+
+async function checkLaunchd(context: DoctorContext, checks: Check[]): Promise<ServiceFacts | null> {
+  const plist = join(context.paths.home, "Library/LaunchAgents", `${LAUNCHD_LABEL}.plist`);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(plist);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    checks.push({
+      name: "service",
+      status: "fail",
+      detail: `${plist} is not installed`,
+      fix: "run ./init.sh",
+    });
+    return null;
+  }
+  const lint = await tool(context, "plutil", ["-lint", plist]);
+  checks.push(
+    lint === null || lint.success
+      ? { name: "plist", status: "ok", detail: `${plist} is installed${lint ? " and lints" : ""}` }
+      : {
+        name: "plist",
+        status: "fail",
+        detail: `${plist} does not lint: ${lint.output}`,
+        fix: "run ./init.sh to rewrite it",
+      },
+  );
+  const uid = await tool(context, "id", ["-u"]);
+  const loaded = await tool(context, "launchctl", [
+    "print",
+    `gui/${uid?.output.trim() ?? ""}/${LAUNCHD_LABEL}`,
+  ]);
+  checks.push(
+    loaded?.success ? { name: "launchd", status: "ok", detail: `${LAUNCHD_LABEL} is loaded` } : {
+      name: "launchd",
+      status: "fail",
+      detail: `${LAUNCHD_LABEL} is not loaded`,
+      fix: "run ./init.sh (it bootstraps the job)",
+    },
+  );
+  const stringAfter = (key: string) =>
+    new RegExp(`<key>${key}</key>\\s*<string>([^<]*)</string>`).exec(text)?.[1]?.replaceAll(
+      "&amp;",
+      "&",
+    ) ?? null;
+  return { path: stringAfter("PATH"), logFile: stringAfter("StandardOutPath") };
+}
+
+async function checkSystemd(context: DoctorContext, checks: Check[]): Promise<ServiceFacts | null> {
+  const unitDir = join(
+    Deno.env.get("XDG_CONFIG_HOME") ?? join(context.paths.home, ".config"),
+    "systemd/user",
+  );
+  let text: string;
+  try {
+    text = await Deno.readTextFile(join(unitDir, `${SYSTEMD_UNIT}.service`));
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    checks.push({
+      name: "service",
+      status: "fail",
+      detail: `${SYSTEMD_UNIT}.service is not installed in ${unitDir}`,
+      fix: "run ./init.sh",
+    });
+    return null;
+  }
+  const enabled = await tool(context, "systemctl", [
+    "--user",
+    "is-enabled",
+    `${SYSTEMD_UNIT}.timer`,
+  ]);
+  const next = await tool(context, "systemctl", [
+    "--user",
+    "show",
+    `${SYSTEMD_UNIT}.timer`,
+    "-p",
+    "NextElapseUSecRealtime",
+    "--value",
+  ]);
+  checks.push(
+    enabled?.success && enabled.output.trim() === "enabled"
+      ? {
+        name: "timer",
+        status: "ok",
+        detail: `${SYSTEMD_UNIT}.timer is enabled; next run ${next?.output.trim() || "unknown"}`,
+      }
+      : {
+        name: "timer",
+        status: "fail",
+        detail: `${SYSTEMD_UNIT}.timer is ${enabled?.output.trim() || "not enabled"}`,
+        fix: `systemctl --user enable --now ${SYSTEMD_UNIT}.timer   (or run ./init.sh)`,
+      },
+  );
+  const path = /"PATH=([^"]*)"/.exec(text)?.[1] ?? null;
+  return { path, logFile: null };
+}

@@ -16,6 +16,7 @@ import { ConfigError, formatProblem, UsageError } from "./lib/errors.ts";
 import { lazyImport } from "./lib/lazy.ts";
 import { consoleLogger, print } from "./lib/log.ts";
 import { apiSocketFromEnv, homeFromEnv, type RunnerPaths, runnerPaths } from "./lib/paths.ts";
+import { readLastTick } from "./lib/store/tick_note.ts";
 import { runnerTimeZone } from "./lib/time_zone.ts";
 import { VERSION } from "./lib/version.ts";
 
@@ -47,7 +48,7 @@ export async function main(args: string[]): Promise<number> {
     case "doctor":
       return await doctor(paths, flags);
   }
-  const { config, warnings } = await configFor(flags, paths);
+  const { config, warnings, cacheIdentity } = await configFor(flags, paths);
   const zone = runnerTimeZone();
   const timeZone = zone.zone;
   if (zone.note) {
@@ -57,7 +58,16 @@ export async function main(args: string[]): Promise<number> {
   if (flags.mode === "run") {
     const log = consoleLogger({ debug: flags.debug });
     const only = flags.job;
-    return await runTick({ config, paths, force: flags.force, only, timeZone, log, warnings });
+    return await runTick({
+      config,
+      paths,
+      force: flags.force,
+      only,
+      timeZone,
+      log,
+      warnings,
+      cacheIdentity,
+    });
   }
   const { showDryRun, showList } = await views();
   const view = { config, paths, job: flags.job, json: flags.json, force: flags.force, timeZone };
@@ -77,13 +87,14 @@ function views() {
 async function configFor(
   flags: Flags,
   paths: RunnerPaths,
-): Promise<{ config: Config; warnings: string[] }> {
+): Promise<{ config: Config; warnings: string[]; cacheIdentity: string | null }> {
   const interactive = flags.mode !== "run";
   // Views read the cache but never write it: --list and --dry-run write nothing.
   const loaded = await loadConfig(flags.config, {
     root: paths.root,
     dir: paths.cache,
     write: !interactive,
+    trusted: readLastTick(paths.lastTick)?.cache ?? null,
   });
   const { config } = loaded;
   if (!loaded.fromCache || interactive) {
@@ -96,7 +107,7 @@ async function configFor(
     const known = config.jobs.map((job) => job.name).join(", ") || "none";
     throw new UsageError(`unknown job "${flags.job}" in ${flags.config} (known jobs: ${known})`);
   }
-  return { config, warnings: interactive ? [] : warnings };
+  return { config, warnings: interactive ? [] : warnings, cacheIdentity: loaded.cacheIdentity };
 }
 
 async function doctor(paths: RunnerPaths, flags: Flags): Promise<number> {
@@ -143,9 +154,7 @@ if (import.meta.main) {
     print(report.text, "stderr");
     code = report.code;
   }
-  // Exit by letting the event loop end rather than with Deno.exit(): V8 writes its code cache
-  // for changed modules after they run, and an exit that cuts that short every five minutes
-  // leaves every tick paying the full compile (docs/benchmarks.md, "Idle tick"). A tick that ran
-  // jobs arms a safety net against a leaked handle (lib/cli/tick.ts `armExitNet`).
-  Deno.exitCode = code;
+  // Deno.exit rather than letting the event loop end: tearing the isolate down costs an idle
+  // tick 3 ms (docs/benchmarks.md, "Idle tick"), and no handle left open can keep it alive.
+  Deno.exit(code);
 }

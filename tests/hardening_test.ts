@@ -503,10 +503,13 @@ Deno.test("#19 temp files a killed runner left are removed once their writer is 
   const live = teleclaude(sandbox, `cron_state.json.tmp-${Deno.pid}`);
   await Deno.writeTextFile(dead, "half a write");
   await Deno.writeTextFile(live, "a write in progress");
+  // What a killed runner leaves: its lock file, with its PID (a clean exit removes it).
+  await Deno.writeTextFile(teleclaude(sandbox, "cron_runner.pid"), "999999\n");
   const result = await runCli(sandbox, []);
   assert.equal(result.code, 0, result.stderr);
   await assert.rejects(Deno.stat(dead), Deno.errors.NotFound);
   assert.equal(await Deno.readTextFile(live), "a write in progress");
+  assert.match(result.stderr, /event=previous_runner_stopped pid=999999/);
   assert.match(result.stdout, /event=stale_temp_removed .*tmp-999999 writer_pid=999999/);
 });
 

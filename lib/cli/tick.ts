@@ -22,7 +22,6 @@ import {
   settleFutureRuns,
 } from "../store/state.ts";
 import { recordTick } from "../store/tick_note.ts";
-import { commandOutput } from "../subprocess.ts";
 
 const SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
@@ -37,6 +36,8 @@ export interface TickRequest {
   log: Logger;
   /** What loading the config had to say every time (a `jobs/` entry skipped, no cache). */
   warnings: string[];
+  /** The config cache this tick used, verified, for the next tick to trust (`loadConfig`). */
+  cacheIdentity: string | null;
 }
 
 /** One tick under the lock; returns the exit code. A busy lock is a quiet exit 0. */
@@ -53,9 +54,20 @@ export async function runTick(request: TickRequest): Promise<number> {
   }
   const signals = new SignalGuard(log);
   try {
-    const tickProblem = recordTick(paths.lastTick, config.file, Date.now());
+    const tickProblem = recordTick(paths.lastTick, {
+      at: Date.now(),
+      config: config.file,
+      cache: request.cacheIdentity,
+    });
     if (tickProblem) log.warn("tick_not_recorded", { path: paths.lastTick, error: tickProblem });
-    await removeStaleTempFiles([paths.root, paths.cache], log);
+    if (lock.leftBy !== null) {
+      // Only a runner that did not end cleanly leaves temp files (and its lock file) behind.
+      log.warn("previous_runner_stopped", {
+        pid: lock.leftBy,
+        reason: "it did not release the lock",
+      });
+      await removeStaleTempFiles([paths.root, paths.cache], log);
+    }
     for (const warning of request.warnings) log.warn("config_warning", { message: warning });
     log.info("runner_start", { pid: Deno.pid, config: config.file, jobs: config.jobs.length });
     const summary = await runDueJobs({
@@ -74,21 +86,7 @@ export async function runTick(request: TickRequest): Promise<number> {
   } finally {
     lock.release();
     signals.remove();
-    if (signals.installed) armExitNet();
   }
-}
-
-/** How long a finished runner lets pending work (the code cache write) end before it must exit. */
-const EXIT_GRACE_MS = 2000;
-
-/**
- * After a tick that ran jobs, the runner exits when its event loop is empty (main.ts). Nothing
- * should be left pending; if a leaked handle ever kept the loop alive, this timer (which does not
- * itself keep it alive) still ends the runner with `Deno.exitCode`, so launchd's next tick is
- * never blocked. Not armed on an idle tick: it starts nothing, and a timer alone costs it 4 MiB.
- */
-function armExitNet(): void {
-  Deno.unrefTimer(setTimeout(() => Deno.exit(), EXIT_GRACE_MS));
 }
 
 /** 128 + the signal's number when a signal stopped the run; else 1 when a job failed. */
@@ -177,6 +175,11 @@ async function removeStaleTempFiles(dirs: string[], log: Logger): Promise<void> 
 
 /** Whether a process with this PID exists, asked of `ps` (no signal is sent to a stranger). */
 async function processExists(pid: number): Promise<boolean> {
+  // Rare (a temp file was left behind): the helper is not loaded on the idle tick.
+  const { commandOutput } = await lazyImport<typeof import("../subprocess.ts")>(
+    "../subprocess.ts",
+    import.meta.url,
+  );
   const output = await commandOutput("ps", ["-p", String(pid), "-o", "pid="]);
   // When ps cannot tell, the file stays: removing a live writer's temp file would lose its write.
   return output === null || output.stdout.trim() !== "";
@@ -206,9 +209,6 @@ class SignalGuard {
   private readonly controller = new AbortController();
   private readonly listeners: [Deno.Signal, () => void][] = [];
 
-  /** Whether the listeners were installed: jobs were due. */
-  installed = false;
-
   constructor(private readonly log: Logger) {}
 
   /** Aborted, with the signal's name as the reason, when the runner is asked to stop. */
@@ -217,7 +217,6 @@ class SignalGuard {
   }
 
   install(): void {
-    this.installed = true;
     for (const signal of SIGNALS) {
       const listener = () => {
         if (this.controller.signal.aborted) {

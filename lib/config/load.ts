@@ -8,7 +8,7 @@
 import { ConfigError, type Problem, StoreError } from "../errors.ts";
 import { lazyImport } from "../lazy.ts";
 import { basename, extname, join, resolve } from "../posix_path.ts";
-import { atomicWrite, ensurePrivateDir, pathKind } from "../store/fs.ts";
+import { atomicWrite, ensurePrivateDir } from "../store/fs.ts";
 import { VERSION } from "../version.ts";
 import {
   type Config,
@@ -25,13 +25,16 @@ export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 const CACHE_FORMAT = 3;
 
 /**
- * The cache file: the validated config as JSON text, the hash of the YAML text it came from, and
- * a check over both, so a cache edited by hand (or torn) is never taken for a validated config.
+ * The cache file: the YAML text it was made from (so a same-size rewrite within the same second is
+ * still a change), the validated config as JSON text, and a SHA-256 over both, so a cache edited
+ * by hand (or torn) is never taken for a validated config of this text. The text is compared, not
+ * hashed, on every tick: a hash loop in JavaScript wakes V8's optimising compiler and costs the
+ * idle tick milliseconds and megabytes, where one native digest costs a fraction of one.
  */
 interface CachedConfig {
   format: number;
   version: string;
-  source: string;
+  yaml: string;
   check: string;
   config: string;
 }
@@ -41,6 +44,12 @@ export interface ConfigCache {
   root: string;
   dir: string;
   write: boolean;
+  /**
+   * The identity (inode, change time, size) of the cache file as the last tick verified it: the
+   * same file unchanged since need not be digested again. A change time cannot be set back by
+   * anyone but root, so an edit of the file always shows.
+   */
+  trusted?: string | null;
 }
 
 /** How a config was obtained. */
@@ -52,6 +61,8 @@ export interface LoadedConfig {
   cacheProblem: string | null;
   /** Entries of `jobs/` that were skipped (a link to nowhere, unreadable, a name too long). */
   discoveryProblems: Problem[];
+  /** The identity of the cache file now verified for this text, for the next tick to trust. */
+  cacheIdentity: string | null;
 }
 
 /**
@@ -62,10 +73,9 @@ export interface LoadedConfig {
 export async function loadConfig(path: string, cache: ConfigCache | null): Promise<LoadedConfig> {
   const file = resolve(path);
   const text = readConfigText(file, path);
-  const source = contentHash(text);
   const cacheFile = cache === null ? null : join(cache.dir, `config-${shortHash(file)}.json`);
   let cacheProblem: string | null = null;
-  let config = cacheFile === null ? null : readCache(cacheFile, source);
+  let config = cacheFile === null ? null : await readCache(cacheFile, text, cache?.trusted ?? null);
   const fromCache = config !== null;
   if (config === null) {
     const { parseConfig } = await lazyImport<typeof import("./parse.ts")>(
@@ -74,13 +84,16 @@ export async function loadConfig(path: string, cache: ConfigCache | null): Promi
     );
     config = parseConfig(text, { displayName: path, file });
     if (cache?.write && cacheFile !== null) {
-      cacheProblem = writeCache(cache, cacheFile, source, config);
+      cacheProblem = await writeCache(cache, cacheFile, text, config);
     }
   }
   config.displayName = path;
   const discovered = discoverScriptJobs(config);
   config.jobs.push(...discovered.jobs);
-  return { config, fromCache, cacheProblem, discoveryProblems: discovered.problems };
+  const cacheIdentity = cacheFile !== null && cacheProblem === null
+    ? fileIdentity(cacheFile)
+    : null;
+  return { config, fromCache, cacheProblem, discoveryProblems: discovered.problems, cacheIdentity };
 }
 
 const NOT_A_FILE = "is not a regular file (a FIFO, socket or device): name the config file itself";
@@ -122,14 +135,19 @@ export function describeFsError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function readCache(cacheFile: string, source: string): Config | null {
-  if (pathKind(cacheFile) !== "file") return null;
+async function readCache(
+  cacheFile: string,
+  yaml: string,
+  trusted: string | null,
+): Promise<Config | null> {
+  const identity = fileIdentity(cacheFile);
+  if (identity === null) return null;
   try {
     const cached = JSON.parse(Deno.readTextFileSync(cacheFile)) as CachedConfig;
-    if (
-      cached.format === CACHE_FORMAT && cached.version === VERSION && cached.source === source &&
-      typeof cached.config === "string" && cached.check === contentHash(source + cached.config)
-    ) {
+    const current = cached.format === CACHE_FORMAT && cached.version === VERSION &&
+      cached.yaml === yaml && typeof cached.config === "string";
+    // The digest is verified once per version of the cache file, not on every tick.
+    if (current && (identity === trusted || cached.check === await digest(yaml, cached.config))) {
       return JSON.parse(cached.config) as Config;
     }
   } catch {
@@ -138,19 +156,36 @@ function readCache(cacheFile: string, source: string): Config | null {
   return null;
 }
 
+/** A regular file's inode, change time and size; null for anything else (or nothing). */
+function fileIdentity(path: string): string | null {
+  try {
+    const info = Deno.lstatSync(path);
+    return info.isFile ? `${info.ino}:${info.ctime?.getTime()}:${info.size}` : null;
+  } catch {
+    return null;
+  }
+}
+
+/** SHA-256 (hex) of a config's YAML text and its validated JSON, together. */
+async function digest(yaml: string, config: string): Promise<string> {
+  const bytes = new TextEncoder().encode(`${yaml}\u0000${config}`);
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(hash, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
 /** Writes the cache; returns why it could not (the cache is an optimisation: never fatal). */
-function writeCache(
+async function writeCache(
   cache: ConfigCache,
   cacheFile: string,
-  source: string,
+  yaml: string,
   config: Config,
-): string | null {
+): Promise<string | null> {
   const text = JSON.stringify(config);
   const cached: CachedConfig = {
     format: CACHE_FORMAT,
     version: VERSION,
-    source,
-    check: contentHash(source + text),
+    yaml,
+    check: await digest(yaml, text),
     config: text,
   };
   try {
@@ -252,9 +287,9 @@ function hasJobsFolder(dir: string): boolean {
  * Not cryptographic and not needed to be: it keeps two configs' caches apart, and a plain
  * JavaScript loop costs the idle tick nothing, where `crypto.subtle` is async and loads more.
  */
-export function shortHash(text: string, seed = 0): string {
-  let h1 = 0xdeadbeef ^ seed ^ text.length;
-  let h2 = 0x41c6ce57 ^ seed ^ text.length;
+export function shortHash(text: string): string {
+  let h1 = 0xdeadbeef ^ text.length;
+  let h2 = 0x41c6ce57 ^ text.length;
   for (let index = 0; index < text.length; index++) {
     const code = text.charCodeAt(index);
     h1 = Math.imul(h1 ^ code, 2654435761);
@@ -264,14 +299,4 @@ export function shortHash(text: string, seed = 0): string {
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   const hash = 4294967296 * (2097151 & h2) + (h1 >>> 0);
   return `${text.length.toString(16)}-${hash.toString(16)}`;
-}
-
-/**
- * The identity of a text for the cache: two cyrb53 hashes with different seeds (106 bits) and the
- * length. It tells any change of the text (a same-size rewrite within the same second included),
- * and any edit of the cache that did not recompute it; it is no defence against someone who can
- * write `~/.teleclaude` on purpose, who could as well replace the runner itself.
- */
-export function contentHash(text: string): string {
-  return `${shortHash(text)}-${shortHash(text, 0x9e3779b9).split("-")[1]}`;
 }

@@ -11,35 +11,14 @@
 
 import { isDiskFull, writeAllSync } from "../store/fs.ts";
 
-/** The runner log's view of a failed job: this much of its last output. */
-const TAIL_CHARS = 64 * 1024;
+/** The most read from a job's pipe at once (the kernel's pipe holds as much). */
+const READ_BYTES = 64 * 1024;
+/** The runner's view of a job's last output (the verdict, the runner log on failure). */
+const TAIL_BYTES = 64 * 1024;
 /** The most of a log's tail held in memory, whatever the log's size limit. */
 const MAX_LOG_TAIL = 4 * 1024 * 1024;
 /** A stdout line longer than this is not an event anyone can use: passed on cut. */
 const MAX_LINE_CHARS = 8 * 1024 * 1024;
-
-/** The last `max` characters of a text that arrives in parts, without copying it per part. */
-export class TextTail {
-  private parts: string[] = [];
-  private size = 0;
-
-  constructor(private readonly max: number) {}
-
-  push(text: string): void {
-    if (!text) return;
-    this.parts.push(text);
-    this.size += text.length;
-    while (this.parts.length > 1 && this.size - this.parts[0]!.length >= this.max) {
-      this.size -= this.parts.shift()!.length;
-    }
-  }
-
-  toString(): string {
-    const text = this.parts.join("");
-    this.parts = text ? [text] : [];
-    return text.length > this.max ? text.slice(-this.max) : text;
-  }
-}
 
 /** What the sink needs to know. */
 export interface SinkOptions {
@@ -51,9 +30,11 @@ export interface SinkOptions {
 
 /** Copies a job's output into its log and keeps what the runner needs of it. */
 export class OutputSink {
-  readonly stdoutTail = new TextTail(TAIL_CHARS);
-  readonly stderrTail = new TextTail(TAIL_CHARS);
-  readonly combinedTail = new TextTail(TAIL_CHARS);
+  // Tails are kept as bytes and decoded once, when asked: decoding every chunk of a job that
+  // prints gigabytes would make as much garbage as it prints.
+  private readonly stdoutBytes = new ByteTail(TAIL_BYTES);
+  private readonly stderrBytes = new ByteTail(TAIL_BYTES);
+  private readonly combinedBytes = new ByteTail(TAIL_BYTES);
   lastOutputAt = performance.now();
   /** Why the log is incomplete, when it is (a full disk, say); null when it is whole. */
   logProblem: string | null = null;
@@ -61,8 +42,8 @@ export class OutputSink {
   private cut = 0;
   private readonly head: number;
   private readonly tail: ByteTail;
-  private writing: Promise<void> = Promise.resolve();
   private partialLine = "";
+  private readonly readers: ReadableStreamBYOBReader[] = [];
   private closed = false;
 
   constructor(private readonly file: Deno.FsFile, private readonly options: SinkOptions) {
@@ -71,20 +52,28 @@ export class OutputSink {
     this.tail = new ByteTail(tailBytes);
   }
 
-  /** Copies one stream until it ends (or is cancelled), one chunk at a time. */
+  /**
+   * Copies one stream until it ends (or is cancelled), one chunk at a time, into one buffer that
+   * is read into again and again (a BYOB reader): a fresh buffer per read would leave V8 a
+   * gigabyte of garbage to collect behind a job that prints one.
+   */
   async pump(stream: ReadableStream<Uint8Array>, name: "stdout" | "stderr"): Promise<void> {
-    const decoder = new TextDecoder();
+    const lines = name === "stdout" && this.options.onStdoutLine ? new TextDecoder() : null;
+    const reader = stream.getReader({ mode: "byob" });
+    this.readers.push(reader);
+    let buffer = new Uint8Array(READ_BYTES);
     try {
-      for await (const chunk of stream) {
+      while (true) {
+        const { value: chunk, done } = await reader.read(buffer);
+        if (done || !chunk) break;
         this.lastOutputAt = performance.now();
-        // Both streams share the file: each chunk waits for the one before it, and the pump
-        // waits for its own, which is what holds a fast job back.
-        this.writing = this.writing.then(() => this.store(chunk));
-        await this.writing;
-        const text = decoder.decode(chunk, { stream: true });
-        (name === "stdout" ? this.stdoutTail : this.stderrTail).push(text);
-        this.combinedTail.push(text);
-        if (name === "stdout") this.lines(text);
+        // Written before the next read: that is what holds back a job that prints faster than
+        // the disk takes it. The write is synchronous, so the two streams' chunks never mix.
+        this.store(chunk);
+        (name === "stdout" ? this.stdoutBytes : this.stderrBytes).push(chunk);
+        this.combinedBytes.push(chunk);
+        if (lines) this.lines(lines.decode(chunk, { stream: true }));
+        buffer = new Uint8Array(chunk.buffer);
       }
     } catch (error) {
       // A cancelled read (see drain in spawn.ts) ends the copy; anything else is a real failure.
@@ -134,9 +123,26 @@ export class OutputSink {
     }
   }
 
+  /** Stops reading (a process that left the job's group still holds the pipe open). */
+  async cancel(): Promise<void> {
+    await Promise.allSettled(this.readers.map((reader) => reader.cancel()));
+  }
+
+  /** The last part of stdout, of stderr, of both as they came. */
+  get stdoutTail(): string {
+    return decodeTail(this.stdoutBytes);
+  }
+
+  get stderrTail(): string {
+    return decodeTail(this.stderrBytes);
+  }
+
+  get combinedTail(): string {
+    return decodeTail(this.combinedBytes);
+  }
+
   /** Writes the kept tail (after the cut marker), passes on a last unfinished line, closes. */
-  async close(): Promise<void> {
-    await this.writing;
+  close(): void {
     if (this.closed) return;
     if (this.partialLine) this.options.onStdoutLine?.(this.partialLine);
     this.partialLine = "";
@@ -191,4 +197,9 @@ class ByteTail {
     out.set(this.buffer.subarray(0, this.size - first), first);
     return out;
   }
+}
+
+/** A byte tail as text; a character cut at its start becomes U+FFFD, nothing worse. */
+function decodeTail(tail: ByteTail): string {
+  return new TextDecoder().decode(tail.bytes());
 }

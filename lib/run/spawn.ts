@@ -75,14 +75,14 @@ export async function runProcess(request: SpawnRequest): Promise<SpawnResult> {
   const facts = (pid: number | null): RunFacts => ({
     pid,
     durationMs: Math.round(performance.now() - started),
-    stdoutTail: output.stdoutTail.toString(),
-    stderrTail: output.stderrTail.toString(),
-    outputTail: output.combinedTail.toString(),
+    stdoutTail: output.stdoutTail,
+    stderrTail: output.stderrTail,
+    outputTail: output.combinedTail,
     logProblem: output.logProblem,
   });
   const child = startChild(request);
   if (typeof child === "string") {
-    await output.close();
+    output.close();
     return { kind: "spawn-failed", error: child, ...facts(null) };
   }
   const pgid = child.pid;
@@ -107,14 +107,14 @@ export async function runProcess(request: SpawnRequest): Promise<SpawnResult> {
     // Sweep what the job left in its group before waiting for the pipes: a grandchild holding
     // stdout open would otherwise keep us waiting forever.
     if (await groupAlive(pgid)) await stopGroup(pgid, request.graceMs);
-    await drain(pumps, child);
-    await output.close();
+    await drain(pumps, output);
+    output.close();
     if (ended) return { ...ended, ...facts(pgid) };
     if (status.signal) return { kind: "signalled", signal: status.signal, ...facts(pgid) };
     return { kind: "exited", code: status.code, ...facts(pgid) };
   } finally {
     watchdog.dispose();
-    await output.close();
+    output.close();
   }
 }
 
@@ -206,7 +206,7 @@ async function feedStdin(child: Deno.ChildProcess, text: string): Promise<void> 
   }
 }
 
-async function drain(pumps: Promise<unknown>, child: Deno.ChildProcess): Promise<void> {
+async function drain(pumps: Promise<unknown>, output: OutputSink): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Promise<"timeout">((resolve) =>
     timer = setTimeout(() => resolve("timeout"), PIPE_DRAIN_MS)
@@ -215,6 +215,6 @@ async function drain(pumps: Promise<unknown>, child: Deno.ChildProcess): Promise
   clearTimeout(timer);
   if (first === "timeout") {
     // A process that left the group (setsid) still holds the pipe; stop reading it.
-    await Promise.allSettled([child.stdout.cancel(), child.stderr.cancel()]);
+    await output.cancel();
   }
 }

@@ -140,9 +140,8 @@ export function atomicWrite(
 ): void {
   requireFileOrAbsent(path);
   const temp = tempPath(path);
-  removeIfFileOrLink(temp);
   try {
-    const file = createNewFile(temp);
+    const file = createTemp(temp);
     try {
       writeAllSync(file, bytes);
       if (options.sync ?? true) file.syncSync();
@@ -154,6 +153,17 @@ export function atomicWrite(
   } catch (error) {
     removeIfFileOrLink(temp);
     throw error;
+  }
+}
+
+/** Creates the temp file, replacing one a process of the same PID left behind. */
+function createTemp(temp: string): Deno.FsFile {
+  try {
+    return createNewFile(temp);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    removeIfFileOrLink(temp);
+    return createNewFile(temp);
   }
 }
 

@@ -5,17 +5,16 @@
  */
 
 import { dirname } from "../posix_path.ts";
-import {
-  ensurePrivateDir,
-  isDiskFull,
-  requireFileOrAbsent,
-  requireSameFile,
-  writeAllSync,
-} from "./fs.ts";
+import { ensurePrivateDir, isDiskFull, requireFileOrAbsent, writeAllSync } from "./fs.ts";
 
 /** A held lock. `release()` removes the file and drops the lock. */
 export interface RunnerLock {
   path: string;
+  /**
+   * The PID of a runner that held this lock and did not release it (it was killed, or lost
+   * power): a clean release removes the file, so finding one with a PID in it says so.
+   */
+  leftBy: number | null;
   release(): void;
 }
 
@@ -51,16 +50,13 @@ export function acquireRunnerLock(
       file.close();
       continue;
     }
+    const leftBy = readHolder(file);
     writeHolder(file);
-    return heldLock(path, file);
+    return heldLock(path, file, leftBy);
   }
   throw new Error(`could not take the runner lock ${path}: it kept being replaced`);
 }
 
-/**
- * Opens the lock file, creating it when missing, without ever following a link or opening a
- * directory or FIFO in its place: a link there would have the runner truncate a file elsewhere.
- */
 /**
  * Writes this runner's PID into the held lock file, for people (and the next runner's "busy"
  * line) to read. The flock itself is the lock: a full disk that refuses these few bytes must
@@ -75,30 +71,30 @@ function writeHolder(file: Deno.FsFile): void {
   }
 }
 
+/**
+ * Opens the lock file, creating it when missing, never a directory or FIFO in its place and never
+ * through a link. Opening writes nothing; a link swapped in after the check is caught once the
+ * lock is taken (`sameInode`), before anything is written.
+ */
 function openLockFile(path: string): Deno.FsFile {
-  if (requireFileOrAbsent(path) === "absent") {
-    try {
-      return Deno.openSync(path, { read: true, write: true, createNew: true, mode: 0o600 });
-    } catch (error) {
-      // Another runner created it first: open theirs, as below.
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-      requireFileOrAbsent(path);
-    }
-  }
-  const file = Deno.openSync(path, { read: true, write: true });
+  // Usually the file is absent (a clean release removes it): create it, which (O_EXCL) never
+  // follows a link and fails on anything already there. Looking first would throw NotFound on
+  // every idle tick, and building that error is a millisecond (docs/benchmarks.md, "Idle tick").
   try {
-    requireSameFile(file, path);
+    return Deno.openSync(path, { read: true, write: true, createNew: true, mode: 0o600 });
   } catch (error) {
-    file.close();
-    throw error;
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
   }
-  return file;
+  // Left by a runner that did not release it, or held by another one: only a regular file will do.
+  requireFileOrAbsent(path);
+  return Deno.openSync(path, { read: true, write: true });
 }
 
-function heldLock(path: string, file: Deno.FsFile): RunnerLock {
+function heldLock(path: string, file: Deno.FsFile, leftBy: number | null): RunnerLock {
   let released = false;
   return {
     path,
+    leftBy,
     release() {
       if (released) return;
       released = true;
@@ -118,11 +114,12 @@ export function isHeld(result: RunnerLock | LockBusy): result is RunnerLock {
   return "release" in result;
 }
 
+/** Whether the path still names the very file we hold (not a link, not a newer file). */
 function sameInode(file: Deno.FsFile, path: string): boolean {
   try {
     const opened = file.statSync();
-    const named = Deno.statSync(path);
-    return opened.ino === named.ino && opened.dev === named.dev;
+    const named = Deno.lstatSync(path);
+    return !named.isSymlink && opened.ino === named.ino && opened.dev === named.dev;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
     throw error;

@@ -120,25 +120,51 @@ export function lastRunOf(state: CronState, job: string): number | null {
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === "object" && !Array.isArray(value);
-const isStringOrNull = (value: unknown) => value === null || typeof value === "string";
 const isCount = (value: unknown) =>
   typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+const STATUSES: readonly unknown[] = ["success", "failed", "never"];
+/** The fields that are a string or null. */
+const TEXT_FIELDS = ["last_error", "log_path", "message", "report_path"] as const;
 
-/** Each checked field of a job entry, and what it must be. */
-const FIELD_RULES: Record<string, [(value: unknown) => boolean, string]> = {
-  last_run: [(value) => value === null || parseTimestamp(value) !== null, "a timestamp or null"],
-  last_status: [(value) => ["success", "failed", "never"].includes(value as string), "a status"],
-  last_error: [isStringOrNull, "a string or null"],
-  outcome: [(value) => (OUTCOMES as readonly unknown[]).includes(value), "an outcome"],
-  duration_ms: [isCount, "a whole number of milliseconds"],
-  exit_code: [(value) => value === null || Number.isSafeInteger(value), "an exit code or null"],
-  log_path: [isStringOrNull, "a string or null"],
-  message: [isStringOrNull, "a string or null"],
-  items_processed: [(value) => value === null || isCount(value), "a count or null"],
-  report_path: [isStringOrNull, "a string or null"],
-  running: [isRunningRecord, "a running record"],
-  usage: [(value) => isObject(value) && Object.values(value).every(Number.isFinite), "usage"],
-};
+/**
+ * What is wrong with one field of a job entry, or null when it is fine (or absent). Plain code
+ * on purpose: this runs for every job on every tick (docs/benchmarks.md, "Idle tick").
+ */
+function fieldProblem(field: string, value: unknown): string | null {
+  switch (field) {
+    case "last_run":
+      return value === null || parseTimestamp(value) !== null ? null : "a timestamp or null";
+    case "last_status":
+      return STATUSES.includes(value) ? null : "a status";
+    case "outcome":
+      return (OUTCOMES as readonly unknown[]).includes(value) ? null : "an outcome";
+    case "duration_ms":
+      return isCount(value) ? null : "a whole number of milliseconds";
+    case "exit_code":
+      return value === null || Number.isSafeInteger(value) ? null : "an exit code or null";
+    case "items_processed":
+      return value === null || isCount(value) ? null : "a count or null";
+    case "running":
+      return isRunningRecord(value) ? null : "a running record";
+    case "usage":
+      return isObject(value) && Object.values(value).every(Number.isFinite) ? null : "usage";
+    default:
+      return value === null || typeof value === "string" ? null : "a string or null";
+  }
+}
+
+/** The fields `fieldProblem` checks; others are kept as they are (the Python original's, ours). */
+const CHECKED = new Set([
+  "last_run",
+  "last_status",
+  "outcome",
+  "duration_ms",
+  "exit_code",
+  "items_processed",
+  "running",
+  "usage",
+  ...TEXT_FIELDS,
+]);
 
 function isRunningRecord(value: unknown): boolean {
   return isObject(value) && parseTimestamp(value.started) !== null &&
@@ -146,22 +172,26 @@ function isRunningRecord(value: unknown): boolean {
     (value.log_path === undefined || typeof value.log_path === "string");
 }
 
-/** One job's entry with every field of the wrong type dropped (and reported). */
+/**
+ * One job's entry with every field of the wrong type dropped (and reported). `raw` is freshly
+ * parsed, so it is checked in place: nothing is copied when all is well, the common case.
+ */
 function checkJobEntry(name: string, raw: unknown, problems: string[]): JobState | null {
   if (!isObject(raw)) {
-    problems.push(`jobs.${name}: ${JSON.stringify(raw)} is not an entry: dropped`);
+    problems.push(`jobs.${name}: ${preview(raw)} is not an entry: dropped`);
     return null;
   }
-  const entry: Record<string, unknown> = { ...raw };
-  for (const [field, [valid, what]] of Object.entries(FIELD_RULES)) {
-    if (!(field in entry) || valid(entry[field])) continue;
-    problems.push(`jobs.${name}.${field}: ${preview(entry[field])} is not ${what}: dropped`);
-    delete entry[field];
+  for (const field in raw) {
+    if (!CHECKED.has(field)) continue;
+    const what = fieldProblem(field, raw[field]);
+    if (what === null) continue;
+    problems.push(`jobs.${name}.${field}: ${preview(raw[field])} is not ${what}: dropped`);
+    delete raw[field];
   }
-  entry.last_run ??= null;
-  entry.last_error ??= null;
-  entry.last_status ??= entry.last_run === null ? "never" : "failed";
-  return entry as JobState;
+  raw.last_run ??= null;
+  raw.last_error ??= null;
+  raw.last_status ??= raw.last_run === null ? "never" : "failed";
+  return raw as JobState;
 }
 
 function checkBackoff(raw: unknown, problems: string[]): Record<string, Backoff> | undefined {

@@ -1,24 +1,28 @@
 /**
  * `~/.teleclaude/cron_last_tick.json`: when a runner holding the lock last looked at the
  * schedules, and with which config, so `--list` can tell "no runner ran" from "runners ran but
- * did not start the job".
+ * did not start the job"; and which config cache it had verified, so the next tick need not
+ * verify it again (lib/config/load.ts).
  */
 
 import { atomicWrite, pathKind } from "./fs.ts";
 import { parseTimestamp } from "./state.ts";
 
-/** The last tick a runner made: when, and with which config file. */
+/** The last tick a runner made. */
 export interface LastTick {
   at: number;
+  /** The config file it ran. */
   config: string;
+  /** The identity of the config cache file it verified (`loadConfig`), or null. */
+  cache: string | null;
 }
 
 /**
  * Notes that a runner holding the lock looked at the schedules now. Informational: no fsync.
  * Returns why it could not be written, or null.
  */
-export function recordTick(path: string, config: string, now: number): string | null {
-  const note = JSON.stringify({ at: new Date(now).toISOString(), config });
+export function recordTick(path: string, tick: LastTick): string | null {
+  const note = JSON.stringify({ ...tick, at: new Date(tick.at).toISOString() });
   try {
     atomicWrite(path, new TextEncoder().encode(note), { sync: false });
     return null;
@@ -33,9 +37,14 @@ export function recordTick(path: string, config: string, now: number): string | 
 export function readLastTick(path: string): LastTick | null {
   if (pathKind(path) !== "file") return null;
   try {
-    const value = JSON.parse(Deno.readTextFileSync(path)) as { at?: unknown; config?: unknown };
+    const value = JSON.parse(Deno.readTextFileSync(path)) as Record<string, unknown> | null;
     const at = parseTimestamp(value?.at);
-    return at !== null && typeof value.config === "string" ? { at, config: value.config } : null;
+    if (at === null || typeof value?.config !== "string") return null;
+    return {
+      at,
+      config: value.config,
+      cache: typeof value.cache === "string" ? value.cache : null,
+    };
   } catch {
     return null;
   }

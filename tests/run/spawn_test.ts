@@ -95,3 +95,21 @@ Deno.test("runProcess() stops the job when the runner cannot record it as runnin
   );
   assert.equal(await groupAlive(pid), false);
 });
+
+Deno.test("runProcess() stops reading a pipe a process that left the group still holds", async () => {
+  await using sandbox = await makeSandbox();
+  // A grandchild in a session of its own (out of the runner's reach) keeps stdout open.
+  const escapee = join(sandbox.dir, "escapee");
+  const result = await runProcess(request(
+    sandbox.dir,
+    `perl -MPOSIX -e 'POSIX::setsid(); open(F, ">", "${escapee}"); print F $$; close F; exec "sleep", "30"' & ` +
+      `while [ ! -s "${escapee}" ]; do sleep 0.05; done; echo done`,
+  ));
+  try {
+    assert.equal(result.kind, "exited");
+    assert.match(result.stdoutTail, /^done\n/);
+  } finally {
+    const pid = Number(await Deno.readTextFile(escapee));
+    if (pid > 1) Deno.kill(pid, "SIGKILL");
+  }
+});

@@ -15,19 +15,20 @@ import { join } from "./posix_path.ts";
 import { isExecutableFile } from "./subprocess.ts";
 import type { AgentName, AgentOverride, ThinkingMode } from "./config/job.ts";
 
-/** Default model per agent and thinking mode; `null` means the agent has no such mode. */
+/**
+ * Default model per agent and thinking mode; `null` means the agent has no such mode. Each is a
+ * model the pinned CLI knows (tests/agents/ checks it, so a stale default shows when a pin moves):
+ * claude's aliases; codex's own default, `gpt-6.1-sol`, at four reasoning efforts (0.169.0 no
+ * longer lists `gpt-5.3-codex` and warns about it); gemini's pro model by the name it really calls
+ * (0.61.0 quietly sends `gemini-3-pro-preview` to `gemini-3.1-pro-preview`).
+ */
 export const DEFAULT_MODELS: Record<AgentName, Record<ThinkingMode, string | null>> = {
   claude: { fast: "haiku", med: "sonnet", slow: "opus", deep: null },
-  codex: {
-    fast: "gpt-5.3-codex",
-    med: "gpt-5.3-codex",
-    slow: "gpt-5.3-codex",
-    deep: "gpt-5.3-codex",
-  },
+  codex: { fast: "gpt-6.1-sol", med: "gpt-6.1-sol", slow: "gpt-6.1-sol", deep: "gpt-6.1-sol" },
   gemini: {
     fast: "gemini-2.5-flash-lite",
     med: "gemini-3-flash-preview",
-    slow: "gemini-3-pro-preview",
+    slow: "gemini-3.1-pro-preview",
     deep: null,
   },
 };
@@ -58,6 +59,8 @@ export interface Invocation {
   command: string;
   args: string[];
   stdin: string | null;
+  /** Added to the environment the agent gets. */
+  env?: Record<string, string>;
 }
 
 /** What a job invocation needs to know beyond the binary. */
@@ -68,6 +71,19 @@ export interface InvocationRequest {
   override?: AgentOverride | undefined;
   maxTurns?: number | null;
   maxBudgetUsd?: number | null;
+  /**
+   * Gemini has no turn-cap flag: a system settings file with `model.maxSessionTurns` (written by
+   * the caller, which knows the file system) caps it, named by GEMINI_CLI_SYSTEM_SETTINGS_PATH.
+   */
+  geminiSettingsPath?: string | null;
+}
+
+/** What a one-shot invocation needs beyond the job's request. */
+export interface OneShotRequest extends InvocationRequest {
+  /** Codex MCP servers the user's or project's config declares (each is switched off). */
+  codexMcpServers?: string[];
+  /** A gemini policy file that denies every tool (written by the caller). */
+  geminiDenyPolicy?: string;
 }
 
 /** The model for an agent and thinking mode, override first; null when the agent has none. */
@@ -91,28 +107,13 @@ function requireModel(request: InvocationRequest): string {
 /**
  * The job-mode command line: full tools and MCP servers, no permission prompts, no session
  * saved, a machine-readable event stream on stdout. Never `--tools ""`, never an empty
- * `enabledMcpjsonServers`.
+ * `enabledMcpjsonServers`. Each flag was checked against the pinned CLI (tests/agents/).
  */
 export function jobInvocation(binary: string, request: InvocationRequest): Invocation {
   const model = requireModel(request);
   switch (request.agent) {
-    case "claude": {
-      const args = [
-        "-p",
-        "--dangerously-skip-permissions",
-        "--no-session-persistence",
-        "--no-chrome",
-        "--output-format",
-        "stream-json",
-        "--verbose",
-        "--model",
-        model,
-      ];
-      if (request.maxTurns) args.push("--max-turns", String(request.maxTurns));
-      if (request.maxBudgetUsd) args.push("--max-budget-usd", String(request.maxBudgetUsd));
-      // With -p and no prompt argument, claude reads the prompt from stdin.
-      return { command: binary, args, stdin: request.prompt };
-    }
+    case "claude":
+      return claudeJob(binary, model, request);
     case "codex":
       return {
         command: binary,
@@ -120,6 +121,11 @@ export function jobInvocation(binary: string, request: InvocationRequest): Invoc
           "exec",
           "--dangerously-bypass-approvals-and-sandbox",
           "--skip-git-repo-check",
+          // No session files: jobs are stateless between runs.
+          "--ephemeral",
+          // Without a network codex would retry forever ("waiting for network"): fail instead.
+          "--disable",
+          "unbounded_connection_retries",
           "--json",
           "-m",
           model,
@@ -130,20 +136,54 @@ export function jobInvocation(binary: string, request: InvocationRequest): Invoc
         ],
         stdin: request.prompt,
       };
-    case "gemini": {
-      // gemini appends -p to whatever arrives on stdin, so stdin stays closed and the prompt is
-      // one argv element (it is short: a pointer to the spec doc).
-      // max_turns and max_budget_usd have no gemini or codex flag: only claude gets them.
-      const args = ["--approval-mode", "yolo", "--output-format", "stream-json", "-m", model];
-      return { command: binary, args: [...args, "-p", request.prompt], stdin: null };
-    }
+    case "gemini":
+      return geminiJob(binary, model, request);
   }
 }
 
+function claudeJob(binary: string, model: string, request: InvocationRequest): Invocation {
+  const args = [
+    "-p",
+    "--dangerously-skip-permissions",
+    "--no-session-persistence",
+    "--no-chrome",
+    "--output-format",
+    "stream-json",
+    "--verbose",
+    "--model",
+    model,
+  ];
+  if (request.maxTurns) args.push("--max-turns", String(request.maxTurns));
+  if (request.maxBudgetUsd) args.push("--max-budget-usd", String(request.maxBudgetUsd));
+  // With -p and no prompt argument, claude reads the prompt from stdin.
+  return { command: binary, args, stdin: request.prompt };
+}
+
 /**
- * The one-shot command line: no tools, no MCP servers, one JSON answer on stdout.
+ * gemini appends -p to whatever arrives on stdin, so stdin stays closed and the prompt is one argv
+ * element (it is short: a pointer to the spec doc). `--skip-trust`: a folder nobody trusted
+ * interactively is otherwise refused (exit 55) before anything runs.
  */
-export function oneShotInvocation(binary: string, request: InvocationRequest): Invocation {
+function geminiJob(binary: string, model: string, request: InvocationRequest): Invocation {
+  const args = ["--skip-trust", "--approval-mode", "yolo", "--output-format", "stream-json"];
+  const env = request.maxTurns && request.geminiSettingsPath
+    ? { GEMINI_CLI_SYSTEM_SETTINGS_PATH: request.geminiSettingsPath }
+    : undefined;
+  return {
+    command: binary,
+    args: [...args, "-m", model, "-p", request.prompt],
+    stdin: null,
+    ...(env ? { env } : {}),
+  };
+}
+
+/**
+ * The one-shot command line: no tools, no MCP servers, one answer. Claude: `--tools ""` and
+ * `--strict-mcp-config` (which alone keeps the project's `.mcp.json` servers from starting).
+ * Codex: every tool it lets a caller switch off, and every MCP server the configs declare. Gemini:
+ * a deny-all policy (no tool in the request) and an allowed-MCP list naming no server.
+ */
+export function oneShotInvocation(binary: string, request: OneShotRequest): Invocation {
   const model = requireModel(request);
   switch (request.agent) {
     case "claude":
@@ -153,8 +193,6 @@ export function oneShotInvocation(binary: string, request: InvocationRequest): I
           "-p",
           "--tools",
           "",
-          "--settings",
-          JSON.stringify({ enabledMcpjsonServers: [] }),
           "--strict-mcp-config",
           "--no-session-persistence",
           "--no-chrome",
@@ -166,32 +204,17 @@ export function oneShotInvocation(binary: string, request: InvocationRequest): I
         stdin: request.prompt,
       };
     case "codex":
-      return {
-        command: binary,
-        args: [
-          "exec",
-          "--sandbox",
-          "read-only",
-          "--skip-git-repo-check",
-          "--json",
-          "-m",
-          model,
-          "-c",
-          `model_reasoning_effort=${CODEX_REASONING_EFFORT[request.thinkingMode]}`,
-          "-c",
-          "mcp_servers={}",
-          "-",
-        ],
-        stdin: request.prompt,
-      };
+      return codexOneShot(binary, model, request);
     case "gemini":
       return {
         command: binary,
         args: [
+          "--skip-trust",
           "--approval-mode",
           "default",
           "--allowed-mcp-server-names",
-          "",
+          NO_MCP_SERVER,
+          ...(request.geminiDenyPolicy ? ["--policy", request.geminiDenyPolicy] : []),
           "--output-format",
           "json",
           "-m",
@@ -202,6 +225,46 @@ export function oneShotInvocation(binary: string, request: InvocationRequest): I
         stdin: null,
       };
   }
+}
+
+/** A server name no config uses: "allow only this one" means none (an empty name is refused). */
+export const NO_MCP_SERVER = "teleclaude-no-mcp-server";
+
+/** The deny-all gemini policy `oneShotInvocation` points at (the caller writes it). */
+export const GEMINI_DENY_ALL_POLICY =
+  '[[rule]]\ntoolName = "*"\ndecision = "deny"\npriority = 999\n';
+
+function codexOneShot(binary: string, model: string, request: OneShotRequest): Invocation {
+  // Bare TOML keys only: codex splits `-c` keys on dots (the configs' names are bare in practice).
+  const off = (request.codexMcpServers ?? []).filter((name) => /^[A-Za-z0-9_-]+$/.test(name))
+    .flatMap((name) => ["-c", `mcp_servers.${name}.enabled=false`]);
+  return {
+    command: binary,
+    args: [
+      "exec",
+      "--ephemeral",
+      "--sandbox",
+      "read-only",
+      "--skip-git-repo-check",
+      "--json",
+      "-m",
+      model,
+      "-c",
+      `model_reasoning_effort=${CODEX_REASONING_EFFORT[request.thinkingMode]}`,
+      // `-c mcp_servers={}` merges and removes nothing: each server is switched off by name.
+      ...off,
+      "-c",
+      'web_search="disabled"',
+      "-c",
+      "tools.experimental_request_user_input.enabled=false",
+      ...["shell_tool", "multi_agent", "goals", "view_image", "sleep_tool"].flatMap((feature) => [
+        "--disable",
+        feature,
+      ]),
+      "-",
+    ],
+    stdin: request.prompt,
+  };
 }
 
 /** The prompt of an agent job: a pointer to its spec doc, relative to the config's directory. */

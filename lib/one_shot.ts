@@ -1,19 +1,27 @@
 /**
  * `runOnce`: one question to an agent in the Python original's "lobotomized" mode: no tools, no
- * MCP servers, one JSON answer. A library function for other TeleClaude components, exported as
+ * MCP servers, one answer. A library function for other TeleClaude components, exported as
  * `@teleclaude/cron/one-shot` (deno.json); the runner itself uses job mode (`runAgentJob`).
  */
 
-import { join } from "./posix_path.ts";
-import { oneShotInvocation, resolveAgentBinary } from "./agents.ts";
+import {
+  GEMINI_DENY_ALL_POLICY,
+  oneShotInvocation,
+  type OneShotRequest as Invocable,
+  resolveAgentBinary,
+} from "./agents.ts";
 import {
   type AgentName,
   type AgentOverride,
   DEFAULT_MAX_LOG_BYTES,
   type ThinkingMode,
 } from "./config/job.ts";
-import { parseEvents } from "./run/outcome/classify.ts";
+import { join } from "./posix_path.ts";
+import { agentReader, agentVerdict, lastWords } from "./run/outcome/classify.ts";
+import { type AgentFacts, eventOf, objectAt, type RunUsage, textOf } from "./run/outcome/facts.ts";
 import { runProcess } from "./run/spawn.ts";
+import { LOCAL_TIME_ZONE } from "./time_zone.ts";
+import type { Outcome } from "./store/state.ts";
 
 /** What to ask and where. */
 export interface OneShotRequest {
@@ -27,55 +35,120 @@ export interface OneShotRequest {
   timeoutMs?: number;
 }
 
-/** Why a one-shot question got no answer. */
-export class OneShotError extends Error {
-  override name = "OneShotError";
+/** The agent's answer. */
+export interface OneShotAnswer {
+  text: string;
+  usage: RunUsage;
 }
 
-/**
- * Asks once and returns the last JSON object the agent printed (claude's and gemini's `json`
- * output is one object; codex prints JSON lines and the last is its final event).
- */
-export async function runOnce(request: OneShotRequest): Promise<Record<string, unknown>> {
+/** Why a one-shot question got no answer: the agent's own words, and what kind of failure. */
+export class OneShotError extends Error {
+  override name = "OneShotError";
+
+  constructor(message: string, readonly outcome: Outcome | "not-started") {
+    super(message);
+  }
+}
+
+/** Asks once and returns the agent's answer; throws `OneShotError` with its words otherwise. */
+export async function runOnce(request: OneShotRequest): Promise<OneShotAnswer> {
   const binary = resolveAgentBinary(request.agent, request.override, {
     path: Deno.env.get("PATH") ?? "",
     home: Deno.env.get("HOME") ?? "",
     os: Deno.build.os,
   });
   if (!binary.found) {
-    throw new OneShotError(`${binary.reason}; looked in: ${binary.searched.join(", ")}`);
+    throw new OneShotError(
+      `${binary.reason}; looked in: ${binary.searched.join(", ")}`,
+      "not-started",
+    );
   }
-  const invocation = oneShotInvocation(binary.path, request);
+  const scratch = await Deno.makeTempDir({ prefix: "teleclaude-one-shot-" });
+  try {
+    const invocable = await prepare(request, scratch);
+    return await ask(request, oneShotInvocation(binary.path, invocable));
+  } finally {
+    await Deno.remove(scratch, { recursive: true }).catch(() => {});
+  }
+}
+
+/** What each agent needs written or read first: gemini's deny-all policy, codex's MCP servers. */
+async function prepare(request: OneShotRequest, scratch: string): Promise<Invocable> {
+  const invocable: Invocable = { ...request };
+  if (request.agent === "gemini") {
+    invocable.geminiDenyPolicy = join(scratch, "deny-all.toml");
+    await Deno.writeTextFile(invocable.geminiDenyPolicy, GEMINI_DENY_ALL_POLICY);
+  }
+  if (request.agent === "codex") invocable.codexMcpServers = await codexMcpServers(request.cwd);
+  return invocable;
+}
+
+/** MCP servers declared in codex's user config and in the project's, by name. */
+async function codexMcpServers(cwd: string): Promise<string[]> {
+  const home = Deno.env.get("CODEX_HOME") || join(Deno.env.get("HOME") ?? "", ".codex");
+  const names = new Set<string>();
+  for (const file of [join(home, "config.toml"), join(cwd, ".codex", "config.toml")]) {
+    const text = await Deno.readTextFile(file).catch(() => "");
+    for (const match of text.matchAll(/^\s*\[mcp_servers\.([A-Za-z0-9_-]+)\]/gm)) {
+      names.add(match[1]!);
+    }
+  }
+  return [...names];
+}
+
+async function ask(
+  request: OneShotRequest,
+  invocation: ReturnType<typeof oneShotInvocation>,
+): Promise<OneShotAnswer> {
+  const reader = agentReader(request.agent, Date.now(), LOCAL_TIME_ZONE);
+  // Gemini's json answer is one object printed over many lines: kept whole and read at the end.
+  const stdout: string[] = [];
   const result = await runProcess({
     command: invocation.command,
     args: invocation.args,
     cwd: request.cwd,
-    env: {},
+    env: invocation.env ?? {},
     stdin: invocation.stdin,
     logPath: request.logPath,
     maxLogBytes: DEFAULT_MAX_LOG_BYTES,
     timeoutMs: request.timeoutMs ?? 120_000,
     graceMs: 2000,
     idleTimeoutMs: 0,
+    onStdoutLine: (line) => {
+      if (request.agent === "gemini") stdout.push(line);
+      return reader.line(line);
+    },
   });
-  if (result.kind !== "exited" || result.code !== 0) {
-    const why = result.kind === "exited" ? `exited with code ${result.code}` : result.kind;
-    throw new OneShotError(`${request.agent} one-shot ${why}; output in ${request.logPath}`);
-  }
-  // A pretty-printed single object spans lines: try the whole output first.
-  try {
-    const whole: unknown = JSON.parse(result.stdoutTail);
-    if (whole !== null && typeof whole === "object" && !Array.isArray(whole)) {
-      return whole as Record<string, unknown>;
-    }
-  } catch {
-    // JSON lines, handled below.
-  }
-  const last = parseEvents(result.stdoutTail).at(-1);
-  if (!last) {
+  if (result.kind !== "exited") {
     throw new OneShotError(
-      `${request.agent} one-shot printed no JSON; output in ${join(request.logPath)}`,
+      `${request.agent} one-shot ${result.kind}; output in ${request.logPath}`,
+      "failed",
     );
   }
-  return last;
+  const facts = request.agent === "gemini"
+    ? geminiFacts(stdout.join("\n"), result.stderrTail, reader.facts)
+    : reader.facts;
+  const verdict = agentVerdict(request.agent, result.code, facts, result.stderrTail);
+  if (verdict.outcome !== "success" || facts.answer === null) {
+    const words = verdict.error ?? `${request.agent} one-shot gave no answer`;
+    throw new OneShotError(`${words} (output in ${request.logPath})`, verdict.outcome);
+  }
+  return { text: facts.answer, usage: facts.usage };
+}
+
+/**
+ * Gemini's one-shot facts: its answer is `response` of the object on stdout; a failure is an
+ * `error` there, or (stdout empty) the object it prints last on stderr (`lastWords`).
+ */
+function geminiFacts(stdout: string, stderr: string, facts: AgentFacts): AgentFacts {
+  const answer = eventOf(stdout);
+  const error = objectAt(answer, "error");
+  const failed = answer === null || answer.error !== undefined;
+  return {
+    ...facts,
+    answer: textOf(answer?.response),
+    finished: !failed,
+    failed,
+    error: failed ? textOf(error?.message) ?? lastWords(stderr) : null,
+  };
 }

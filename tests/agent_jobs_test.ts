@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readRecord, writeFakeAgent } from "./helpers/fake_agent.ts";
+import { readRecord, realSuccess, writeFakeAgent } from "./helpers/fake_agent.ts";
 import { startFakeDaemon } from "./helpers/daemon.ts";
 import {
   makeSandbox,
@@ -57,9 +57,12 @@ Deno.test("three agent jobs run through their CLIs with job-mode flags, without 
     "exec",
     "--dangerously-bypass-approvals-and-sandbox",
     "--skip-git-repo-check",
+    "--ephemeral",
+    "--disable",
+    "unbounded_connection_retries",
     "--json",
     "-m",
-    "gpt-5.3-codex",
+    "gpt-6.1-sol",
     "-c",
     "model_reasoning_effort=xhigh",
     "-",
@@ -69,15 +72,16 @@ Deno.test("three agent jobs run through their CLIs with job-mode flags, without 
     /Read @docs\/project\/spec\/jobs\/codex-spec\.md/,
   );
   const gemini = await readRecord(sandbox.records, "gemini", "args") as string[];
-  assert.deepEqual(gemini.slice(0, 6), [
+  assert.deepEqual(gemini.slice(0, 7), [
+    "--skip-trust",
     "--approval-mode",
     "yolo",
     "--output-format",
     "stream-json",
     "-m",
-    "gemini-3-pro-preview",
+    "gemini-3.1-pro-preview",
   ]);
-  assert.deepEqual(gemini.slice(6), [
+  assert.deepEqual(gemini.slice(7), [
     "-p",
     "You are running the gemini_job job. Read @docs/project/spec/jobs/gemini-spec.md for your full instructions.",
   ]);
@@ -172,6 +176,21 @@ jobs:
 });
 
 const STREAMS = new URL("./testdata/streams/", import.meta.url);
+const realOutput = (agent: string, name: string) =>
+  Deno.readTextFile(new URL(`${agent}/${name}/stdout`, STREAMS));
+
+/**
+ * Claude's real usage-limit output (captured at 09:50 UTC, resetting at 11:50:01) moved to reset
+ * at `resetsAt`: the epoch fields and the words, as claude would print them then.
+ */
+async function usageLimitResettingAt(resetsAt: number): Promise<string> {
+  const captured = await realOutput("claude", "usage_limit_5h");
+  const clock = new Date(resetsAt).toISOString().slice(11, 16);
+  const [hour, minute] = clock.split(":").map(Number) as [number, number];
+  const words = `${hour % 12 || 12}:${String(minute).padStart(2, "0")}${hour < 12 ? "am" : "pm"}`;
+  return captured.replaceAll('"resetsAt":1795693801', `"resetsAt":${resetsAt / 1000}`)
+    .replaceAll("resets 11:50am (UTC)", `resets ${words} (UTC)`);
+}
 
 Deno.test("a usage limit defers every job of that agent until the stated reset", async () => {
   await using sandbox = await makeSandbox();
@@ -180,22 +199,20 @@ Deno.test("a usage limit defers every job of that agent until the stated reset",
     "jobs:\n  first: { job: s, when: { every: 5m } }\n  second: { job: s, when: { every: 5m } }\n  other: { job: s, agent: gemini, when: { every: 5m } }\n",
     ["s"],
   );
-  const limited = await Deno.readTextFile(new URL("claude_usage_limit.jsonl", STREAMS));
+  const resetsAt = Math.ceil(Date.now() / 60_000) * 60_000 + 3 * 3_600_000;
+  const limited = await usageLimitResettingAt(resetsAt);
   await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 1, stdout: limited.trim() });
   await writeFakeAgent(sandbox.bin, "gemini", { kind: "exit", code: 0 });
   const first = await runCli(sandbox, []);
   assert.equal(first.code, 1);
   const state = await readStateFile(sandbox);
   assert.equal(state.jobs.first?.outcome, "usage_limit");
-  assert.equal(state.jobs.first?.last_error, "You've hit your limit · resets 3pm (UTC)");
+  assert.match(state.jobs.first?.last_error as string, /^You've hit your 5-hour limit · resets /);
   // The second claude job was not started after the first hit the limit.
   assert.equal(state.jobs.second, undefined);
   assert.equal(state.jobs.other?.last_status, "success");
-  const until = Date.parse(
-    (state.agent_backoff as Record<string, { until: string }>).claude!.until,
-  );
-  assert.equal(new Date(until).getUTCHours(), 15);
-  assert.ok(until > Date.now());
+  const until = (state.agent_backoff as Record<string, { until: string }>).claude!.until;
+  assert.equal(Date.parse(until), resetsAt);
 
   await Deno.remove(join(sandbox.records, "claude.args"));
   const later = await runCli(sandbox, ["--force", "--job", "other"]);
@@ -208,33 +225,35 @@ Deno.test("a usage limit defers every job of that agent until the stated reset",
   );
   assert.equal(await readRecord(sandbox.records, "claude", "args"), null);
   const list = await runCli(sandbox, ["--list"]);
-  assert.match(
-    list.stdout,
-    /first\s+agent:claude .*usage limit; deferred until \d{4}-\d{2}-\d{2} 15:00/,
+  const local = new Date(resetsAt).toISOString().slice(0, 16).replace("T", " ");
+  assert.ok(
+    list.stdout.includes(`usage limit; deferred until ${local}`),
+    `--list shows the reset:\n${list.stdout}`,
   );
 });
 
-Deno.test("structured outcomes: is_error with exit 0 fails, max turns is its own status, usage is kept", async () => {
+Deno.test("structured outcomes from real output: errors, max turns and usage are kept", async () => {
   await using sandbox = await makeSandbox();
   await writeConfig(sandbox, "jobs:\n  j: { job: s, max_turns: 40 }\n", ["s"]);
-  for (
-    const [fixture, outcome] of [["claude_is_error", "failed"], ["claude_max_turns", "max_turns"], [
-      "claude_success",
-      "success",
-    ]]
-  ) {
-    const text = await Deno.readTextFile(new URL(`${fixture}.jsonl`, STREAMS));
-    await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 0, stdout: text.trim() });
+  const cases: [string, number, string][] = [
+    ["overloaded", 1, "failed"],
+    ["max_turns", 1, "max_turns"],
+    ["budget", 1, "budget"],
+    ["success_tool", 0, "success"],
+  ];
+  for (const [capture, code, outcome] of cases) {
+    const text = await realOutput("claude", capture);
+    await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code, stdout: text.trim() });
     await runCli(sandbox, ["--force"]);
     const entry = (await readStateFile(sandbox)).jobs.j!;
-    assert.equal(entry.outcome, outcome, fixture);
+    assert.equal(entry.outcome, outcome, capture);
   }
   const entry = (await readStateFile(sandbox)).jobs.j!;
   assert.deepEqual(entry.usage, {
-    turns: 4,
-    cost_usd: 0.0214,
-    input_tokens: 5120,
-    output_tokens: 640,
+    turns: 2,
+    cost_usd: 0.00004,
+    input_tokens: 200,
+    output_tokens: 40,
   });
   assert.deepEqual((await readRecord(sandbox.records, "claude", "args") as string[]).slice(-2), [
     "--max-turns",
@@ -251,6 +270,9 @@ if [ "$TELECLAUDE_JOB_NAME" = reporter ]; then
   mkdir -p "$HOME/.teleclaude/jobs/reporter/runs"
   echo "# report" > "$HOME/.teleclaude/jobs/reporter/runs/261126-070000.md"
 fi
+cat <<'EOF'
+${await realSuccess("claude")}
+EOF
 `;
   await Deno.writeTextFile(join(sandbox.bin, "claude"), writer, { mode: 0o755 });
   const result = await runCli(sandbox, []);

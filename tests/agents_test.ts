@@ -28,7 +28,9 @@ Deno.test("job mode keeps every tool and MCP server; one-shot mode removes them"
       once.args.slice(once.args.indexOf("--tools"), once.args.indexOf("--tools") + 2),
       ["--tools", ""],
     );
-    assert.ok(once.args.includes(JSON.stringify({ enabledMcpjsonServers: [] })));
+    // No --mcp-config with --strict-mcp-config: no MCP server at all, the project's included.
+    assert.ok(once.args.includes("--strict-mcp-config"));
+    assert.ok(!once.args.includes("--mcp-config"));
     assert.ok(!once.args.includes("--dangerously-skip-permissions"));
     assert.deepEqual(once.args.slice(-4), ["--output-format", "json", "--model", "haiku"]);
   });
@@ -45,18 +47,48 @@ Deno.test("job mode keeps every tool and MCP server; one-shot mode removes them"
         "--dangerously-bypass-approvals-and-sandbox",
       ),
     );
-    assert.ok(
-      oneShotInvocation("/bin/codex", { ...request, agent: "codex" }).args.includes("read-only"),
-    );
+    const once = oneShotInvocation("/bin/codex", {
+      ...request,
+      agent: "codex",
+      codexMcpServers: ["docs", "linear"],
+    });
+    assert.ok(once.args.includes("read-only"));
+    for (const name of ["docs", "linear"]) {
+      assert.ok(once.args.includes(`mcp_servers.${name}.enabled=false`), name);
+    }
+    for (const feature of ["shell_tool", "multi_agent", "view_image"]) {
+      assert.equal(once.args[once.args.indexOf(feature) - 1], "--disable", feature);
+    }
   });
   await t.step("gemini gets the prompt as one argv element and yolo only in job mode", () => {
     const job = jobInvocation("/bin/gemini", { ...request, agent: "gemini" });
     assert.deepEqual(job.args.slice(-2), ["-p", "do it"]);
     assert.ok(job.args.includes("yolo"));
     assert.equal(job.stdin, null);
-    assert.ok(
-      !oneShotInvocation("/bin/gemini", { ...request, agent: "gemini" }).args.includes("yolo"),
-    );
+    const once = oneShotInvocation("/bin/gemini", {
+      ...request,
+      agent: "gemini",
+      geminiDenyPolicy: "/tmp/deny.toml",
+    });
+    assert.ok(!once.args.includes("yolo"));
+    assert.deepEqual(once.args.slice(0, 8), [
+      "--skip-trust",
+      "--approval-mode",
+      "default",
+      "--allowed-mcp-server-names",
+      "teleclaude-no-mcp-server",
+      "--policy",
+      "/tmp/deny.toml",
+      "--output-format",
+    ]);
+    // A turn cap reaches gemini through a settings file, the only place it reads one.
+    const capped = jobInvocation("/bin/gemini", {
+      ...request,
+      agent: "gemini",
+      maxTurns: 3,
+      geminiSettingsPath: "/tmp/settings.json",
+    });
+    assert.deepEqual(capped.env, { GEMINI_CLI_SYSTEM_SETTINGS_PATH: "/tmp/settings.json" });
   });
 });
 
@@ -160,34 +192,48 @@ Deno.test("an explicit binary override that does not exist fails; it never falls
   assert.match(result.reason, /agents\.claude\.binary \S+gone is not an executable file/);
 });
 
-Deno.test("runOnce() returns the agent's JSON answer and reports a failure clearly", async () => {
+const realOutput = (agent: string, name: string) =>
+  Deno.readTextFileSync(new URL(`./testdata/streams/${agent}/${name}/stdout`, import.meta.url));
+
+Deno.test("runOnce() returns the agent's answer and names a failure and its kind", async () => {
   await using sandbox = await makeSandbox();
   const claude = join(sandbox.bin, "claude");
-  await writeFile(
-    claude,
-    `#!/bin/sh\nprintf '%s\\n' "$@" > "${sandbox.records}/args"\ncat > /dev/null\necho '{"type":"result","result":"42"}'\n`,
-    true,
-  );
-  const answer = await runOnce({
-    agent: "claude",
-    thinkingMode: "fast",
-    prompt: "six times seven?",
-    cwd: sandbox.project,
-    logPath: join(sandbox.dir, "once.log"),
-    override: { binary: claude },
-  });
-  assert.deepEqual(answer, { type: "result", result: "42" });
-  assert.match(await Deno.readTextFile(join(sandbox.records, "args")), /^--tools\n\n/m);
-  await writeFile(claude, "#!/bin/sh\nexit 2\n", true);
-  await assert.rejects(
+  const replaying = (output: string, code: number) =>
+    writeFile(
+      claude,
+      `#!/bin/sh\nprintf '%s\\n' "$@" > "${sandbox.records}/args"\ncat > /dev/null\ncat <<'EOF'\n${output.trimEnd()}\nEOF\nexit ${code}\n`,
+      true,
+    );
+  const ask = (log: string) =>
     runOnce({
       agent: "claude",
       thinkingMode: "fast",
-      prompt: "?",
+      prompt: "six times seven?",
       cwd: sandbox.project,
-      logPath: join(sandbox.dir, "2.log"),
+      logPath: join(sandbox.dir, log),
       override: { binary: claude },
-    }),
-    (error: Error) => error instanceof OneShotError && /exited with code 2/.test(error.message),
+    });
+  await replaying(realOutput("claude", "oneshot"), 0);
+  const answer = await ask("once.log");
+  assert.deepEqual(answer, {
+    text: "All done.",
+    usage: { turns: 1, cost_usd: 0.00002, input_tokens: 100, output_tokens: 20 },
+  });
+  assert.match(await Deno.readTextFile(join(sandbox.records, "args")), /^--tools\n\n/m);
+  await replaying(realOutput("claude", "oneshot_usage_limit_5h"), 1);
+  await assert.rejects(
+    ask("2.log"),
+    (error: Error) =>
+      error instanceof OneShotError && error.outcome === "usage_limit" &&
+      /^You've hit your 5-hour limit · resets 11:40am \(UTC\) \(output in \S+2\.log\)$/.test(
+        error.message,
+      ),
+  );
+  await writeFile(claude, "#!/bin/sh\nexit 2\n", true);
+  await assert.rejects(
+    ask("3.log"),
+    (error: Error) =>
+      error instanceof OneShotError && error.outcome === "failed" &&
+      /exited with code 2/.test(error.message),
   );
 });

@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { realSuccess } from "./helpers/fake_agent.ts";
 import {
   type CliResult,
   makeSandbox,
@@ -465,7 +466,9 @@ Deno.test("#15 a relative agents.<name>.binary is relative to the config, for th
   );
   await writeFile(
     join(sandbox.project, "tools/claude"),
-    "#!/bin/sh\ncat > /dev/null\necho ran > agent.txt\n",
+    `#!/bin/sh\ncat > /dev/null\necho ran > agent.txt\ncat <<'EOF'\n${await realSuccess(
+      "claude",
+    )}\nEOF\n`,
     true,
   );
   // The runner's own working directory is elsewhere, as under launchd.

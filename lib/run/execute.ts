@@ -21,7 +21,8 @@ import {
 } from "../config/job.ts";
 import { checkDaemonHealth, resolveRole } from "../daemon.ts";
 import { isAbsolute, join, resolve } from "../posix_path.ts";
-import { agentVerdict } from "./outcome/classify.ts";
+import { writeGeminiTurnCap } from "./gemini_settings.ts";
+import { agentReader, agentVerdict } from "./outcome/classify.ts";
 import { scriptVerdict } from "./outcome/script.ts";
 import { abnormalEnd, type JobResult, jobResult } from "./result.ts";
 import { runProcess, type SpawnRequest, type SpawnResult } from "./spawn.ts";
@@ -117,14 +118,21 @@ export async function runAgentJob(job: AgentJob, context: JobContext): Promise<J
   if (typeof prepared === "string") return jobResult({ error: prepared, details });
   details.role = prepared.role;
   const startedAt = Date.now();
-  const result = await runProcess(
-    spawnRequest(job, context, prepared.invocation, { TELECLAUDE_JOB_ROLE: prepared.role }),
-  );
+  // The events are read as they stream: a final result far past any tail (a 100 KB answer) is
+  // still read, and only the agent's progress keeps the idle watchdog at bay.
+  const reader = agentReader(job.agent, startedAt, context.timeZone);
+  const env = { ...prepared.invocation.env, TELECLAUDE_JOB_ROLE: prepared.role };
+  const result = await runProcess({
+    ...spawnRequest(job, context, prepared.invocation, env),
+    onStdoutLine: (line) => reader.line(line),
+  });
   const reportPath = await findRunReport(join(context.reportsDir, job.name, "runs"), startedAt);
+  const retried = reader.facts.retries;
+  if (retried.length) details.retries = `${retried.length} (last: ${retried.at(-1)})`;
   const abnormal = abnormalEnd(result);
-  if (abnormal) return jobResult({ ...abnormal, details, reportPath });
+  if (abnormal) return jobResult({ ...abnormal, details, reportPath, usage: reader.facts.usage });
   const code = (result as Extract<SpawnResult, { kind: "exited" }>).code;
-  const verdict = agentVerdict(job.agent, code, result.stdoutTail, Date.now(), context.timeZone);
+  const verdict = agentVerdict(job.agent, code, reader.facts, result.stderrTail);
   return jobResult({
     outcome: verdict.outcome,
     exitCode: code,
@@ -169,6 +177,9 @@ async function prepareAgentJob(
     override,
     maxTurns: job.maxTurns,
     maxBudgetUsd: job.maxBudgetUsd,
+    geminiSettingsPath: job.agent === "gemini" && job.maxTurns
+      ? writeGeminiTurnCap(join(context.home, ".teleclaude"), job.name, job.maxTurns)
+      : null,
   });
   return { invocation, role: resolveRole(job.role, health) };
 }

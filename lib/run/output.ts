@@ -24,8 +24,11 @@ const MAX_LINE_CHARS = 8 * 1024 * 1024;
 export interface SinkOptions {
   /** The most the run log may hold. */
   maxLogBytes: number;
-  /** Each complete stdout line, as it arrives (without its newline). */
-  onStdoutLine?: (line: string) => void;
+  /**
+   * Each complete stdout line, as it arrives (without its newline); true when the line shows
+   * progress. With an observer, only progress counts for the idle watchdog.
+   */
+  onStdoutLine?: (line: string) => boolean;
 }
 
 /** Copies a job's output into its log and keeps what the runner needs of it. */
@@ -36,6 +39,8 @@ export class OutputSink {
   private readonly stderrBytes = new ByteTail(TAIL_BYTES);
   private readonly combinedBytes = new ByteTail(TAIL_BYTES);
   lastOutputAt = performance.now();
+  /** When the observer last saw progress (`lastOutputAt` when there is no observer). */
+  lastProgressAt = performance.now();
   /** Why the log is incomplete, when it is (a full disk, say); null when it is whole. */
   logProblem: string | null = null;
   private written = 0;
@@ -117,7 +122,7 @@ export class OutputSink {
       const room = MAX_LINE_CHARS - this.partialLine.length;
       if (room > 0) this.partialLine += piece.length > room ? piece.slice(0, room) : piece;
       if (newline === -1) return;
-      observer(this.partialLine);
+      if (observer(this.partialLine)) this.lastProgressAt = performance.now();
       this.partialLine = "";
       start = newline + 1;
     }

@@ -21,8 +21,12 @@ export interface SpawnRequest {
   /** Output (stdout and stderr) is appended here, at most `maxLogBytes` of it. */
   logPath: string;
   maxLogBytes: number;
-  /** Each complete stdout line as it arrives (an agent's event reader). */
-  onStdoutLine?: (line: string) => void;
+  /**
+   * Each complete stdout line as it arrives (an agent's event reader), true for progress. With
+   * it, the idle watchdog counts progress only: a retry notice every few minutes from an agent
+   * whose API hangs is not a sign of life.
+   */
+  onStdoutLine?: (line: string) => boolean;
   timeoutMs: number;
   /** Time between SIGTERM and SIGKILL when stopping the group. */
   graceMs: number;
@@ -164,7 +168,8 @@ class Watchdog {
     if (idleTimeoutMs > 0) {
       const every = Math.max(10, Math.min(1000, idleTimeoutMs / 4));
       this.timers.push(setInterval(() => {
-        if (performance.now() - output.lastOutputAt >= idleTimeoutMs) {
+        const lastSign = request.onStdoutLine ? output.lastProgressAt : output.lastOutputAt;
+        if (performance.now() - lastSign >= idleTimeoutMs) {
           this.trip({ kind: "idle", afterMs: idleTimeoutMs });
         }
       }, every));

@@ -8,6 +8,7 @@ import { writeFile } from "./sandbox.ts";
 
 /** What a fake agent does after recording its call. */
 export type FakeBehaviour =
+  /** Prints `stdout`, by default (on exit 0) what the real CLI printed for a run with a tool. */
   | { kind: "exit"; code: number; stdout?: string }
   | { kind: "hang" } // ignores SIGTERM and starts a grandchild that also ignores it
   | { kind: "silent-then-exit"; seconds: number };
@@ -28,11 +29,14 @@ echo $$ > "$RECORDS/${name}.pid"
 `;
   let act: string;
   switch (behaviour.kind) {
-    case "exit":
+    case "exit": {
+      const stdout = behaviour.stdout ??
+        (behaviour.code === 0 ? await realSuccess(name) : undefined);
       act = `${
-        behaviour.stdout !== undefined ? `cat <<'FAKE_EOF'\n${behaviour.stdout}\nFAKE_EOF\n` : ""
+        stdout !== undefined ? `cat <<'FAKE_EOF'\n${stdout.trimEnd()}\nFAKE_EOF\n` : ""
       }exit ${behaviour.code}\n`;
       break;
+    }
     case "hang":
       act = `trap '' TERM
 sh -c 'trap "" TERM; echo $$ > "$RECORDS/${name}.grandchild"; while :; do sleep 1; done' &
@@ -46,6 +50,18 @@ while :; do sleep 1; done
   }
   await writeFile(path, record + act, true);
   return path;
+}
+
+/** The output the real CLI `name` printed for a successful run (tests/testdata/streams/). */
+export async function realSuccess(name: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(
+      new URL(`../testdata/streams/${name}/success_tool/stdout`, import.meta.url),
+    );
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
 }
 
 /** Reads what a fake agent recorded, or null when it never ran. */

@@ -1,80 +1,249 @@
+/**
+ * The verdict on real agent output: every stream here was printed by the pinned CLIs against the
+ * loopback model stand-in (tests/testdata/streams/README.md says how), replayed line by line
+ * through the reader the runner uses, with the exit code and stderr the CLI gave.
+ */
+
 import assert from "node:assert/strict";
 import type { AgentName } from "../../lib/config/job.ts";
-import { agentVerdict } from "../../lib/run/outcome/classify.ts";
+import { agentReader, agentVerdict, lastWords } from "../../lib/run/outcome/classify.ts";
+import type { AgentFacts } from "../../lib/run/outcome/facts.ts";
 import { statedReset } from "../../lib/run/outcome/reset.ts";
 import { usageBackoffMs } from "../../lib/run/record.ts";
 
-const NOW = Date.parse("2026-11-26T10:00:00Z");
-const stream = (name: string) =>
-  Deno.readTextFileSync(new URL(`../testdata/streams/${name}.jsonl`, import.meta.url));
-const verdict = (agent: AgentName, code: number, name: string) =>
-  agentVerdict(agent, code, stream(name), NOW, "UTC");
+const STREAMS = new URL("../testdata/streams/", import.meta.url);
 
-Deno.test("agentVerdict() reads success, turns, tokens and cost from claude's result event", () => {
-  assert.deepEqual(verdict("claude", 0, "claude_success"), {
-    outcome: "success",
-    error: null,
-    resetsAt: null,
-    usage: { turns: 4, cost_usd: 0.0214, input_tokens: 5120, output_tokens: 640 },
+interface Capture {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  capturedAt: number;
+  timeZone: string;
+}
+
+function capture(agent: AgentName, name: string): Capture {
+  const dir = new URL(`${agent}/${name}/`, STREAMS);
+  const meta = JSON.parse(Deno.readTextFileSync(new URL("capture.json", dir)));
+  let stderr = "";
+  try {
+    stderr = Deno.readTextFileSync(new URL("stderr", dir));
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return {
+    stdout: Deno.readTextFileSync(new URL("stdout", dir)),
+    stderr,
+    exitCode: meta.exit_code,
+    capturedAt: Date.parse(meta.captured_at),
+    timeZone: meta.time_zone,
+  };
+}
+
+/** Replays a capture as the runner reads a run: line by line, then the exit code and stderr. */
+function replay(agent: AgentName, name: string) {
+  const run = capture(agent, name);
+  const reader = agentReader(agent, run.capturedAt, run.timeZone);
+  let progress = 0;
+  for (const line of run.stdout.split("\n")) if (reader.line(line)) progress++;
+  const verdict = agentVerdict(agent, run.exitCode, reader.facts, run.stderr.slice(-8192));
+  return { ...verdict, facts: reader.facts as AgentFacts, progress, run };
+}
+
+interface Expected {
+  outcome: string;
+  error?: RegExp;
+  resetsAt?: string | null;
+  retried?: boolean;
+}
+
+const EXPECTED: Record<AgentName, Record<string, Expected>> = {
+  claude: {
+    success_tool: { outcome: "success", retried: false },
+    transient_then_success: { outcome: "success", retried: true },
+    rate_limit_minute: { outcome: "success", retried: true },
+    max_turns: { outcome: "max_turns", error: /^Reached maximum number of turns \(1\)$/ },
+    budget: { outcome: "budget", error: /^Reached maximum budget \(\$0\.01\)$/ },
+    auth: { outcome: "auth", error: /^Invalid API key/ },
+    auth_oauth: { outcome: "auth", error: /^Not logged in/ },
+    usage_limit_5h: {
+      outcome: "usage_limit",
+      error: /^You've hit your 5-hour limit · resets 11:50am \(UTC\)$/,
+      resetsAt: "2026-11-26T11:50:01Z",
+    },
+    usage_limit_5h_tz_newyork: { outcome: "usage_limit", resetsAt: "2026-11-26T11:40:52Z" },
+    usage_limit_weekly: { outcome: "usage_limit", resetsAt: "2026-11-29T09:38:51Z" },
+    usage_limit_weekly_tz_berlin: { outcome: "usage_limit", resetsAt: "2026-11-29T09:40:53Z" },
+    oneshot_usage_limit_5h: { outcome: "usage_limit", resetsAt: "2026-11-26T11:40:00Z" },
+    // With an API key a 429 is the key's rate limit, which claude retried: not a usage window.
+    usage_limit_5h_apikey: { outcome: "failed", error: /Request rejected \(429\)/, retried: true },
+    server_throttle: { outcome: "failed", error: /not your usage limit/, retried: true },
+    overloaded: { outcome: "failed", error: /^API Error: 529 Overloaded/, retried: true },
+    stall: { outcome: "failed", error: /^Request timed out/ },
+    root_refusal: {
+      outcome: "failed",
+      error: /^--dangerously-skip-permissions cannot be used with root\/sudo privileges/,
+    },
+  },
+  codex: {
+    success_tool: { outcome: "success", retried: false },
+    // Codex retries a failed request silently; only a dropped stream's retries are printed.
+    transient_then_success: { outcome: "success", retried: false },
+    transient_then_success_no_request_retries: { outcome: "success", retried: true },
+    rate_limit_minute: { outcome: "success", retried: true },
+    auth: { outcome: "auth", error: /401 Unauthorized: Incorrect API key/ },
+    auth_missing_env_key: { outcome: "auth", error: /^Missing environment variable/ },
+    usage_not_included: { outcome: "auth", error: /upgrade to Plus/ },
+    // Codex states a local time to the minute; a minute is added so the retry is never early.
+    usage_limit: {
+      outcome: "usage_limit",
+      error: /^You’ve hit your usage limit\. .*try again at 11:51 AM\.$/,
+      resetsAt: "2026-11-26T11:52:00Z",
+    },
+    usage_limit_tz_new_york: { outcome: "usage_limit", resetsAt: "2026-11-26T11:52:00Z" },
+    usage_limit_weekly: { outcome: "usage_limit", resetsAt: "2026-11-29T10:47:00Z" },
+    usage_limit_no_reset: { outcome: "usage_limit", resetsAt: null },
+    quota_exceeded: { outcome: "usage_limit", error: /^Quota exceeded/, resetsAt: null },
+    rate_limit_always: { outcome: "failed", error: /exceeded retry limit, last status: 429/ },
+    overloaded: { outcome: "failed", error: /503 Service Unavailable/, retried: true },
+    stall: { outcome: "failed", error: /idle timeout waiting for SSE/, retried: true },
+  },
+  gemini: {
+    success_tool: { outcome: "success" },
+    transient_then_success: { outcome: "success" },
+    rate_limit_minute: { outcome: "success" },
+    auth: { outcome: "auth", error: /invalid authentication credentials/ },
+    auth_400: { outcome: "auth", error: /API key not valid/ },
+    auth_missing_key: { outcome: "auth", error: /must specify the GEMINI_API_KEY/ },
+    quota_daily: {
+      outcome: "usage_limit",
+      error: /exhausted your daily quota/,
+      resetsAt: null,
+    },
+    quota_retry_long: { outcome: "usage_limit", resetsAt: "2026-11-26T10:53:02Z" },
+    resource_exhausted: { outcome: "usage_limit", error: /Resource has been exhausted/ },
+    loop: { outcome: "failed", error: /^gemini stopped early: Loop detected/ },
+    max_turns: { outcome: "max_turns", error: /^Reached max session turns/ },
+    untrusted: { outcome: "untrusted", error: /not running in a trusted directory/ },
+    server_error: { outcome: "failed", error: /"code":500/ },
+    overloaded: { outcome: "failed", error: /The model is overloaded/ },
+    sigterm_hang: { outcome: "failed", error: /ended without its final result/ },
+    no_finish_reason: { outcome: "failed", error: /without a finish reason/ },
+    stall: { outcome: "failed", error: /terminated/ },
+  },
+};
+
+for (const [agent, cases] of Object.entries(EXPECTED) as [AgentName, Record<string, Expected>][]) {
+  Deno.test(`agentVerdict() judges ${agent}'s real output`, () => {
+    for (const [name, expected] of Object.entries(cases)) {
+      const verdict = replay(agent, name);
+      const what = `${agent}/${name}`;
+      assert.equal(verdict.outcome, expected.outcome, `${what}: ${verdict.error}`);
+      if (expected.outcome === "success") assert.equal(verdict.error, null, what);
+      else assert.ok(verdict.error, `${what} names no error`);
+      if (expected.error) assert.match(verdict.error ?? "", expected.error, what);
+      if (expected.resetsAt !== undefined) {
+        const resetsAt = expected.resetsAt === null ? null : Date.parse(expected.resetsAt);
+        assert.equal(verdict.resetsAt, resetsAt, what);
+      }
+      if (expected.retried !== undefined) {
+        assert.equal(verdict.retries.length > 0, expected.retried, `${what}: ${verdict.retries}`);
+      }
+      // Every run that printed events showed progress to the idle watchdog.
+      if (verdict.run.stdout.trim()) assert.ok(verdict.progress > 0, `${what} showed no progress`);
+    }
   });
-});
+}
 
-Deno.test("agentVerdict() fails a claude run that exits 0 with is_error, quoting its error", () => {
-  const result = verdict("claude", 0, "claude_is_error");
-  assert.equal(result.outcome, "failed");
-  assert.equal(result.error, "API Error: 529 Overloaded");
-});
-
-Deno.test("agentVerdict() tells max turns apart from success and failure", () => {
-  assert.equal(verdict("claude", 0, "claude_max_turns").outcome, "max_turns");
-  assert.equal(agentVerdict("gemini", 53, "", NOW, "UTC").outcome, "max_turns");
-});
-
-Deno.test("agentVerdict() recognises usage limits and the stated reset time", () => {
-  const claude = verdict("claude", 1, "claude_usage_limit");
-  assert.equal(claude.outcome, "usage_limit");
-  assert.equal(claude.resetsAt, Date.parse("2026-11-26T15:00:00Z"));
-  const codex = verdict("codex", 1, "codex_usage_limit");
-  assert.equal(codex.outcome, "usage_limit");
-  assert.equal(codex.resetsAt, NOW + (2 * 60 + 5) * 60_000);
-});
-
-Deno.test("agentVerdict() reads codex and gemini streams", () => {
-  assert.deepEqual(verdict("codex", 0, "codex_success").usage, {
-    turns: 1,
-    input_tokens: 2400,
-    output_tokens: 310,
+Deno.test("agentVerdict() keeps usage and the answer from each agent's final event", () => {
+  const claude = replay("claude", "success_tool");
+  assert.deepEqual(claude.usage, {
+    turns: 2,
+    cost_usd: 0.00004,
+    input_tokens: 200,
+    output_tokens: 40,
   });
-  assert.equal(verdict("codex", 0, "codex_success").outcome, "success");
-  assert.deepEqual(verdict("gemini", 0, "gemini_success").usage, {
-    input_tokens: 800,
-    output_tokens: 100,
-  });
-  const failed = verdict("gemini", 1, "gemini_error");
-  assert.deepEqual([failed.outcome, failed.error], ["failed", "Please set an Auth method"]);
+  assert.equal(claude.facts.answer, "All done.");
+  const codex = replay("codex", "success_tool");
+  assert.deepEqual(codex.usage, { turns: 1, input_tokens: 2400, output_tokens: 68 });
+  assert.equal(codex.facts.answer, "All done.");
+  const gemini = replay("gemini", "success_tool");
+  assert.deepEqual(gemini.usage, { input_tokens: 2000, output_tokens: 40 });
+  // Gemini streams its answer in pieces; the space between them is part of the answer.
+  assert.equal(gemini.facts.answer, "All done.");
 });
 
-Deno.test("agentVerdict() falls back to the exit code when there is no stream", () => {
-  assert.deepEqual(
-    agentVerdict("codex", 9, "plain text\n", NOW, "UTC").error,
-    "codex exited with code 9",
+Deno.test("a retried per-minute limit is a note on a success, never a deferral", () => {
+  for (const agent of ["claude", "codex"] as const) {
+    const verdict = replay(agent, "rate_limit_minute");
+    assert.equal(verdict.facts.limit, null, agent);
+    assert.equal(verdict.resetsAt, null, agent);
+  }
+  assert.match(replay("claude", "transient_then_success").retries.join("\n"), /\(5\d\d\)/);
+  assert.match(
+    replay("codex", "transient_then_success_no_request_retries").retries[0]!,
+    /^Reconnecting\.\.\. 1\//,
   );
-  assert.equal(agentVerdict("claude", 0, "", NOW, "UTC").outcome, "success");
+});
+
+Deno.test("claude's reset in words agrees with the reset it states as an epoch", () => {
+  for (const name of ["usage_limit_5h", "usage_limit_5h_tz_newyork", "usage_limit_weekly"]) {
+    const verdict = replay("claude", name);
+    const inWords = statedReset(verdict.error!, verdict.run.capturedAt, verdict.run.timeZone);
+    // The words name the minute; the epoch has the seconds.
+    assert.equal(inWords, Math.floor(verdict.resetsAt! / 60_000) * 60_000, name);
+  }
+});
+
+Deno.test("lastWords() reads the error object gemini prints last, and skips banners", () => {
+  assert.equal(
+    lastWords(capture("gemini", "oneshot_quota_daily").stderr),
+    "You have exhausted your daily quota on this model.",
+  );
+  assert.match(lastWords(capture("gemini", "oneshot_auth_400").stderr)!, /API key not valid/);
+  assert.equal(
+    lastWords("YOLO mode is enabled. All tool calls will be automatically approved.\n\n"),
+    null,
+  );
+  assert.equal(lastWords("one\ntwo\nthree\nfour\n    at frame (x.js:1:1)\n"), "two\nthree\nfour");
+});
+
+Deno.test("agentVerdict() reads gemini's exit codes where its output says nothing", () => {
+  const none = { ...replay("gemini", "success_tool").facts, finished: false, answer: null };
+  const cases: [number, string][] = [
+    [41, "auth"],
+    [53, "max_turns"],
+    [55, "untrusted"],
+    [
+      173,
+      "usage_limit",
+    ],
+    [1, "failed"],
+    [0, "failed"],
+  ];
+  for (const [code, outcome] of cases) {
+    assert.equal(agentVerdict("gemini", code, none, "").outcome, outcome, String(code));
+  }
+  assert.equal(agentVerdict("gemini", 9, none, "").error, "gemini exited with code 9");
 });
 
 Deno.test("statedReset() reads the shapes agents use for reset times", () => {
-  assert.equal(statedReset("resets 3pm", NOW, "UTC"), Date.parse("2026-11-26T15:00:00Z"));
-  assert.equal(statedReset("resets at 9:30", NOW, "UTC"), Date.parse("2026-11-27T09:30:00Z")); // tomorrow
-  assert.equal(
-    statedReset("limit resets 12am", NOW, "Europe/Amsterdam"),
-    Date.parse("2026-11-26T23:00:00Z"),
-  );
-  assert.equal(
-    statedReset("Claude AI usage limit reached|1764180000", NOW, "UTC"),
-    1764180000 * 1000,
-  );
-  assert.equal(statedReset("try again in 45m", NOW, "UTC"), NOW + 45 * 60_000);
-  assert.equal(statedReset("rate limited", NOW, "UTC"), null);
+  const now = Date.parse("2026-11-26T10:00:00Z");
+  const at = (text: string, zone = "UTC") => statedReset(text, now, zone);
+  assert.equal(at("resets 3pm (UTC)"), Date.parse("2026-11-26T15:00:00Z"));
+  assert.equal(at("resets 9:30am (UTC)"), Date.parse("2026-11-27T09:30:00Z")); // tomorrow
+  assert.equal(at("resets Nov 29, 9:38am (Europe/Berlin)"), Date.parse("2026-11-29T08:38:00Z"));
+  assert.equal(at("resets Jan 2, 1am (UTC)"), Date.parse("2027-01-02T01:00:00Z")); // next year
+  assert.equal(at("resets 12am", "Europe/Amsterdam"), Date.parse("2026-11-26T23:00:00Z"));
+  assert.equal(at("try again at 6:51 AM.", "America/New_York"), Date.parse("2026-11-26T11:52:00Z"));
+  assert.equal(at("try again at Nov 29th, 2026 10:46 AM."), Date.parse("2026-11-29T10:47:00Z"));
+  assert.equal(at("Please retry in 3600s."), now + 3_600_000);
+  assert.equal(at("Suggested retry after 2.5s."), now + 2500);
+  assert.equal(at("Claude AI usage limit reached|1764180000"), 1764180000 * 1000);
+  assert.equal(at("resets at 2026-11-26T12:00:00Z"), Date.parse("2026-11-26T12:00:00Z"));
+  assert.equal(at("try again in 2h 30m"), now + 150 * 60_000);
+  assert.equal(at("rate limited"), null);
+  assert.equal(at("resets 25:00"), null);
+  assert.equal(at("resets Foo 3, 1am"), null);
 });
 
 Deno.test("usageBackoffMs() doubles from 15 minutes up to 4 hours", () => {

@@ -1,105 +1,135 @@
 /**
- * What an agent run really did, decided from what the agent reported about itself (its event
- * stream, read by one reader per agent) as well as its exit code: an exit code alone lies (claude
- * can exit 0 with `is_error: true`; a usage limit exits 1 and would be retried every five
- * minutes). Pure functions over text.
+ * What an agent run really did, decided once from what its reader gathered (`claude.ts`,
+ * `codex.ts`, `gemini.ts`), its exit code and its stderr. An exit code alone lies both ways:
+ * claude exits 0 with `is_error`, gemini exits 0 after loop detection or a signal, codex exits 0
+ * after retries it recovered from. The order below is the order of what a person must know first.
  */
 
 import type { AgentName } from "../../config/job.ts";
-import { readClaudeEvent } from "./claude.ts";
-import { readCodexEvent } from "./codex.ts";
+import type { Outcome } from "../../store/state.ts";
+import { claudeReader } from "./claude.ts";
+import { codexReader } from "./codex.ts";
 import {
-  type AgentEvent,
   type AgentFacts,
-  type EventReader,
-  noFacts,
+  type AgentReader,
+  errorText,
+  eventOf,
+  objectAt,
   type RunUsage,
+  textOf,
 } from "./facts.ts";
-import { readGeminiEvent } from "./gemini.ts";
+import { geminiReader } from "./gemini.ts";
 import { statedReset } from "./reset.ts";
 
 /** The verdict on an agent run, with whatever the agent reported about itself. */
 export interface AgentVerdict {
-  outcome: "success" | "failed" | "max_turns" | "usage_limit";
-  /** The agent's own error text, when it gave one. */
+  outcome: Outcome;
+  /** The agent's own words for what went wrong; null on success. */
   error: string | null;
-  /** For usage limits: when the agent says the limit resets (epoch ms), if it says. */
+  /** For a usage limit: when the agent says it resets (epoch ms), if it says. */
   resetsAt: number | null;
   usage: RunUsage;
+  /** Trouble the agent retried and got past (transient errors, per-minute limits). */
+  retries: string[];
 }
 
-const READERS: Record<AgentName, EventReader> = {
-  claude: readClaudeEvent,
-  codex: readCodexEvent,
-  gemini: readGeminiEvent,
-};
-
-/** Parses the JSON lines of a stream's tail, skipping anything that is not a JSON object. */
-export function parseEvents(tail: string): AgentEvent[] {
-  const events: AgentEvent[] = [];
-  for (const line of tail.split("\n")) {
-    const trimmed = line.trim();
-    if (!trimmed.startsWith("{")) continue;
-    try {
-      const value: unknown = JSON.parse(trimmed);
-      if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-        events.push(value as AgentEvent);
-      }
-    } catch {
-      // A partial first line of the tail, or plain text on stdout: not an event.
-    }
+/** A reader for one run of `agent`; `now` and the zone place a stated reset on the calendar. */
+export function agentReader(agent: AgentName, now: number, timeZone: string): AgentReader {
+  const reset = (text: string) => statedReset(text, now, timeZone);
+  switch (agent) {
+    case "claude":
+      return claudeReader(reset);
+    case "codex":
+      return codexReader(reset);
+    case "gemini":
+      return geminiReader(reset);
   }
-  return events;
 }
-
-/** The facts of a run, from its agent's events. */
-export function readFacts(agent: AgentName, events: AgentEvent[]): AgentFacts {
-  const facts = noFacts();
-  for (const event of events) READERS[agent](facts, event);
-  return facts;
-}
-
-const USAGE_LIMIT =
-  /(usage limit|hit your limit|rate limit|quota exceeded|resource_exhausted|too many requests)/i;
 
 /**
- * Reads the verdict from an agent's output tail and exit code. `now` and `timeZone` place a
- * stated reset time ("resets 3pm") on the calendar.
+ * Gemini's exit codes that say more than its output: 41 no auth configured, 144/145/147 the API
+ * refused the key (HTTP 400/401/403 mod 256), 53 its turn limit, 55 an untrusted folder, 173 a
+ * quota (HTTP 429 mod 256).
  */
+const GEMINI_EXITS: Record<number, Outcome> = {
+  41: "auth",
+  144: "auth",
+  145: "auth",
+  147: "auth",
+  53: "max_turns",
+  55: "untrusted",
+  173: "usage_limit",
+};
+
+/** The verdict on a run that exited with `exitCode`, given its reader's facts and stderr. */
 export function agentVerdict(
   agent: AgentName,
   exitCode: number,
-  outputTail: string,
-  now: number,
-  timeZone: string,
+  facts: AgentFacts,
+  stderrTail: string,
 ): AgentVerdict {
-  const facts = readFacts(agent, parseEvents(outputTail));
-  // gemini says it only by its exit code: 53 is "turn limit exceeded".
-  if (agent === "gemini" && exitCode === 53) facts.maxTurns = true;
-  const { usage, error, reportedError } = facts;
-  const lastText = error ?? lastLines(outputTail, 5);
-  const verdict = (outcome: AgentVerdict["outcome"], text: string | null, resetsAt = null) => ({
+  const { usage, retries } = facts;
+  const verdict = (outcome: Outcome, error: string | null, resetsAt: number | null = null) => ({
     outcome,
-    error: text,
-    resetsAt: resetsAt as number | null,
+    error,
+    resetsAt,
     usage,
+    retries,
   });
-  if ((reportedError || exitCode !== 0) && USAGE_LIMIT.test(lastText)) {
-    return {
-      ...verdict("usage_limit", firstLine(lastText)),
-      resetsAt: statedReset(lastText, now, timeZone),
-    };
+  const words = facts.error ?? lastWords(stderrTail);
+  const byExit = agent === "gemini" ? GEMINI_EXITS[exitCode] : undefined;
+  if (facts.limit || byExit === "usage_limit") {
+    return verdict("usage_limit", facts.limit?.text ?? words, facts.limit?.resetsAt ?? null);
   }
-  if (facts.maxTurns) return verdict("max_turns", error ?? "stopped at the turn limit");
-  if (reportedError) return verdict("failed", firstLine(error ?? `${agent} reported an error`));
-  if (exitCode !== 0) return verdict("failed", `${agent} exited with code ${exitCode}`);
+  if (byExit) return verdict(byExit, words ?? `${agent} exited with code ${exitCode}`);
+  if (facts.auth) return verdict("auth", words);
+  if (facts.budget) return verdict("budget", words);
+  if (facts.maxTurns) return verdict("max_turns", words);
+  if (facts.failed) return verdict("failed", words);
+  if (facts.stoppedEarly) return verdict("failed", `${agent} stopped early: ${facts.stoppedEarly}`);
+  if (exitCode !== 0) return verdict("failed", words ?? `${agent} exited with code ${exitCode}`);
+  if (!facts.finished) {
+    return verdict(
+      "failed",
+      `${agent} ended without its final result (stopped by a signal, or its output was cut)` +
+        (words ? `: ${words}` : ""),
+    );
+  }
   return verdict("success", null);
 }
 
-function firstLine(text: string): string {
-  return (text.split("\n").find((line) => line.trim()) ?? text).trim().slice(0, 500);
+/**
+ * Lines agents print on stderr in every run, which say nothing about this one: gemini's banners,
+ * codex's note about helper binaries, stack frames under an error.
+ */
+const NOISE = [
+  /^YOLO mode is enabled/,
+  /^Warning: 256-color support not detected/,
+  /^Ripgrep is not available/,
+  /^\[STARTUP\]/,
+  /^WARNING: proceeding, even though we could not create PATH aliases/,
+  /^\s+at /,
+  /^\s*$/,
+];
+
+/**
+ * The agent's own last words on stderr: the message of the error object it ended with (gemini in
+ * json mode prints one, over many lines), else its last three lines without the noise; or null.
+ */
+export function lastWords(stderrTail: string): string | null {
+  const reported = endingError(stderrTail);
+  if (reported !== null) return errorText(reported);
+  const lines = stderrTail.split("\n").filter((line) => !NOISE.some((noise) => noise.test(line)));
+  const last = lines.slice(-3).join("\n").trim();
+  return last ? last.slice(-2000) : null;
 }
 
-function lastLines(text: string, count: number): string {
-  return text.trimEnd().split("\n").slice(-count).join("\n");
+/** The message of a pretty-printed `{"error": {"message": …}}` that ends `text`, if one does. */
+function endingError(text: string): string | null {
+  const trimmed = text.trimEnd();
+  if (!trimmed.endsWith("}")) return null;
+  const from = trimmed.lastIndexOf("\n{\n");
+  return textOf(
+    objectAt(eventOf(from === -1 ? trimmed : trimmed.slice(from + 1)), "error")?.message,
+  );
 }

@@ -1,22 +1,89 @@
-/** Codex's `exec --json` events: usage adds up over `turn.completed`; failures come as events. */
+/**
+ * Codex's `exec --json` events, as 0.169.0 prints them (captured in
+ * tests/testdata/streams/codex/). `turn.completed` is success and `turn.failed` failure; a
+ * top-level `error` event is often only a retry it recovers from ("Reconnecting... 1/5 (…)"),
+ * never a verdict on its own. A usage limit is said only in words, with the reset as a local
+ * clock time ("try again at 10:39 AM").
+ */
 
-import { type AgentEvent, type AgentFacts, numberAt, objectAt, textOf } from "./facts.ts";
+import {
+  type AgentEvent,
+  type AgentFacts,
+  type AgentReader,
+  errorText,
+  eventOf,
+  noFacts,
+  numberAt,
+  objectAt,
+  type ResetReader,
+  textOf,
+} from "./facts.ts";
 
-/** Reads one codex event. */
-export function readCodexEvent(facts: AgentFacts, event: AgentEvent): void {
-  if (event.type === "turn.completed") {
-    const tokens = objectAt(event, "usage");
-    const add = (key: "input_tokens" | "output_tokens") => {
-      const value = numberAt(tokens, key);
-      if (value !== undefined) facts.usage[key] = (facts.usage[key] ?? 0) + value;
-    };
-    facts.usage.turns = (facts.usage.turns ?? 0) + 1;
-    add("input_tokens");
-    add("output_tokens");
+/** A reader of one codex run. */
+export function codexReader(statedReset: ResetReader): AgentReader {
+  const facts = noFacts();
+  let lastError: string | null = null;
+  return {
+    facts,
+    line(text) {
+      const event = eventOf(text);
+      if (event === null) return false;
+      switch (event.type) {
+        case "error": {
+          const message = textOf(event.message) ?? "error";
+          if (/^Reconnecting\.\.\./.test(message)) facts.retries.push(message);
+          else lastError = message;
+          return false;
+        }
+        case "turn.completed":
+          readTurnCompleted(facts, objectAt(event, "usage"));
+          return true;
+        case "turn.failed":
+          readTurnFailed(
+            facts,
+            textOf(objectAt(event, "error")?.message) ?? lastError,
+            statedReset,
+          );
+          return true;
+        case "item.started":
+        case "item.completed":
+          readItem(facts, objectAt(event, "item"));
+          return true;
+        default:
+          return event.type === "thread.started" || event.type === "turn.started";
+      }
+    },
+  };
+}
+
+function readTurnCompleted(facts: AgentFacts, tokens: AgentEvent | null): void {
+  facts.finished = !facts.failed;
+  facts.usage.turns = (facts.usage.turns ?? 0) + 1;
+  for (const key of ["input_tokens", "output_tokens"] as const) {
+    const value = numberAt(tokens, key);
+    if (value !== undefined) facts.usage[key] = (facts.usage[key] ?? 0) + value;
   }
-  if (event.type === "turn.failed" || event.type === "error") {
-    facts.reportedError = true;
-    facts.error = textOf(objectAt(event, "error")?.message) ?? textOf(event.message) ??
-      facts.error;
-  }
+}
+
+/**
+ * An `agent_message` is the answer. (An `error` item is a notice that changes nothing, such as
+ * "Model metadata for `…` not found": neither a failure nor a retry.)
+ */
+function readItem(facts: AgentFacts, item: AgentEvent | null): void {
+  if (item?.type === "agent_message") facts.answer = textOf(item.text) ?? facts.answer;
+}
+
+/** Words of the account's usage limit or spent quota: no retry helps until it resets. */
+const USAGE_LIMIT = /You['’]ve hit your usage limit|Quota exceeded\. Check your plan/i;
+/** Words that need a person: a bad or missing key, a plan that does not include codex. */
+const NEEDS_A_PERSON =
+  /401 Unauthorized|Incorrect API key|invalid_api_key|Missing environment variable|not logged in|please log in|upgrade to Plus: https/i;
+
+function readTurnFailed(facts: AgentFacts, words: string | null, statedReset: ResetReader): void {
+  facts.failed = true;
+  facts.finished = false;
+  const message = words ?? "codex reported a failed turn";
+  facts.error = errorText(message);
+  if (USAGE_LIMIT.test(message)) facts.limit = { resetsAt: statedReset(message), text: message };
+  else if (NEEDS_A_PERSON.test(message)) facts.auth = true;
 }

@@ -1,7 +1,8 @@
 /**
- * What an agent reported about its own run, gathered event by event from its machine-readable
- * output by the reader for that agent (`claude.ts`, `codex.ts`, `gemini.ts`) and judged by
- * `classify.ts`.
+ * What an agent reported about its own run, gathered line by line from its machine-readable
+ * output as it streams, by one reader per agent (`claude.ts`, `codex.ts`, `gemini.ts`), and
+ * judged by `classify.ts`. Structured fields come first; text patterns only where the agent
+ * offers nothing else.
  */
 
 /** Turns, tokens and cost, where the agent reports them. */
@@ -15,23 +16,69 @@ export interface RunUsage {
 /** The facts one run's events told. */
 export interface AgentFacts {
   usage: RunUsage;
-  /** The agent said the run failed (claude `is_error`, codex `turn.failed`, gemini `error`). */
-  reportedError: boolean;
-  /** The agent's own error text, when it gave one. */
+  /** The agent's own final word that the run completed (claude's result, codex's turn). */
+  finished: boolean;
+  /** The agent said the run failed. */
+  failed: boolean;
+  /** The agent's own words for what went wrong, in full (several lines when it wrote several). */
   error: string | null;
-  /** The agent stopped at its turn limit. */
+  /** A usage or quota limit of the account: no retry helps before it resets. */
+  limit: { resetsAt: number | null; text: string } | null;
   maxTurns: boolean;
+  budget: boolean;
+  /** Not logged in, a bad key: no retry helps until a person acts. */
+  auth: boolean;
+  /** The agent stopped on its own before finishing (gemini's loop detection). */
+  stoppedEarly: string | null;
+  /** Trouble the agent retried (a transient error, a per-minute limit): worth a note, no more. */
+  retries: string[];
+  /** The last answer the agent gave (for `runOnce`). */
+  answer: string | null;
 }
 
 /** One machine-readable event: a JSON object on a line of its own. */
 export type AgentEvent = Record<string, unknown>;
 
-/** Folds one event into the facts. */
-export type EventReader = (facts: AgentFacts, event: AgentEvent) => void;
+/** When a limit stated in words resets (epoch ms); null when the words say no time. */
+export type ResetReader = (text: string) => number | null;
+
+/** Reads an agent's stdout line by line. */
+export interface AgentReader {
+  /** Takes one line; true when it shows the agent making progress (for the idle watchdog). */
+  line(text: string): boolean;
+  /** The facts so far. */
+  readonly facts: AgentFacts;
+}
 
 /** Facts before any event. */
 export function noFacts(): AgentFacts {
-  return { usage: {}, reportedError: false, error: null, maxTurns: false };
+  return {
+    usage: {},
+    finished: false,
+    failed: false,
+    error: null,
+    limit: null,
+    maxTurns: false,
+    budget: false,
+    auth: false,
+    stoppedEarly: null,
+    retries: [],
+    answer: null,
+  };
+}
+
+/** The event a line holds, or null for anything that is not a JSON object. */
+export function eventOf(line: string): AgentEvent | null {
+  const trimmed = line.trim();
+  if (!trimmed.startsWith("{")) return null;
+  try {
+    const value: unknown = JSON.parse(trimmed);
+    return value !== null && typeof value === "object" && !Array.isArray(value)
+      ? value as AgentEvent
+      : null;
+  } catch {
+    return null;
+  }
 }
 
 /** A non-empty string, trimmed; null for anything else. */
@@ -40,8 +87,8 @@ export function textOf(value: unknown): string | null {
 }
 
 /** A field of an event that is itself an object; null when it is not. */
-export function objectAt(event: AgentEvent, key: string): AgentEvent | null {
-  const value = event[key];
+export function objectAt(event: AgentEvent | null | undefined, key: string): AgentEvent | null {
+  const value = event?.[key];
   return value !== null && typeof value === "object" && !Array.isArray(value)
     ? value as AgentEvent
     : null;
@@ -51,4 +98,13 @@ export function objectAt(event: AgentEvent, key: string): AgentEvent | null {
 export function numberAt(event: AgentEvent | null, key: string): number | undefined {
   const value = event?.[key];
   return typeof value === "number" && Number.isFinite(value) ? value : undefined;
+}
+
+/** The most of an agent's error text kept: enough for its own words, never a whole log. */
+const MAX_ERROR_CHARS = 2000;
+
+/** An error text as recorded: whole lines, at most `MAX_ERROR_CHARS`. */
+export function errorText(text: string): string {
+  const trimmed = text.trim();
+  return trimmed.length > MAX_ERROR_CHARS ? `${trimmed.slice(0, MAX_ERROR_CHARS - 1)}…` : trimmed;
 }

@@ -1,17 +1,80 @@
-/** Gemini CLI's `stream-json` events: the final `result` event carries status and stats. */
+/**
+ * Gemini CLI's `stream-json` events, as 0.61.0 prints them (captured in
+ * tests/testdata/streams/gemini/). The final `result` event has a status; what went wrong is in
+ * its `error` or in the `error` event before it, and much is said only by the exit code
+ * (`classify.ts`). Loop detection stops a run early yet reports `status: "success"`.
+ */
 
-import { type AgentEvent, type AgentFacts, numberAt, objectAt, textOf } from "./facts.ts";
+import {
+  type AgentEvent,
+  type AgentFacts,
+  type AgentReader,
+  errorText,
+  eventOf,
+  noFacts,
+  numberAt,
+  objectAt,
+  type ResetReader,
+  textOf,
+} from "./facts.ts";
 
-/** Reads one gemini event. */
-export function readGeminiEvent(facts: AgentFacts, event: AgentEvent): void {
-  if (event.type !== "result") return;
+/** A reader of one gemini run. */
+export function geminiReader(statedReset: ResetReader): AgentReader {
+  const facts = noFacts();
+  let lastError: string | null = null;
+  return {
+    facts,
+    line(text) {
+      const event = eventOf(text);
+      if (event === null) return false;
+      switch (event.type) {
+        case "error": {
+          const message = textOf(event.message) ?? "error";
+          if (/loop detected/i.test(message)) facts.stoppedEarly = message;
+          else lastError = message;
+          return false;
+        }
+        case "message":
+          // Deltas are pieces of one answer, spaces included: joined as they come.
+          if (event.role === "assistant" && typeof event.content === "string") {
+            facts.answer = (facts.answer ?? "") + event.content;
+          }
+          return true;
+        case "result":
+          readResult(facts, event, lastError, statedReset);
+          return true;
+        default:
+          return ["init", "tool_use", "tool_result"].includes(String(event.type));
+      }
+    },
+  };
+}
+
+function readResult(
+  facts: AgentFacts,
+  event: AgentEvent,
+  lastError: string | null,
+  statedReset: ResetReader,
+): void {
   const stats = objectAt(event, "stats");
-  const input = numberAt(stats, "input_tokens");
-  const output = numberAt(stats, "output_tokens");
-  if (input !== undefined) facts.usage.input_tokens = input;
-  if (output !== undefined) facts.usage.output_tokens = output;
-  if (event.status === "error") {
-    facts.reportedError = true;
-    facts.error = textOf(objectAt(event, "error")?.message) ?? "gemini reported an error";
+  for (const key of ["input_tokens", "output_tokens"] as const) {
+    const value = numberAt(stats, key);
+    if (value !== undefined) facts.usage[key] = value;
   }
+  facts.finished = event.status === "success" && facts.stoppedEarly === null;
+  if (event.status !== "error") return;
+  facts.failed = true;
+  // An invalid stream ends with a result that has no `error`: the `error` event said it.
+  const words = textOf(objectAt(event, "error")?.message) ?? lastError ??
+    "gemini reported an error";
+  facts.error = errorText(words);
+  readQuota(facts, words, statedReset);
+}
+
+/** Gemini's words for a spent quota (its exit code 173, HTTP 429, says it too: classify.ts). */
+const QUOTA =
+  /exhausted your daily quota|exceeded your current quota|resource has been exhausted|quota exceeded/i;
+
+function readQuota(facts: AgentFacts, words: string, statedReset: ResetReader): void {
+  if (QUOTA.test(words)) facts.limit = { resetsAt: statedReset(words), text: words };
 }

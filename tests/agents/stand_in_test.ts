@@ -1,0 +1,115 @@
+/**
+ * The stand-in model server on its own, without any agent CLI: routing by path, what it records
+ * and counts, and a shutdown that ends hanging and stalled answers.
+ */
+
+import assert from "node:assert/strict";
+import { startModelServer } from "./stand_in/server.ts";
+
+function post(url: string, body: unknown): Promise<Response> {
+  return fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-api-key": "sk-ant-api03-secret-key" },
+    body: JSON.stringify(body),
+  });
+}
+
+const CLAUDE_TURN = {
+  model: "claude-haiku-5-5",
+  stream: true,
+  messages: [{ role: "user", content: "hi" }],
+};
+
+Deno.test("the stand-in routes each API by path and counts model calls per API", async () => {
+  await using server = startModelServer();
+  assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  const claude = await post(`${server.url}/v1/messages?beta=true`, CLAUDE_TURN);
+  assert.match(await claude.text(), /"name":"Bash"/);
+  const codex = await post(`${server.url}/v1/responses`, {
+    input: [],
+    tools: [{ name: "exec_command" }],
+  });
+  assert.match(await codex.text(), /exec_command/);
+  const gemini = await post(
+    `${server.url}/v1beta/models/gemini-2.5-flash-lite:streamGenerateContent?alt=sse`,
+    { contents: [{ role: "user", parts: [{ text: "hi" }] }] },
+  );
+  assert.match(await gemini.text(), /run_shell_command/);
+  const unknown = await fetch(`${server.url}/nowhere`);
+  assert.equal(unknown.status, 404);
+  await unknown.body?.cancel();
+
+  assert.deepEqual(server.requests.map((r) => [r.api, r.modelCall, r.callIndex, r.status]), [
+    ["anthropic", true, 0, 200],
+    ["openai", true, 0, 200],
+    ["gemini", true, 0, 200],
+    [null, false, null, 404],
+  ]);
+  const [first] = server.modelRequests("anthropic");
+  assert.equal(first?.query, "?beta=true");
+  assert.equal(first?.headers["x-api-key"], "sk-ant-api03…", "secrets are masked");
+  assert.deepEqual(first?.body, CLAUDE_TURN);
+  assert.equal(server.callCount("anthropic"), 1);
+});
+
+Deno.test("the stand-in flags gemini's side calls and does not count them", async () => {
+  await using server = startModelServer();
+  const side = await post(`${server.url}/v1beta/models/gemini-3.5-flash-lite:generateContent`, {
+    contents: [{ role: "user", parts: [{ text: "route this" }] }],
+    generationConfig: {
+      responseJsonSchema: { type: "object", properties: { score: { type: "integer" } } },
+    },
+  });
+  assert.match(await side.text(), /score/);
+  assert.equal(server.requests[0]?.modelCall, false);
+  assert.equal(server.callCount("gemini"), 0);
+});
+
+Deno.test("setting the scenario restarts the call counts, so 'fail twice, then succeed' replays", async () => {
+  await using server = startModelServer({ scenario: "transient_then_success" });
+  const statuses = async () => {
+    const codes: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await post(`${server.url}/v1/messages`, CLAUDE_TURN);
+      await response.body?.cancel();
+      codes.push(response.status);
+    }
+    return codes;
+  };
+  assert.deepEqual(await statuses(), [529, 529, 200]);
+  server.scenario = "transient_then_success";
+  assert.deepEqual(await statuses(), [529, 529, 200]);
+  assert.equal(server.requests.length, 6);
+});
+
+Deno.test("disposing the stand-in ends hanging and stalled answers", async (t) => {
+  for (
+    const [scenario, path] of [
+      ["hang", "/v1/messages"],
+      ["hang", "/v1/responses"],
+      ["hang", "/v1beta/models/m:streamGenerateContent"],
+      ["stall", "/v1/messages"],
+      ["stall", "/v1/responses"],
+      ["stall", "/v1beta/models/m:streamGenerateContent"],
+    ] as const
+  ) {
+    await t.step(`${scenario} on ${path}`, async () => {
+      const server = startModelServer({ scenario });
+      const pending = post(`${server.url}${path}`, { stream: true, messages: [], contents: [] })
+        .then((response) => response.text()).catch((error: Error) => error.name);
+      await waitUntil(() => server.requests.length === 1);
+      const started = performance.now();
+      await server[Symbol.asyncDispose]();
+      await pending;
+      assert.ok(performance.now() - started < 2000, "shutdown did not wait for the answer");
+    });
+  }
+});
+
+async function waitUntil(check: () => boolean): Promise<void> {
+  const deadline = performance.now() + 5000;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error("timed out waiting for the request");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -123,6 +123,7 @@ async function doctor(paths: RunnerPaths, flags: Flags): Promise<number> {
     path,
     toolPath: path,
     socketPath: apiSocketFromEnv(),
+    env: Deno.env.toObject(),
   });
   print(
     flags.json ? JSON.stringify(checks, null, 2) : formatChecks(checks, Deno.stdout.isTerminal()),

@@ -16,6 +16,24 @@ import { isExecutableFile } from "./subprocess.ts";
 import type { AgentName, AgentOverride, ThinkingMode } from "./config/job.ts";
 
 /**
+ * The CLI versions this runner was verified with, end to end (tests/agents/versions.json pins the
+ * same, and a test keeps the two equal). `--doctor` flags an older CLI: a flag the runner passes
+ * may not exist there.
+ */
+export const VERIFIED_VERSIONS: Readonly<Record<AgentName, string>> = {
+  claude: "2.1.332",
+  codex: "0.169.0",
+  gemini: "0.61.0",
+};
+
+/** The npm package of each CLI, for the doctor's fix line. */
+export const AGENT_PACKAGES: Readonly<Record<AgentName, string>> = {
+  claude: "@anthropic-ai/claude-code",
+  codex: "@openai/codex",
+  gemini: "@google/gemini-cli",
+};
+
+/**
  * Default model per agent and thinking mode; `null` means the agent has no such mode. Each is a
  * model the pinned CLI knows (tests/agents/ checks it, so a stale default shows when a pin moves):
  * claude's aliases; codex's own default, `gpt-6.1-sol`, at four reasoning efforts (0.169.0 no

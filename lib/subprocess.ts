@@ -10,25 +10,40 @@ export interface CommandOutput {
   stderr: string;
 }
 
+/** Where and how long a helper program runs. */
+export interface CommandOptions {
+  /** A PATH value: where to look for the program. */
+  path?: string;
+  /** The whole environment of the program (nothing else of the runner's is passed). */
+  env?: Record<string, string>;
+  /** SIGTERM after this long (a program that hangs gives no answer: `success` false). */
+  timeoutMs?: number;
+}
+
 /**
  * Runs `program` with `args`, stdin closed, and returns its output; null when the program is not
- * installed (or not executable). `path` (a PATH value) says where to look for it, so a caller (and a test) can name
- * the environment without changing the runner's own.
+ * installed (or not executable). `path` says where to look for it and `env` what it sees, so a
+ * caller (and a test) can name the environment without changing the runner's own.
  */
 export async function commandOutput(
   program: string,
   args: string[],
-  options: { path?: string } = {},
+  options: CommandOptions = {},
 ): Promise<CommandOutput | null> {
   const resolved = options.path === undefined ? program : findProgram(program, options.path);
   if (resolved === null) return null;
   try {
-    const output = await new Deno.Command(resolved, {
+    const command = new Deno.Command(resolved, {
       args,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-    }).output();
+      ...(options.env ? { env: options.env, clearEnv: true } : {}),
+    });
+    if (options.timeoutMs !== undefined) {
+      return await outputWithin(command.spawn(), options.timeoutMs);
+    }
+    const output = await command.output();
     const decoder = new TextDecoder();
     return {
       success: output.success,
@@ -41,6 +56,45 @@ export async function commandOutput(
       return null;
     }
     throw error;
+  }
+}
+
+/**
+ * A child's output; after `timeoutMs` it is killed and what it printed so far is its answer
+ * (`success` false). Its pipes are let go rather than read to their end: a child of its own that
+ * still holds them must not hold the caller.
+ */
+async function outputWithin(child: Deno.ChildProcess, timeoutMs: number): Promise<CommandOutput> {
+  const readers = [child.stdout.getReader(), child.stderr.getReader()];
+  let late = false;
+  const timer = setTimeout(() => {
+    late = true;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // It exited just now.
+    }
+    for (const reader of readers) reader.cancel().catch(() => {});
+  }, timeoutMs);
+  try {
+    const [stdout, stderr, status] = await Promise.all([
+      readAll(readers[0]!),
+      readAll(readers[1]!),
+      child.status,
+    ]);
+    return { success: status.success && !late, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function readAll(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return text + decoder.decode();
+    text += decoder.decode(value, { stream: true });
   }
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  AGENT_PACKAGES,
   agentBinaryCandidates,
   jobInvocation,
   jobPrompt,
@@ -8,6 +9,7 @@ import {
   oneShotInvocation,
   resolveAgentBinary,
   specDocPath,
+  VERIFIED_VERSIONS,
 } from "../lib/agents.ts";
 import { OneShotError, runOnce } from "../lib/one_shot.ts";
 import { makeSandbox, writeFile } from "./helpers/sandbox.ts";
@@ -236,4 +238,14 @@ Deno.test("runOnce() returns the agent's answer and names a failure and its kind
       error instanceof OneShotError && error.outcome === "failed" &&
       /exited with code 2/.test(error.message),
   );
+});
+
+Deno.test("the versions the doctor calls verified are the versions the real-agent suite pins", async () => {
+  const pins = JSON.parse(
+    await Deno.readTextFile(new URL("./agents/versions.json", import.meta.url)),
+  ) as Record<string, { package: string; version: string }>;
+  for (const agent of ["claude", "codex", "gemini"] as const) {
+    assert.equal(VERIFIED_VERSIONS[agent], pins[agent]!.version, agent);
+    assert.equal(AGENT_PACKAGES[agent], pins[agent]!.package, agent);
+  }
 });

@@ -11,7 +11,8 @@ import { commandOutput } from "../subprocess.ts";
 import { runnerTimeZone, zoneName } from "../time_zone.ts";
 import { VERSION } from "../version.ts";
 import { type Check, type DoctorContext, exists } from "./doctor/check.ts";
-import { checkAgents, checkConfig, checkSpecDocs } from "./doctor/config.ts";
+import { checkAgents } from "./doctor/agents.ts";
+import { checkConfig, checkSpecDocs } from "./doctor/config.ts";
 import { checkService } from "./doctor/service.ts";
 import {
   checkLastTick,
@@ -32,7 +33,7 @@ export async function runDoctor(context: DoctorContext): Promise<Check[]> {
   const service = await checkService(context, checks);
   if (config) {
     checkSpecDocs(config, checks);
-    checkAgents(config, context, service?.path ?? null, checks);
+    await checkAgents(config, context, service?.path ?? null, checks);
   }
   checkPrivateModes(context.paths, checks);
   checkRunnerPaths(context.paths, checks);

@@ -10,7 +10,10 @@ import { makeSandbox, runCli, type Sandbox, writeConfig, writeFile } from "../he
 const CONFIG =
   'jobs:\n  nightly: { job: nightly, when: { at: "03:00" } }\n  sync: { script: /bin/true }\n';
 
-/** A Linux setup as init.sh leaves it: unit files, an enabled timer, the installed binary. */
+/**
+ * A Linux setup as init.sh leaves it for a regular user (uid 501, whoever runs the tests): unit
+ * files, an enabled timer, the installed binary.
+ */
 async function installedLinux(
   sandbox: Sandbox,
   servicePath: string,
@@ -21,6 +24,7 @@ async function installedLinux(
     join(unitDir, "teleclaude-cron.service"),
     `[Service]\nType=oneshot\nEnvironment="HOME=${sandbox.home}" "PATH=${servicePath}"\n`,
   );
+  await writeFile(join(sandbox.bin, "id"), "#!/bin/sh\necho 501\n", true);
   await writeFile(
     join(sandbox.bin, "systemctl"),
     `#!/bin/sh\ncase "$*" in *is-enabled*) echo ${timer}; [ ${timer} = enabled ];; *show*) echo "Thu 2026-11-26 07:10:00 UTC";; esac\n`,
@@ -42,6 +46,7 @@ async function doctorOnMac(
   const tools = join(sandbox.dir, "tools");
   await writeFile(join(tools, "launchctl"), `#!/bin/sh\n${setup.launchctl}\n`, true);
   await writeFile(join(tools, "plutil"), '#!/bin/sh\necho "$2: OK"\n', true);
+  await writeFile(join(tools, "id"), "#!/bin/sh\necho 501\n", true);
   await writeFile(
     join(sandbox.home, "Library/LaunchAgents/ai.instrukt.teleclaude.cron.plist"),
     `<plist version="1.0"><dict>
@@ -58,6 +63,7 @@ async function doctorOnMac(
     path: `${sandbox.bin}:/usr/bin:/bin`,
     toolPath: `${tools}:/usr/bin:/bin`,
     socketPath: sandbox.socket,
+    env: {},
   });
 }
 
@@ -183,6 +189,7 @@ Deno.test("--doctor reports a bad config, a corrupt state, a held lock and a sta
       path: "/usr/bin:/bin",
       toolPath: `${sandbox.bin}:/usr/bin:/bin`,
       socketPath: sandbox.socket,
+      env: {},
     });
   } finally {
     if (isHeld(lock)) lock.release();
@@ -201,4 +208,75 @@ Deno.test("--doctor reports a bad config, a corrupt state, a held lock and a sta
     grouped.binary![0]!.detail,
     new RegExp(`says "teleclaude-cron 0\\.0\\.1", this source tree is ${VERSION}`),
   );
+});
+
+Deno.test("--doctor on the agent CLIs: versions, claude as root, gemini's trust, codex's provider", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(
+    sandbox,
+    "jobs:\n  a: { job: s, agent: claude }\n  b: { job: s, agent: codex }\n  c: { job: s, agent: gemini }\n",
+    ["s"],
+  );
+  await writeFile(join(sandbox.bin, "claude"), '#!/bin/sh\necho "2.0.1 (Claude Code)"\n', true);
+  await writeFile(join(sandbox.bin, "codex"), '#!/bin/sh\necho "codex-cli 0.200.0"\n', true);
+  await writeFile(
+    join(sandbox.bin, "gemini"),
+    "#!/bin/sh\necho unknown option >&2\nexit 1\n",
+    true,
+  );
+  const root = join(sandbox.dir, "root-tools");
+  await writeFile(join(root, "id"), "#!/bin/sh\necho 0\n", true);
+  const doctor = async (env: Record<string, string> = {}) =>
+    byName(
+      await runDoctor({
+        configPath: sandbox.config,
+        paths: runnerPaths(sandbox.home),
+        os: "linux",
+        path: `${sandbox.bin}:/usr/bin:/bin`,
+        toolPath: `${root}:/usr/bin:/bin`,
+        socketPath: sandbox.socket,
+        env,
+      }),
+    );
+  await writeFile(
+    join(sandbox.home, ".gemini/trustedFolders.json"),
+    `// gemini allows comments\n${JSON.stringify({ [sandbox.project]: "DO_NOT_TRUST" })}\n`,
+  );
+  await writeFile(
+    join(sandbox.home, ".codex/config.toml"),
+    'model_provider = "standin"\n\n[model_providers.standin]\nbase_url = "http://127.0.0.1:9/v1"\n',
+  );
+  let checks = await doctor();
+  const claude = checks["claude version"]![0]!;
+  assert.equal(claude.status, "fail");
+  assert.match(claude.detail, /^2\.0\.1 \(\S+\/claude\) is older than 2\.1\.332/);
+  assert.equal(
+    claude.fix,
+    "update it: npm install -g @anthropic-ai/claude-code@2.1.332 (or newer)",
+  );
+  assert.equal(checks["codex version"]![0]!.status, "info");
+  assert.match(checks["codex version"]![0]!.detail, /^0\.200\.0 is newer than 0\.169\.0/);
+  assert.match(
+    checks["gemini version"]![0]!.detail,
+    /--version printed no version \(unknown option\); verified: 0\.61\.0$/,
+  );
+  assert.equal(checks["claude as root"]![0]!.status, "fail");
+  assert.match(
+    checks["gemini trust"]![0]!.detail,
+    /is marked DO_NOT_TRUST in \S+trustedFolders\.json; gemini jobs pass --skip-trust/,
+  );
+  assert.match(checks["codex provider"]![0]!.detail, /^standin at http:\/\/127\.0\.0\.1:9\/v1 \(/);
+
+  await writeFile(join(sandbox.home, ".gemini/trustedFolders.json"), '{"/x": "BOGUS"}');
+  await writeFile(join(sandbox.home, ".codex/config.toml"), 'model_provider = "gone"\n');
+  checks = await doctor({ IS_SANDBOX: "1" });
+  assert.equal(checks["claude as root"]![0]!.status, "info");
+  assert.equal(checks["gemini trust"]![0]!.status, "fail");
+  assert.match(
+    checks["gemini trust"]![0]!.detail,
+    /invalid trust level "BOGUS" for \/x: gemini stops before any job \(exit 52\)/,
+  );
+  assert.equal(checks["codex provider"]![0]!.status, "fail");
+  checks = await doctor({ GEMINI_CLI_TRUST_WORKSPACE: "false" });
+  assert.match(checks["gemini trust"]![0]!.detail, /^GEMINI_CLI_TRUST_WORKSPACE=false is set/);
 });

@@ -4,6 +4,8 @@
  */
 
 import { join } from "node:path";
+import { VERIFIED_VERSIONS } from "../../lib/agents.ts";
+import type { AgentName } from "../../lib/config/job.ts";
 import { writeFile } from "./sandbox.ts";
 
 /** What a fake agent does after recording its call. */
@@ -20,7 +22,11 @@ export async function writeFakeAgent(
   behaviour: FakeBehaviour,
 ): Promise<string> {
   const path = join(dir, name);
+  // `--version` answers as the verified CLI does (the doctor asks); RECORDS must be set, so a
+  // fake run outside a sandbox's environment never writes at the root of the filesystem.
   const record = `#!/bin/sh
+if [ "$1" = --version ]; then echo "${versionLine(name)}"; exit 0; fi
+: "\${RECORDS:?the fake ${name} needs RECORDS}"
 printf '%s\\n' "$@" > "$RECORDS/${name}.args"
 printf '%s\\n' "$TELECLAUDE_JOB_ROLE" > "$RECORDS/${name}.role"
 pwd > "$RECORDS/${name}.cwd"
@@ -50,6 +56,16 @@ while :; do sleep 1; done
   }
   await writeFile(path, record + act, true);
   return path;
+}
+
+/** What the CLI `name` prints for `--version` at the version the runner was verified with. */
+function versionLine(name: string): string {
+  const version = VERIFIED_VERSIONS[name as AgentName] ?? "0.0.0";
+  return name === "claude"
+    ? `${version} (Claude Code)`
+    : name === "codex"
+    ? `codex-cli ${version}`
+    : version;
 }
 
 /** The output the real CLI `name` printed for a successful run (tests/testdata/streams/). */

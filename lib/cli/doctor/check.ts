@@ -21,6 +21,8 @@ export interface DoctorContext {
   /** Where the service tools (launchctl, plutil, systemctl, id) are looked for. */
   toolPath: string;
   socketPath: string;
+  /** The environment the doctor judges (the agents' own switches: IS_SANDBOX, CODEX_HOME, …). */
+  env: Readonly<Record<string, string>>;
 }
 
 /** A service tool's answer, found on the context's tool PATH; null when it is not installed. */

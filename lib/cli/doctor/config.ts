@@ -1,7 +1,7 @@
-/** The doctor on the config: it parses, its spec docs exist, its agents' CLIs are found. */
+/** The doctor on the config: it parses and its spec docs exist. */
 
-import { resolveAgentBinary, specDocPath } from "../../agents.ts";
-import type { AgentName, Config } from "../../config/job.ts";
+import { specDocPath } from "../../agents.ts";
+import type { Config } from "../../config/job.ts";
 import { loadConfig } from "../../config/load.ts";
 import { ConfigError, formatProblem } from "../../errors.ts";
 import { join } from "../../posix_path.ts";
@@ -65,38 +65,4 @@ export function checkSpecDocs(config: Config, checks: Check[]): void {
       }
       : { name: "spec docs", status: "ok", detail: "every agent job's spec doc exists" },
   );
-}
-
-export function checkAgents(
-  config: Config,
-  context: DoctorContext,
-  servicePath: string | null,
-  checks: Check[],
-): void {
-  const agents = [
-    ...new Set(config.jobs.flatMap((job) => job.type === "agent" ? [job.agent] : [])),
-  ] as AgentName[];
-  const environments: [string, string][] = [["this shell", context.path]];
-  if (servicePath !== null) environments.push(["the service", servicePath]);
-  for (const agent of agents) {
-    for (const [where, path] of environments) {
-      const found = resolveAgentBinary(agent, config.agents[agent], {
-        path,
-        home: context.paths.home,
-        os: context.os,
-      });
-      checks.push(
-        found.found
-          ? { name: `agent ${agent}`, status: "ok", detail: `found for ${where}: ${found.path}` }
-          : {
-            name: `agent ${agent}`,
-            status: "fail",
-            detail: `not found for ${where}: ${found.reason}`,
-            fix: where === "the service"
-              ? `re-run ./init.sh from a shell where \`${agent}\` works (it writes that PATH into the service), or set agents.${agent}.binary`
-              : `install the ${agent} CLI, or set agents.${agent}.binary to its full path`,
-          },
-      );
-    }
-  }
 }

@@ -10,6 +10,7 @@
 
 import { type Flags, parseFlags, USAGE } from "./lib/cli/flags.ts";
 import { runTick } from "./lib/cli/tick.ts";
+import { computerOnce } from "./lib/computer.ts";
 import type { Config } from "./lib/config/job.ts";
 import { loadConfig } from "./lib/config/load.ts";
 import { ConfigError, formatProblem, UsageError } from "./lib/errors.ts";
@@ -56,21 +57,38 @@ export async function main(args: string[]): Promise<number> {
     else print(`warning: ${zone.note}`, "stderr");
   }
   if (flags.mode === "run") {
-    const log = consoleLogger({ debug: flags.debug });
-    const only = flags.job;
     return await runTick({
       config,
       paths,
       force: flags.force,
-      only,
+      only: flags.job,
       timeZone,
-      log,
+      computer: computerOnce(),
+      log: consoleLogger({ debug: flags.debug }),
       warnings,
       cacheIdentity,
     });
   }
+  return await showView(flags, config, paths, timeZone);
+}
+
+/** `--list` or `--dry-run`. */
+async function showView(
+  flags: Flags,
+  config: Config,
+  paths: RunnerPaths,
+  timeZone: string,
+): Promise<number> {
   const { showDryRun, showList } = await views();
-  const view = { config, paths, job: flags.job, json: flags.json, force: flags.force, timeZone };
+  const view = {
+    config,
+    paths,
+    job: flags.job,
+    json: flags.json,
+    force: flags.force,
+    timeZone,
+    computer: computerOnce(),
+  };
   return flags.mode === "list" ? showList(view) : showDryRun(view);
 }
 

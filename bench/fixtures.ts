@@ -21,6 +21,7 @@ export function mixedJobs(count: number): Job[] {
       timeoutSeconds: 1800,
       idleTimeoutSeconds: 600,
       maxLogBytes: null,
+      computers: null,
     };
     return index % 2 ? { ...base, type: "script", command: ["/bin/true"], discovered: false } : {
       ...base,

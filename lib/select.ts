@@ -1,10 +1,11 @@
 /**
  * Which jobs run this tick: the selection rule in one place. A job runs when it is due by its
- * schedule (or forced), it is the one asked for (when one is), and no usage limit holds its
- * agent back (unless forced). Pure functions of the jobs, the state and the time: the tick, the
+ * schedule (or forced), it is the one asked for (when one is), it runs on this computer (unless
+ * forced by name), and no usage limit holds its agent back (unless forced). Pure functions of the jobs, the state and the time: the tick, the
  * job loop, `--list` and `--dry-run` all ask here.
  */
 
+import { runsOn } from "./computer.ts";
 import type { Job } from "./config/job.ts";
 import { isDue } from "./schedule.ts";
 import { CLOCK_SKEW_MS, type CronState, lastRunOf, parseTimestamp } from "./store/state.ts";
@@ -16,6 +17,8 @@ export interface Selection {
   /** Only this job. */
   only: string | null;
   timeZone: string;
+  /** This computer's name, asked only when a job pinned to computers is due (`computer.ts`). */
+  computer: () => string;
 }
 
 /**
@@ -25,10 +28,13 @@ export interface Selection {
  */
 export function isSelected(job: Job, state: CronState, now: number, selection: Selection): boolean {
   if (selection.only !== null && job.name !== selection.only) return false;
+  const byName = selection.force && selection.only === job.name;
   // A job discovered in jobs/ with no config entry runs only when forced by name.
-  if (job.schedule.kind === "unscheduled") return selection.force && selection.only === job.name;
-  return selection.force ||
+  if (job.schedule.kind === "unscheduled") return byName;
+  const due = selection.force ||
     isDue(job.schedule, lastRunOf(state, job.name), now, selection.timeZone);
+  // A job pinned to other computers runs here only when a person names it: `--force --job`.
+  return due && (byName || job.computers === null || runsOn(job, selection.computer()));
 }
 
 /** The jobs selected to run now, in config order. */

@@ -9,6 +9,7 @@
 #   write  only ~/.teleclaude (state, lock, logs, cache) and the daemon socket (connect needs it).
 #   net    only the daemon's Unix socket.
 #   env    unscoped: the job's environment is passed through to the agent.
+#   sys    only the host name: the computer's name where no TELECLAUDE_COMPUTER says it.
 #   run    unscoped: script jobs are arbitrary programs, Deno.kill(-pgid) signals a whole process
 #          group, and spawning with LD_* variables in the environment both require it.
 # Deno permission scopes cannot name "the socket in $TELECLAUDE_API_SOCKET, else the default", and
@@ -29,4 +30,5 @@ printf '%s\n' \
   "--allow-write=$home/.teleclaude,$socket" \
   "--allow-net=unix:$socket" \
   --allow-env \
+  --allow-sys=hostname \
   --allow-run

@@ -149,6 +149,7 @@ Deno.test(`fuzz (seed ${SEED}): the config parser answers every mutated config w
         force: false,
         only: null,
         timeZone: "UTC",
+        computer: () => "here",
       });
       listRows(config.jobs, { jobs: Object.create(null) }, Date.now(), "UTC");
     } catch (error) {
@@ -186,7 +187,12 @@ Deno.test(`fuzz (seed ${SEED}): a mutated state is salvaged or reported, and eve
       }
       listRows(jobs, state, Date.now(), "UTC");
       for (const job of jobs) dueReason(job, state, Date.now(), "UTC", false);
-      selectJobs(jobs, state, Date.now(), { force: false, only: null, timeZone: "UTC" });
+      selectJobs(jobs, state, Date.now(), {
+        force: false,
+        only: null,
+        timeZone: "UTC",
+        computer: () => "here",
+      });
       JSON.stringify(state);
     } catch (error) {
       assert.fail(`seed ${SEED} round ${round}: ${error}\n--- state ---\n${text}`);

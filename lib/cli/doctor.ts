@@ -4,6 +4,8 @@
  * live by what they look at in `doctor/`.
  */
 
+import { runsOn, thisComputer } from "../computer.ts";
+import type { Config } from "../config/job.ts";
 import { checkDaemonHealth } from "../daemon.ts";
 import type { RunnerPaths } from "../paths.ts";
 import { dirname, join } from "../posix_path.ts";
@@ -32,6 +34,7 @@ export async function runDoctor(context: DoctorContext): Promise<Check[]> {
   const config = await checkConfig(context, checks);
   const service = await checkService(context, checks);
   if (config) {
+    checkComputer(config, context, checks);
     checkSpecDocs(config, checks);
     await checkAgents(config, context, service?.path ?? null, checks);
   }
@@ -46,6 +49,31 @@ export async function runDoctor(context: DoctorContext): Promise<Check[]> {
   await checkDaemon(context.socketPath, checks);
   await checkBinary(context.paths, checks);
   return checks;
+}
+
+/**
+ * This computer's name, and a config that pins jobs to computers none of which is this one (a
+ * typo in `computer:` or in TELECLAUDE_COMPUTER silently stops those jobs everywhere).
+ */
+function checkComputer(config: Config, context: DoctorContext, checks: Check[]): void {
+  const computer = thisComputer(context.env.TELECLAUDE_COMPUTER, context.os);
+  const named = [...new Set(config.jobs.flatMap((job) => job.computers ?? []))];
+  const pinnedHere = config.jobs.filter((job) => job.computers && runsOn(job, computer.name));
+  checks.push({
+    name: "computer",
+    status: "info",
+    detail: `this is ${computer.name} (from ${computer.source})` +
+      (named.length ? `; ${pinnedHere.length} of the pinned jobs run here` : ""),
+  });
+  if (named.length > 1 && pinnedHere.length === 0) {
+    checks.push({
+      name: "computer",
+      status: "warn",
+      detail: `the config pins jobs to ${named.join(", ")}, and none of them is ${computer.name}`,
+      fix: "if this computer should run some of them, correct their `computer:` or set " +
+        "TELECLAUDE_COMPUTER where the service runs",
+    });
+  }
 }
 
 /** The zone every schedule is computed in, and whether TZ says something the runner cannot use. */
@@ -106,7 +134,12 @@ async function checkBinary(paths: RunnerPaths, checks: Check[]): Promise<void> {
 
 /** The checklist as text: ✓/✗ on a terminal, ok/FAIL otherwise; each failure with its fix. */
 export function formatChecks(checks: Check[], fancy: boolean): string {
-  const mark = { ok: fancy ? "✓" : "ok  ", fail: fancy ? "✗" : "FAIL", info: fancy ? "·" : "info" };
+  const mark = {
+    ok: fancy ? "✓" : "ok  ",
+    fail: fancy ? "✗" : "FAIL",
+    warn: fancy ? "!" : "warn",
+    info: fancy ? "·" : "info",
+  };
   return checks.map((check) => {
     const line = `${mark[check.status]} ${check.name}: ${check.detail}`;
     return check.fix ? `${line}\n    fix: ${check.fix}` : line;

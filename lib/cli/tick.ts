@@ -33,6 +33,8 @@ export interface TickRequest {
   force: boolean;
   only: string | null;
   timeZone: string;
+  /** This computer's name, asked only when a pinned job is due. */
+  computer: () => string;
   log: Logger;
   /** What loading the config had to say every time (a `jobs/` entry skipped, no cache). */
   warnings: string[];

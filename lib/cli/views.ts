@@ -11,6 +11,7 @@ import type { RunnerPaths } from "../paths.ts";
 import { join } from "../posix_path.ts";
 import { listRunLogs } from "../run/run_logs.ts";
 import { describeSchedule, describeSpan, formatLocal, nextDue } from "../schedule.ts";
+import { runsOn } from "../computer.ts";
 import { deferredUntil, lastRunAsOf } from "../select.ts";
 import { readHistory } from "../store/history.ts";
 import { type CronState, jobEntry, lastRunOf, parseTimestamp, readState } from "../store/state.ts";
@@ -25,6 +26,8 @@ export interface ViewRequest {
   json: boolean;
   force: boolean;
   timeZone: string;
+  /** This computer's name, asked only when a job is pinned to computers. */
+  computer: () => string;
 }
 
 /** `--list`: every job with its schedule, last run, status, next due and notes. */
@@ -33,7 +36,7 @@ export function showList(request: ViewRequest): number {
   const state = readStateForView(paths.state);
   const now = Date.now();
   const ticks = { last: readLastTick(paths.lastTick), config: config.file };
-  const rows = listRows(jobsOf(request), state, now, timeZone, ticks);
+  const rows = listRows(jobsOf(request), state, now, timeZone, ticks, request.computer);
   print(
     request.json
       ? JSON.stringify(rows, null, 2)
@@ -49,7 +52,12 @@ export function showDryRun(request: ViewRequest): number {
   const state = readStateForView(request.paths.state);
   const now = Date.now();
   const jobs = jobsOf(request);
-  for (const job of jobs) print(dueReason(job, state, now, request.timeZone, request.force));
+  for (const job of jobs) {
+    // As the tick decides (select.ts): a person naming a pinned job runs it anywhere.
+    const here = job.computers === null || (request.force && request.job === job.name) ||
+      runsOn(job, request.computer());
+    print(dueReason(job, state, now, request.timeZone, request.force, here));
+  }
   if (jobs.length === 0) print(`no jobs in ${request.config.displayName}`);
   return 0;
 }
@@ -139,6 +147,8 @@ export interface ListRow {
   type: "agent" | "script";
   schedule: string;
   agent: string | null;
+  /** The computers it runs on (`computer:`); null: every computer. */
+  computers: string[] | null;
   last_run: string | null;
   last_status: string;
   outcome: string | null;
@@ -156,6 +166,7 @@ export function listRows(
   now: number,
   timeZone: string,
   ticks: { last: LastTick | null; config: string } | null = null,
+  computer: () => string = () => "",
 ): ListRow[] {
   return jobs.map((job) => {
     const entry = jobEntry(state, job.name);
@@ -167,15 +178,19 @@ export function listRows(
     return {
       name: job.name,
       type: job.type,
-      schedule: describeSchedule(job.schedule),
+      schedule: describeSchedule(job.schedule) +
+        (job.computers ? ` on ${job.computers.join(", ")}` : ""),
       agent: job.type === "agent" ? job.agent : null,
+      computers: job.computers,
       last_run: recorded === null ? null : new Date(recorded).toISOString(),
       last_status: entry?.last_status ?? "never",
       outcome,
       last_error: entry?.last_error ?? null,
       next_due: due === null ? null : new Date(Math.max(due, deferred ?? due)).toISOString(),
       timeout_seconds: job.timeoutSeconds,
-      flags: rowFlags(job, state, { now, timeZone, due, deferred, lastRun, ticks }),
+      flags: job.computers === null || runsOn(job, computer())
+        ? rowFlags(job, state, { now, timeZone, due, deferred, lastRun, ticks })
+        : [`not this computer (${computer()})`],
     };
   });
 }
@@ -305,6 +320,7 @@ export function dueReason(
   now: number,
   timeZone: string,
   force: boolean,
+  here = true,
 ): string {
   const { at: lastRun, future } = lastRunAsOf(state, job.name, now);
   const schedule = describeSchedule(job.schedule);
@@ -322,6 +338,10 @@ export function dueReason(
     return force
       ? `${job.name}: would run (forced; discovered in jobs/ with no config entry)`
       : `${job.name}: not scheduled (discovered in jobs/; run it with --force --job ${job.name})`;
+  }
+  if (!here) {
+    return `${job.name}: ${schedule} on ${job.computers?.join(", ")}: not this computer's job ` +
+      `(run it here with --force --job ${job.name})`;
   }
   const deferred = deferredUntil(job, state, now);
   if (deferred !== null && !force) {

@@ -35,6 +35,8 @@ interface JobBase {
   idleTimeoutSeconds: number;
   /** The most one run's log may hold (its head and tail are kept); null: the default. */
   maxLogBytes: number | null;
+  /** The computers whose runner runs it (`computer:`); null: every computer's. */
+  computers: string[] | null;
 }
 
 /** A job that spawns an agent CLI on the spec doc `docs/project/spec/jobs/<spec>.md`. */
@@ -87,6 +89,9 @@ export const DEFAULT_ROLE = "admin";
 export const JOB_NAME = /^[a-z0-9_-]+$/;
 /** Long enough for any name a person writes, short enough for every file system's file names. */
 export const MAX_JOB_NAME = 100;
+
+/** A computer's name as `computer:` writes it: a host name's alphabet, compared ignoring case. */
+export const COMPUTER_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62})$/;
 
 /** Whether `name` can be a job's name. */
 export function isJobName(name: string): boolean {

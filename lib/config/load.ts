@@ -22,7 +22,7 @@ import {
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 /** Bumped whenever the cached shape changes, so an old cache is never trusted. */
-const CACHE_FORMAT = 3;
+const CACHE_FORMAT = 4;
 
 /**
  * The cache file: the YAML text it was made from (so a same-size rewrite within the same second is
@@ -267,6 +267,7 @@ function discoveredJob(name: string, fileName: string): ScriptJob {
     timeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
     idleTimeoutSeconds: 0,
     maxLogBytes: null,
+    computers: null,
   };
 }
 

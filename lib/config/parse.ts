@@ -13,6 +13,7 @@ import {
   type AgentJob,
   type AgentName,
   type AgentOverride,
+  COMPUTER_NAME,
   type Config,
   DEFAULT_IDLE_TIMEOUT_SECONDS,
   DEFAULT_ROLE,
@@ -61,6 +62,7 @@ const jobSchema = z.object({
   preferred_day: z.int().min(1).max(31).optional(),
   max_turns: z.int().positive().optional(),
   max_budget_usd: z.number().positive().optional(),
+  computer: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
 });
 type RawJob = z.infer<typeof jobSchema>;
 const KNOWN_JOB_KEYS = Object.keys(jobSchema.shape);
@@ -187,7 +189,8 @@ function parseJob(
   const type = jobType(fields, path, found);
   if (found.problems.length > before || schedule === null || type === null) return null;
   const maxLogBytes = parseLogSize(fields.max_log_size, [...path, "max_log_size"], found);
-  if (maxLogBytes === undefined) return null;
+  const computers = parseComputers(fields.computer, [...path, "computer"], found);
+  if (maxLogBytes === undefined || computers === undefined) return null;
   const base = {
     name,
     schedule,
@@ -196,6 +199,7 @@ function parseJob(
     idleTimeoutSeconds: fields.idle_timeout ??
       (type === "agent" ? DEFAULT_IDLE_TIMEOUT_SECONDS : 0),
     maxLogBytes,
+    computers,
   };
   return type === "script"
     ? scriptJob(base, fields, path, found)
@@ -235,8 +239,26 @@ function jobFields(raw: unknown, path: string[], found: Findings): RawJob | null
 
 type JobBase = Pick<
   Job,
-  "name" | "schedule" | "timeoutSeconds" | "idleTimeoutSeconds" | "maxLogBytes"
+  "name" | "schedule" | "timeoutSeconds" | "idleTimeoutSeconds" | "maxLogBytes" | "computers"
 >;
+
+/** `computer:` as a list of names: null when not set, undefined (and a problem) when wrong. */
+function parseComputers(
+  raw: string | string[] | undefined,
+  path: string[],
+  found: Findings,
+): string[] | null | undefined {
+  if (raw === undefined) return null;
+  const names = typeof raw === "string" ? [raw] : raw;
+  const bad = names.find((name) => !COMPUTER_NAME.test(name));
+  if (bad === undefined) return names;
+  found.problems.push(found.here.problem(
+    path,
+    `${describe(bad)} is not a computer name (letters, digits, ., _ and -, as \`--doctor\` shows ` +
+      "this computer's)",
+  ));
+  return undefined;
+}
 
 const SIZE = /^(\d+)\s*(B|KiB|MiB|GiB)?$/;
 const SIZE_UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };

@@ -32,6 +32,8 @@ export interface RunnerOptions {
   /** Run only this job. */
   only: string | null;
   timeZone: string;
+  /** This computer's name, asked only when a pinned job is due (`computer.ts`). */
+  computer: () => string;
   socketPath: string;
   /** Time between SIGTERM and SIGKILL when a job is stopped. */
   graceMs: number;

@@ -39,6 +39,7 @@ Deno.test("dueReason() and listRows() explain a job's state", () => {
     timeoutSeconds: 60,
     idleTimeoutSeconds: 0,
     maxLogBytes: null,
+    computers: null,
   };
   const state = {
     jobs: {
@@ -64,6 +65,7 @@ Deno.test("dueReason() and listRows() explain a job's state", () => {
     type: "script",
     schedule: "every 10m",
     agent: null,
+    computers: null,
     last_run: "2026-11-26T09:57:00.000Z",
     last_status: "failed",
     outcome: "timed_out",

@@ -39,6 +39,7 @@ jobs:
     timeoutSeconds: 1800,
     idleTimeoutSeconds: 0,
     maxLogBytes: null,
+    computers: null,
   });
   assert.equal(b?.idleTimeoutSeconds, 600);
   assert.deepEqual(b?.schedule, { kind: "at", times: ["09:00", "17:30"], weekdays: [0, 2] });

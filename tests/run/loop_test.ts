@@ -21,6 +21,7 @@ const every = (name: string, minutes = 10): Job => ({
   timeoutSeconds: 60,
   idleTimeoutSeconds: 0,
   maxLogBytes: null,
+  computers: null,
 });
 
 const result = (overrides: Partial<JobResult> = {}) =>
@@ -59,6 +60,7 @@ function options(
     force: false,
     only: null,
     timeZone: "UTC",
+    computer: () => "this-computer",
     socketPath: `${home}/api.sock`,
     graceMs: 100,
     log: recordingLog(),

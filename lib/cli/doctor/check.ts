@@ -6,7 +6,8 @@ import { commandOutput } from "../../subprocess.ts";
 /** One line of the checklist. */
 export interface Check {
   name: string;
-  status: "ok" | "fail" | "info";
+  /** `warn`: probably a mistake, yet it stops nothing, so the doctor still exits 0. */
+  status: "ok" | "fail" | "warn" | "info";
   detail: string;
   fix?: string;
 }

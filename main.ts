@@ -9,7 +9,7 @@
  */
 
 import { type Flags, parseFlags, USAGE } from "./lib/cli/flags.ts";
-import { runTick } from "./lib/cli/tick.ts";
+import { reportInvalidConfig, runTick } from "./lib/cli/tick.ts";
 import { computerOnce } from "./lib/computer.ts";
 import type { Config } from "./lib/config/job.ts";
 import { loadConfig } from "./lib/config/load.ts";
@@ -18,7 +18,7 @@ import { lazyImport } from "./lib/lazy.ts";
 import { consoleLogger, print } from "./lib/log.ts";
 import { apiSocketFromEnv, homeFromEnv, type RunnerPaths, runnerPaths } from "./lib/paths.ts";
 import { readLastTick } from "./lib/store/tick_note.ts";
-import { runnerTimeZone } from "./lib/time_zone.ts";
+import { runnerTimeZone, systemZoneName } from "./lib/time_zone.ts";
 import { VERSION } from "./lib/version.ts";
 
 /** Runs one command line to its exit code. */
@@ -48,6 +48,10 @@ export async function main(args: string[]): Promise<number> {
     }
     case "doctor":
       return await doctor(paths, flags);
+    case "export":
+      return await exportManifests(flags, paths);
+    case "notify-test":
+      return await notifyTest(flags, paths);
   }
   const { config, warnings, cacheIdentity } = await configFor(flags, paths);
   const zone = runnerTimeZone();
@@ -113,6 +117,10 @@ async function configFor(
     dir: paths.cache,
     write: !interactive,
     trusted: readLastTick(paths.lastTick)?.cache ?? null,
+  }).catch(async (error) => {
+    // A tick that cannot load its config runs nothing: a person must hear of it.
+    if (error instanceof ConfigError && !interactive) await tellInvalidConfig(error, flags, paths);
+    throw error;
   });
   const { config } = loaded;
   if (!loaded.fromCache || interactive) {
@@ -128,11 +136,45 @@ async function configFor(
   return { config, warnings: interactive ? [] : warnings, cacheIdentity: loaded.cacheIdentity };
 }
 
+/** Tells a person the config does not load; a failure to tell is a warning, never the exit. */
+async function tellInvalidConfig(error: ConfigError, flags: Flags, paths: RunnerPaths) {
+  try {
+    await reportInvalidConfig({
+      error,
+      configPath: flags.config,
+      paths,
+      log: consoleLogger({ debug: flags.debug }),
+      computer: computerOnce(),
+    });
+  } catch (failure) {
+    print(`warning: the config problem could not be told: ${(failure as Error).message}`, "stderr");
+  }
+}
+
+/** `--notify-test`: a test event through every channel of the config. */
+async function notifyTest(flags: Flags, paths: RunnerPaths): Promise<number> {
+  const { config } = await configFor(flags, paths);
+  const [{ sendTestNotification }, { desktopFromEnv }] = await Promise.all([
+    lazyImport<typeof import("./lib/cli/notify_check.ts")>(
+      "./lib/cli/notify_check.ts",
+      import.meta.url,
+    ),
+    lazyImport<typeof import("./lib/notify/notify.ts")>("./lib/notify/notify.ts", import.meta.url),
+  ]);
+  return await sendTestNotification({
+    config,
+    paths,
+    socketPath: apiSocketFromEnv(),
+    desktop: desktopFromEnv(),
+    host: computerOnce()(),
+  });
+}
+
 async function doctor(paths: RunnerPaths, flags: Flags): Promise<number> {
-  const { formatChecks, runDoctor } = await lazyImport<typeof import("./lib/cli/doctor.ts")>(
-    "./lib/cli/doctor.ts",
-    import.meta.url,
-  );
+  const [{ formatChecks, runDoctor }, { desktopFromEnv }] = await Promise.all([
+    lazyImport<typeof import("./lib/cli/doctor.ts")>("./lib/cli/doctor.ts", import.meta.url),
+    lazyImport<typeof import("./lib/notify/notify.ts")>("./lib/notify/notify.ts", import.meta.url),
+  ]);
   const path = Deno.env.get("PATH") ?? "";
   const checks = await runDoctor({
     configPath: flags.config,
@@ -142,11 +184,36 @@ async function doctor(paths: RunnerPaths, flags: Flags): Promise<number> {
     toolPath: path,
     socketPath: apiSocketFromEnv(),
     env: Deno.env.toObject(),
+    desktop: desktopFromEnv(),
   });
   print(
     flags.json ? JSON.stringify(checks, null, 2) : formatChecks(checks, Deno.stdout.isTerminal()),
   );
   return checks.some((check) => check.status === "fail") ? 1 : 0;
+}
+
+/** `--export`: the manifests on stdout, what to know about them on stderr; writes nothing. */
+async function exportManifests(flags: Flags, paths: RunnerPaths): Promise<number> {
+  const { config } = await configFor(flags, paths);
+  const { exportKubernetes } = await lazyImport<typeof import("./lib/export/kubernetes.ts")>(
+    "./lib/export/kubernetes.ts",
+    import.meta.url,
+  );
+  const zone = runnerTimeZone();
+  if (zone.note) print(`warning: ${zone.note}`, "stderr");
+  const exported = exportKubernetes(config, {
+    job: flags.job,
+    namespace: flags.namespace,
+    image: flags.image,
+    secret: flags.secret,
+    zone,
+    tz: Deno.env.get("TZ"),
+    systemZone: systemZoneName(),
+    now: Date.now(),
+  });
+  for (const note of exported.notes) print(`note: ${note}`, "stderr");
+  print(exported.yaml.trimEnd());
+  return 0;
 }
 
 /**

@@ -22,6 +22,7 @@ export function mixedJobs(count: number): Job[] {
       idleTimeoutSeconds: 600,
       maxLogBytes: null,
       computers: null,
+      notify: null,
     };
     return index % 2 ? { ...base, type: "script", command: ["/bin/true"], discovered: false } : {
       ...base,

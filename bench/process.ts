@@ -14,7 +14,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runDueJobs } from "../lib/cli/tick.ts";
-import type { Config } from "../lib/config/job.ts";
+import { type Config, DEFAULT_NOTIFY } from "../lib/config/job.ts";
 import { loadConfig } from "../lib/config/load.ts";
 import { runnerPaths } from "../lib/paths.ts";
 import { runProcess } from "../lib/run/spawn.ts";
@@ -213,6 +213,7 @@ const noop: Config = {
   displayName: "noop.yml",
   dir: work,
   agents: {},
+  cron: { notify: { ...DEFAULT_NOTIFY, desktop: false, daemon: false }, metricsFile: null },
   warnings: [],
   jobs: [{
     name: "noop",
@@ -222,6 +223,7 @@ const noop: Config = {
     schedule: { kind: "every", minutes: 5 },
     maxLogBytes: null,
     computers: null,
+    notify: null,
     timeoutSeconds: 60,
     idleTimeoutSeconds: 0,
   }],

@@ -18,6 +18,10 @@ export interface RunnerPaths {
   reports: string;
   /** When a runner last took the lock and looked at the schedules, and with which config. */
   lastTick: string;
+  /** Notifications not yet delivered. */
+  outbox: string;
+  /** The config problem last told (a config that would not load), and when. */
+  configProblem: string;
 }
 
 /** Paths under `<home>/.teleclaude`. */
@@ -33,6 +37,8 @@ export function runnerPaths(home: string): RunnerPaths {
     history: join(root, "cron_history.jsonl"),
     reports: join(root, "jobs"),
     lastTick: join(root, "cron_last_tick.json"),
+    outbox: join(root, "cron_outbox.jsonl"),
+    configProblem: join(root, "cron_config_problem.json"),
   };
 }
 

@@ -64,9 +64,10 @@ Deno.test("no module imports itself back, type-only imports included", async () 
 const LAYERS: [string, RegExp][] = [
   ["entry", /^(main\.ts|lib\/one_shot\.ts)$/],
   ["cli", /^lib\/cli\//],
-  ["run", /^lib\/run\//],
+  ["export", /^lib\/export\//],
+  ["run", /^lib\/(run|notify)\//],
   ["select", /^lib\/select\.ts$/],
-  ["config", /^lib\/config\/(load|parse|locator|yaml)\.ts$/],
+  ["config", /^lib\/config\/(load|parse|notify|locator|yaml)\.ts$/],
   ["store", /^lib\/store\//],
   ["core", /^lib\//],
 ];
@@ -77,7 +78,7 @@ function layerOf(module: string): number {
   return index;
 }
 
-Deno.test("layers import only downward: cli -> run -> select -> config -> store -> core", async () => {
+Deno.test("layers import only downward: cli -> export -> run -> select -> config -> store -> core", async () => {
   const upward: string[] = [];
   for (const entry of ENTRIES) {
     for (const [from, targets] of await importGraph(entry)) {
@@ -91,6 +92,29 @@ Deno.test("layers import only downward: cli -> run -> select -> config -> store 
     }
   }
   assert.deepEqual([...new Set(upward)], []);
+});
+
+Deno.test("main.ts loads the export only when asked: no module of lib/export/ is a code import", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "main.ts"],
+    cwd: ROOT,
+    stdout: "piped",
+  }).output();
+  const info = JSON.parse(new TextDecoder().decode(output.stdout)) as {
+    modules: { specifier: string; dependencies?: { code?: { specifier: string } }[] }[];
+  };
+  const codeImports = (specifier: string) =>
+    info.modules.find((module) => module.specifier === specifier)?.dependencies
+      ?.flatMap((dependency) => dependency.code?.specifier ?? []) ?? [];
+  const reached = new Set<string>();
+  const visit = (specifier: string) => {
+    if (reached.has(specifier) || !specifier.startsWith("file:")) return;
+    reached.add(specifier);
+    codeImports(specifier).forEach(visit);
+  };
+  visit(new URL("main.ts", `file://${ROOT}/`).href);
+  assert.ok(reached.size > 5, `the walk found ${reached.size} modules`);
+  assert.deepEqual([...reached].map(name).filter((module) => module.startsWith("lib/export/")), []);
 });
 
 /** Every function and method in `text` with its length in lines (deno fmt's layout assumed). */

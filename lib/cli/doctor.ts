@@ -15,6 +15,7 @@ import { VERSION } from "../version.ts";
 import { type Check, type DoctorContext, exists } from "./doctor/check.ts";
 import { checkAgents } from "./doctor/agents.ts";
 import { checkConfig, checkSpecDocs } from "./doctor/config.ts";
+import { checkNotify } from "./doctor/notify.ts";
 import { checkService } from "./doctor/service.ts";
 import {
   checkLastTick,
@@ -37,6 +38,7 @@ export async function runDoctor(context: DoctorContext): Promise<Check[]> {
     checkComputer(config, context, checks);
     checkSpecDocs(config, checks);
     await checkAgents(config, context, service?.path ?? null, checks);
+    checkNotify(config, context, context.desktop, checks);
   }
   checkPrivateModes(context.paths, checks);
   checkRunnerPaths(context.paths, checks);

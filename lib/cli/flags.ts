@@ -8,7 +8,21 @@ import { UsageError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 
 /** What the runner is asked to do. `run` (no mode flag) is the tick launchd starts. */
-export type Mode = "run" | "dry-run" | "list" | "history" | "logs" | "doctor" | "help" | "version";
+export type Mode =
+  | "run"
+  | "dry-run"
+  | "list"
+  | "history"
+  | "logs"
+  | "doctor"
+  | "export"
+  | "notify-test"
+  | "help"
+  | "version";
+
+/** What `--export` can print manifests for. */
+export const EXPORT_TARGETS = ["kubernetes"] as const;
+export type ExportTarget = typeof EXPORT_TARGETS[number];
 
 /** The parsed command line. */
 export interface Flags {
@@ -24,6 +38,12 @@ export interface Flags {
   run: number;
   limit: number;
   debug: boolean;
+  /** `--export TARGET`: what to print manifests for. */
+  exportTarget: ExportTarget | null;
+  /** `--namespace`, `--image`, `--secret`: with `--export` only; checked by the export. */
+  namespace: string | null;
+  image: string | null;
+  secret: string | null;
 }
 
 /** Every default, in one place. */
@@ -38,6 +58,10 @@ export const DEFAULT_FLAGS: Readonly<Flags> = {
   run: 1,
   limit: 20,
   debug: false,
+  exportTarget: null,
+  namespace: null,
+  image: null,
+  secret: null,
 };
 
 export const USAGE = `teleclaude-cron ${VERSION}: run the due jobs of teleclaude.yml
@@ -52,13 +76,21 @@ Modes (one at a time):
   --history [NAME]   the latest runs, newest first (--limit N, default 20)
   --logs NAME        print the log of a job's latest run (--run N: the Nth latest)
   --doctor           check the setup (config, spec docs, agent CLIs, service, permissions)
+  --notify-test      send a test notification through every configured channel, say how each went
+  --export kubernetes
+                     print a CronJob per job and a ConfigMap with the config and its files,
+                     YAML for kubectl apply -f -; writes nothing, contacts no cluster
   --help, --version  this text; the version (they win over any other flag)
 
 Options:
   --config PATH      the config file (default: ./teleclaude.yml)
   --force            with a run or --dry-run: ignore schedules (and usage-limit deferrals)
-  --job NAME         with a run, --dry-run or --list: only this job
+  --job NAME         with a run, --dry-run, --list or --export: only this job
   --json             with --list, --history or --doctor: JSON instead of text
+  --namespace N      with --export: the manifests' namespace (default: none, kubectl's own)
+  --image IMAGE      with --export: the runner's image (default: teleclaude-cron:${VERSION},
+                     built from the Dockerfile)
+  --secret NAME      with --export: a Secret whose keys become the jobs' environment (API keys)
   --debug            also log debug lines (daemon health and the like)
 
 Exit status: 0 every job that ran succeeded (or none was due); 1 a job failed (or --doctor
@@ -102,6 +134,10 @@ export async function parseFlags(args: string[]): Promise<Flags> {
     run: values.run === undefined ? DEFAULT_FLAGS.run : count("run", values.run),
     limit: values.limit === undefined ? DEFAULT_FLAGS.limit : count("limit", values.limit),
     debug: values.debug ?? DEFAULT_FLAGS.debug,
+    exportTarget: values.export === undefined ? null : exportTarget(values.export),
+    namespace: values.namespace ?? DEFAULT_FLAGS.namespace,
+    image: values.image ?? DEFAULT_FLAGS.image,
+    secret: values.secret ?? DEFAULT_FLAGS.secret,
   };
 }
 
@@ -124,6 +160,11 @@ async function readArgs(args: string[]) {
         limit: { type: "string" },
         debug: { type: "boolean" },
         doctor: { type: "boolean" },
+        export: { type: "string" },
+        "notify-test": { type: "boolean" },
+        namespace: { type: "string" },
+        image: { type: "string" },
+        secret: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
       },
@@ -145,13 +186,15 @@ function modeOf(values: Values): Mode {
     ["history", values.history === true],
     ["logs", values.logs !== undefined],
     ["doctor", values.doctor === true],
+    ["export", values.export !== undefined],
+    ["notify-test", values["notify-test"] === true],
   ];
   const modes = asked.filter(([, on]) => on).map(([mode]) => mode);
   if (modes.length > 1) {
     throw new UsageError(
       `--${
         modes.join(" and --")
-      } cannot be combined: use one of --dry-run, --list, --history, --logs, --doctor`,
+      } cannot be combined: use one of --dry-run, --list, --history, --logs, --doctor, --export, --notify-test`,
     );
   }
   return modes[0] ?? "run";
@@ -165,13 +208,23 @@ const OPTIONS_OF: Record<Mode, readonly string[]> = {
   history: ["config", "json", "limit", "debug"],
   logs: ["config", "run", "debug"],
   doctor: ["config", "json", "debug"],
+  export: ["config", "job", "namespace", "image", "secret", "debug"],
+  "notify-test": ["config", "debug"],
   help: [],
   version: [],
 };
 
 function checkCombination(mode: Mode, values: Values): void {
   if (mode === "help" || mode === "version") return;
-  const modeFlags = new Set(["dry-run", "list", "history", "logs", "doctor"]);
+  const modeFlags = new Set([
+    "dry-run",
+    "list",
+    "history",
+    "logs",
+    "doctor",
+    "export",
+    "notify-test",
+  ]);
   for (const [name, value] of Object.entries(values)) {
     if (value === undefined || modeFlags.has(name) || OPTIONS_OF[mode].includes(name)) continue;
     const where = mode === "run" ? "a run (no mode)" : `--${mode}`;
@@ -180,6 +233,16 @@ function checkCombination(mode: Mode, values: Values): void {
       .map((other) => other === "run" ? "a run" : `--${other}`);
     throw new UsageError(`--${name} does not go with ${where} (it goes with ${takers.join(", ")})`);
   }
+}
+
+function exportTarget(text: string): ExportTarget {
+  const target = EXPORT_TARGETS.find((known) => known === text);
+  if (target === undefined) {
+    throw new UsageError(
+      `--export takes ${EXPORT_TARGETS.join(", ")}, got ${JSON.stringify(text)} (see --help)`,
+    );
+  }
+  return target;
 }
 
 function count(name: string, text: string): number {

@@ -6,14 +6,22 @@
  */
 
 import type { Config } from "../config/job.ts";
-import { UsageError } from "../errors.ts";
+import { type ConfigError, StoreError, UsageError } from "../errors.ts";
 import { lazyImport } from "../lazy.ts";
 import type { Logger } from "../log.ts";
 import { apiSocketFromEnv, type RunnerPaths } from "../paths.ts";
+import { dirname, resolve } from "../posix_path.ts";
 import type { RunnerOptions, RunSummary } from "../run/loop.ts";
 import { selectJobs } from "../select.ts";
 import { acquireRunnerLock, isHeld } from "../store/lock.ts";
-import { pathKind, removeIfFileOrLink, storeFailure, tempOwner } from "../store/fs.ts";
+import {
+  atomicWrite,
+  ensurePrivateDir,
+  pathKind,
+  removeIfFileOrLink,
+  storeFailure,
+  tempOwner,
+} from "../store/fs.ts";
 import {
   type CronState,
   hasRunInFlight,
@@ -21,7 +29,7 @@ import {
   saveState,
   settleFutureRuns,
 } from "../store/state.ts";
-import { recordTick } from "../store/tick_note.ts";
+import { readLastTick, recordTick } from "../store/tick_note.ts";
 
 const SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
@@ -102,9 +110,36 @@ export function exitCodeOf(summary: RunSummary): number {
  * reported), settle runs a dead runner left marked as running, select the due jobs, run them.
  */
 export async function runDueJobs(options: RunnerOptions): Promise<RunSummary> {
-  const { paths, log } = options;
   const clock = options.clock ?? Date.now;
-  const state = readStateForRun(paths.state, clock(), log);
+  const tickAt = clock();
+  const state = readStateForRun(options.paths.state, tickAt, options.log);
+  const summary = await runState(state, options, clock);
+  if (options.config.cron.metricsFile) await writeTickMetrics(options, state, tickAt);
+  return summary;
+}
+
+/** The metrics file after the tick (`cron.metrics_file`); a failure to write it is a warning. */
+async function writeTickMetrics(options: RunnerOptions, state: CronState, tickAt: number) {
+  const file = options.config.cron.metricsFile!;
+  const { renderMetrics, writeMetrics } = await lazyImport<
+    typeof import("../notify/metrics.ts")
+  >("../notify/metrics.ts", import.meta.url);
+  try {
+    writeMetrics(file, options.paths.root, renderMetrics(options.config, state, tickAt));
+  } catch (error) {
+    const failure = storeFailure(file, error);
+    if (!(failure instanceof StoreError)) throw failure;
+    options.log.warn("metrics_not_written", { path: file, error: failure.message });
+  }
+}
+
+/** Settles what a dead runner left, tells what waits in the outbox, runs the due jobs. */
+async function runState(
+  state: CronState,
+  options: RunnerOptions,
+  clock: () => number,
+): Promise<RunSummary> {
+  const { paths, log } = options;
   if (hasRunInFlight(state)) {
     const { settleInterruptedRuns } = await lazyImport<typeof import("../run/record.ts")>(
       "../run/record.ts",
@@ -121,6 +156,11 @@ export async function runDueJobs(options: RunnerOptions): Promise<RunSummary> {
     });
     storeStep(paths.state, () => saveState(paths.state, state));
   }
+  // One lstat on the idle tick: an outbox is there only while something waits to be told.
+  if (pathKind(paths.outbox) !== "absent" && await outboxDueNow(paths.outbox, clock())) {
+    const { contextFor, flushOutbox } = await notifier();
+    await flushOutbox(contextFor(options, clock));
+  }
   const due = selectJobs(options.config.jobs, state, clock(), options);
   if (due.length === 0) return { ran: 0, failed: 0, interruptedBy: null };
   const { runJobs } = await lazyImport<typeof import("../run/loop.ts")>(
@@ -128,6 +168,98 @@ export async function runDueJobs(options: RunnerOptions): Promise<RunSummary> {
     import.meta.url,
   );
   return await runJobs(due, state, options);
+}
+
+/** Whether the outbox has work now; a file the runner cannot read is left to the flush to say. */
+async function outboxDueNow(path: string, now: number): Promise<boolean> {
+  const { outboxDue } = await lazyImport<typeof import("../store/outbox.ts")>(
+    "../store/outbox.ts",
+    import.meta.url,
+  );
+  try {
+    return outboxDue(path, now);
+  } catch {
+    return true;
+  }
+}
+
+/** The notification module, loaded only when something is to be told. */
+function notifier() {
+  return lazyImport<typeof import("../notify/notify.ts")>("../notify/notify.ts", import.meta.url);
+}
+
+/** What telling a person about a config that will not load needs. */
+export interface InvalidConfigRequest {
+  error: ConfigError;
+  /** The config file as the person named it, and resolved. */
+  configPath: string;
+  paths: RunnerPaths;
+  log: Logger;
+  computer: () => string;
+}
+
+/**
+ * A tick whose config does not load: nothing can run, so a person is told, once per distinct
+ * message and then once per `repeat`, through the `cron:` settings that can still be known
+ * (`settingsForBrokenConfig`). What was told is kept in `cron_config_problem.json`, not in the
+ * state, which a bad config leaves as it was. Takes the lock; a busy lock means another runner
+ * is at it.
+ */
+export async function reportInvalidConfig(request: InvalidConfigRequest): Promise<void> {
+  const { paths, log } = request;
+  const { settingsForBrokenConfig } = await lazyImport<typeof import("../config/load.ts")>(
+    "../config/load.ts",
+    import.meta.url,
+  );
+  const settings = (await settingsForBrokenConfig(request.configPath, paths.cache)).notify;
+  if (!settings.on.includes("config")) return;
+  const lock = storeStep(paths.lock, () => acquireRunnerLock(paths.lock));
+  if (!isHeld(lock)) return;
+  try {
+    const now = Date.now();
+    const message = request.error.message;
+    if (!isNews(message, paths, now, settings.repeatMs)) return;
+    storeStep(paths.root, () => ensurePrivateDir(paths.root, paths.root));
+    storeStep(paths.configProblem, () =>
+      atomicWrite(
+        paths.configProblem,
+        new TextEncoder().encode(
+          JSON.stringify({ message, notified: new Date(now).toISOString() }),
+        ),
+      ));
+    const [{ configEvent }, { notify, desktopFromEnv }] = await Promise.all([
+      lazyImport<typeof import("../notify/events.ts")>("../notify/events.ts", import.meta.url),
+      notifier(),
+    ]);
+    const file = resolve(request.configPath);
+    await notify(configEvent(message, file, request.computer(), now), {
+      settings,
+      paths,
+      configDir: dirname(file),
+      socketPath: apiSocketFromEnv(),
+      desktop: desktopFromEnv(),
+      log,
+      now: Date.now,
+    });
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * Whether a config problem is news: another message than the one last told, or the same one
+ * after `repeat`, or after a tick that loaded the config (it was fixed, then broken again).
+ */
+function isNews(message: string, paths: RunnerPaths, now: number, repeatMs: number): boolean {
+  let told: { message?: unknown; notified?: unknown };
+  try {
+    told = JSON.parse(Deno.readTextFileSync(paths.configProblem));
+  } catch {
+    return true;
+  }
+  const notified = typeof told.notified === "string" ? Date.parse(told.notified) : NaN;
+  if (told.message !== message || !(now - notified < repeatMs)) return true;
+  return (readLastTick(paths.lastTick)?.at ?? 0) > notified;
 }
 
 /**

@@ -14,7 +14,14 @@ import { describeSchedule, describeSpan, formatLocal, nextDue } from "../schedul
 import { runsOn } from "../computer.ts";
 import { deferredUntil, lastRunAsOf } from "../select.ts";
 import { readHistory } from "../store/history.ts";
-import { type CronState, jobEntry, lastRunOf, parseTimestamp, readState } from "../store/state.ts";
+import {
+  type CronState,
+  jobEntry,
+  type JobState,
+  lastRunOf,
+  parseTimestamp,
+  readState,
+} from "../store/state.ts";
 import { type LastTick, readLastTick } from "../store/tick_note.ts";
 
 /** What a view shows: which config, which jobs, in which zone. */
@@ -225,7 +232,27 @@ function rowFlags(
       `running since ${formatLocal(parseTimestamp(entry.running.started) ?? now, timeZone)}`,
     );
   }
+  flags.push(...notifyFlags(job, entry, timeZone));
   return flags;
+}
+
+/** What a person was told of the job's failures (`notify`), and whether it is muted. */
+function notifyFlags(job: Job, entry: JobState | undefined, timeZone: string): string[] {
+  if (job.notify === false) return ["notifications off"];
+  const flags: string[] = [];
+  const told = entry?.notified;
+  if (told) {
+    const at = formatLocal(parseTimestamp(told.at)!, timeZone).slice(-5);
+    flags.push(`told ${at} (${ordinal(told.failures)} failure)`);
+  }
+  if ((entry?.failures ?? 0) > 1) flags.push(`${entry!.failures} failures in a row`);
+  return flags;
+}
+
+function ordinal(n: number): string {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? "th" : ["th", "st", "nd", "rd"][n % 10] ?? "th";
+  return `${n}${suffix}`;
 }
 
 /** Two 5-minute ticks: a job due for longer than this should have run. */

@@ -37,6 +37,8 @@ interface JobBase {
   maxLogBytes: number | null;
   /** The computers whose runner runs it (`computer:`); null: every computer's. */
   computers: string[] | null;
+  /** The job's own `notify:`: false mutes it; null takes the runner's settings whole. */
+  notify: JobNotify | false | null;
 }
 
 /** A job that spawns an agent CLI on the spec doc `docs/project/spec/jobs/<spec>.md`. */
@@ -67,6 +69,44 @@ export interface AgentOverride {
   models?: Partial<Record<ThinkingMode, string>>;
 }
 
+/** What a person is told about (`notify.on`). */
+export const NOTIFY_ON = ["failure", "recovery", "deferred", "config", "success"] as const;
+export type NotifyOn = typeof NOTIFY_ON[number];
+
+/** A job's `notify:` when it is a mapping: what it overrides of the runner's settings. */
+export interface JobNotify {
+  on: NotifyOn[] | null;
+  repeatMs: number | null;
+}
+
+/** The runner's `cron.notify`: what is told, how often a failure is repeated, and where. */
+export interface NotifySettings {
+  on: NotifyOn[];
+  /** A job still failing is told again after this long, with its count of failures. */
+  repeatMs: number;
+  /** A desktop notification; null: where the machine can show one (the default). */
+  desktop: boolean | null;
+  /** The daemon's event platform (`POST /events/emit`); false turns it off. */
+  daemon: { email: string | null } | false;
+  /** A program given each event on stdin, run without a shell; null: none. */
+  command: string[] | null;
+}
+
+/** The top-level `cron:` section: settings of the runner itself. */
+export interface CronSettings {
+  notify: NotifySettings;
+  /** Where Prometheus text-format metrics are written after every tick; null: nowhere. */
+  metricsFile: string | null;
+}
+
+export const DEFAULT_NOTIFY: Readonly<NotifySettings> = {
+  on: ["failure", "recovery", "deferred", "config"],
+  repeatMs: 24 * 3600_000,
+  desktop: null,
+  daemon: { email: null },
+  command: null,
+};
+
 /** A validated config. `jobs` keeps the order of the file. */
 export interface Config {
   /** Absolute path of the config file. */
@@ -77,6 +117,7 @@ export interface Config {
   dir: string;
   jobs: Job[];
   agents: Partial<Record<AgentName, AgentOverride>>;
+  cron: CronSettings;
   warnings: Problem[];
 }
 
@@ -92,6 +133,17 @@ export const MAX_JOB_NAME = 100;
 
 /** A computer's name as `computer:` writes it: a host name's alphabet, compared ignoring case. */
 export const COMPUTER_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62})$/;
+
+/** A duration as the config writes one: `10m`, `2h`, `1d`. */
+const DURATION = /^(\d+)([mhd])$/;
+
+/** The minutes of a duration (`10m`, `2h`, `1d`); null when it is not one or is zero. */
+export function durationMinutes(text: string): number | null {
+  const match = DURATION.exec(text.trim());
+  const count = match ? Number(match[1]) : 0;
+  if (!match || count < 1) return null;
+  return count * { m: 1, h: 60, d: 1440 }[match[2] as "m" | "h" | "d"];
+}
 
 /** Whether `name` can be a job's name. */
 export function isJobName(name: string): boolean {
@@ -114,3 +166,14 @@ export const DEFAULT_MAX_LOG_BYTES = 10 * 1024 * 1024;
 /** What `max_log_size` may be set to. */
 export const MIN_LOG_BYTES = 64 * 1024;
 export const MAX_LOG_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * Splits `script: path arg "quoted arg"` into argv without a shell: whitespace separates,
+ * single and double quotes group.
+ */
+export function splitCommand(text: string): string[] {
+  const words: string[] = [];
+  const pattern = /"([^"]*)"|'([^']*)'|(\S+)/g;
+  for (const match of text.matchAll(pattern)) words.push(match[1] ?? match[2] ?? match[3]!);
+  return words;
+}

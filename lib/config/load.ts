@@ -12,6 +12,8 @@ import { atomicWrite, ensurePrivateDir } from "../store/fs.ts";
 import { VERSION } from "../version.ts";
 import {
   type Config,
+  type CronSettings,
+  DEFAULT_NOTIFY,
   DEFAULT_TIMEOUT_SECONDS,
   isJobName,
   type Job,
@@ -94,6 +96,43 @@ export async function loadConfig(path: string, cache: ConfigCache | null): Promi
     ? fileIdentity(cacheFile)
     : null;
   return { config, fromCache, cacheProblem, discoveryProblems: discovered.problems, cacheIdentity };
+}
+
+/**
+ * The `cron:` settings to tell a config problem with: the broken config's own section when that
+ * section alone is valid, else those of the last config that loaded here (its cache, verified),
+ * else the defaults. Never throws: it is asked while reporting another error.
+ */
+export async function settingsForBrokenConfig(
+  path: string,
+  cacheDir: string,
+): Promise<CronSettings> {
+  const file = resolve(path);
+  try {
+    const text = readConfigText(file, path);
+    const { parseCronSection } = await lazyImport<typeof import("./parse.ts")>(
+      "./parse.ts",
+      import.meta.url,
+    );
+    const own = parseCronSection(text, { displayName: path, file });
+    if (own) return own;
+  } catch {
+    // Unreadable, or not YAML at all: the last config that loaded decides.
+  }
+  const cached = await lastLoadedConfig(join(cacheDir, `config-${shortHash(file)}.json`));
+  return cached?.cron ?? { notify: { ...DEFAULT_NOTIFY }, metricsFile: null };
+}
+
+/** The config a cache file holds, whatever text it was made from, when its digest holds. */
+async function lastLoadedConfig(cacheFile: string): Promise<Config | null> {
+  try {
+    const cached = JSON.parse(Deno.readTextFileSync(cacheFile)) as CachedConfig;
+    if (cached.format !== CACHE_FORMAT || typeof cached.config !== "string") return null;
+    if (cached.check !== await digest(cached.yaml, cached.config)) return null;
+    return JSON.parse(cached.config) as Config;
+  } catch {
+    return null;
+  }
 }
 
 const NOT_A_FILE = "is not a regular file (a FIFO, socket or device): name the config file itself";
@@ -268,6 +307,7 @@ function discoveredJob(name: string, fileName: string): ScriptJob {
     idleTimeoutSeconds: 0,
     maxLogBytes: null,
     computers: null,
+    notify: null,
   };
 }
 

@@ -15,6 +15,13 @@ import {
 import type { z } from "zod";
 import type { Problem } from "../errors.ts";
 
+/** What the parse of one config collects as it goes: the places, the problems, the warnings. */
+export interface Findings {
+  here: Locator;
+  problems: Problem[];
+  warnings: Problem[];
+}
+
 /** Turns a field path into a located problem, using the YAML node's position. */
 export class Locator {
   /** Each mapping's pairs by key, built on first use: a lookup is then O(1), not O(keys). */

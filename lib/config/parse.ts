@@ -6,7 +6,7 @@
 
 import { z } from "zod";
 import { DEFAULT_MODELS, modelFor } from "../agents.ts";
-import { ConfigError, type Problem } from "../errors.ts";
+import { ConfigError } from "../errors.ts";
 import { dirname, isAbsolute, resolve } from "../posix_path.ts";
 import {
   AGENT_NAMES,
@@ -15,9 +15,11 @@ import {
   type AgentOverride,
   COMPUTER_NAME,
   type Config,
+  type CronSettings,
   DEFAULT_IDLE_TIMEOUT_SECONDS,
   DEFAULT_ROLE,
   DEFAULT_TIMEOUT_SECONDS,
+  durationMinutes,
   isJobName,
   type Job,
   MAX_EVERY_MINUTES,
@@ -28,14 +30,15 @@ import {
   type Schedule,
   type ScriptJob,
   SPEC_NAME,
+  splitCommand,
   THINKING_MODES,
   type ThinkingMode,
   WEEKDAY_NAMES,
 } from "./job.ts";
-import { closest, describe, type Locator, zodProblems } from "./locator.ts";
+import { closest, describe, type Findings, zodProblems } from "./locator.ts";
+import { parseCron, parseJobNotify } from "./notify.ts";
 import { readYaml } from "./yaml.ts";
 
-const DURATION = /^(\d+)([mhd])$/;
 const TIME_OF_DAY = /^([01]?\d|2[0-3]):([0-5]\d)$/;
 
 const whenSchema = z.strictObject({
@@ -63,6 +66,7 @@ const jobSchema = z.object({
   max_turns: z.int().positive().optional(),
   max_budget_usd: z.number().positive().optional(),
   computer: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
+  notify: z.unknown().optional(),
 });
 type RawJob = z.infer<typeof jobSchema>;
 const KNOWN_JOB_KEYS = Object.keys(jobSchema.shape);
@@ -81,13 +85,8 @@ const agentOverrideSchema = z.looseObject({
 export interface ConfigSource {
   displayName: string;
   file: string;
-}
-
-/** What the parse of one config collects as it goes: the places, the problems, the warnings. */
-interface Findings {
-  here: Locator;
-  problems: Problem[];
-  warnings: Problem[];
+  /** The home `~` means in paths (`cron.metrics_file`); HOME when not given. */
+  home?: string;
 }
 
 /** Parses and validates a config text. Throws `ConfigError` listing every problem found. */
@@ -100,15 +99,33 @@ export function parseConfig(text: string, source: ConfigSource): Config {
   const found: Findings = { here, problems: [], warnings: [] };
   const agents = parseAgents(top.agents, dirname(source.file), found);
   const jobs = parseJobs(top.jobs, agents, found);
-  if (found.problems.length > 0) throw new ConfigError(found.problems);
+  const cron = parseCron(top.cron, source, found);
+  if (found.problems.length > 0 || cron === null) throw new ConfigError(found.problems);
   return {
     file: source.file,
     displayName: source.displayName,
     dir: dirname(source.file),
     jobs,
     agents,
+    cron,
     warnings: found.warnings,
   };
+}
+
+/**
+ * The `cron:` section of a config alone, when it is valid (the rest may not be): how to tell a
+ * person that the config does not load. Null when the section is wrong or the text not YAML.
+ */
+export function parseCronSection(text: string, source: ConfigSource): CronSettings | null {
+  try {
+    const { root, here } = readYaml(text, source.displayName);
+    if (root === null || typeof root !== "object" || Array.isArray(root)) return null;
+    const found: Findings = { here, problems: [], warnings: [] };
+    const cron = parseCron((root as Record<string, unknown>).cron, source, found);
+    return found.problems.length === 0 ? cron : null;
+  } catch {
+    return null;
+  }
 }
 
 function parseJobs(
@@ -190,7 +207,8 @@ function parseJob(
   if (found.problems.length > before || schedule === null || type === null) return null;
   const maxLogBytes = parseLogSize(fields.max_log_size, [...path, "max_log_size"], found);
   const computers = parseComputers(fields.computer, [...path, "computer"], found);
-  if (maxLogBytes === undefined || computers === undefined) return null;
+  const notify = parseJobNotify(fields.notify, [...path, "notify"], found);
+  if (maxLogBytes === undefined || computers === undefined || notify === undefined) return null;
   const base = {
     name,
     schedule,
@@ -200,6 +218,7 @@ function parseJob(
       (type === "agent" ? DEFAULT_IDLE_TIMEOUT_SECONDS : 0),
     maxLogBytes,
     computers,
+    notify,
   };
   return type === "script"
     ? scriptJob(base, fields, path, found)
@@ -239,7 +258,13 @@ function jobFields(raw: unknown, path: string[], found: Findings): RawJob | null
 
 type JobBase = Pick<
   Job,
-  "name" | "schedule" | "timeoutSeconds" | "idleTimeoutSeconds" | "maxLogBytes" | "computers"
+  | "name"
+  | "schedule"
+  | "timeoutSeconds"
+  | "idleTimeoutSeconds"
+  | "maxLogBytes"
+  | "computers"
+  | "notify"
 >;
 
 /** `computer:` as a list of names: null when not set, undefined (and a problem) when wrong. */
@@ -424,24 +449,22 @@ function parseEvery(
     );
     return null;
   }
-  const match = DURATION.exec(when.every!.trim());
-  const count = match ? Number(match[1]) : 0;
-  if (!match || count < 1) {
+  const minutes = durationMinutes(when.every!);
+  if (minutes === null) {
     found.problems.push(found.here.problem(
       [...path, "every"],
       `"${when.every}" is not a duration (use 10m, 2h or 1d)`,
     ));
     return null;
   }
-  const unit = { m: 1, h: 60, d: 1440 }[match[2] as "m" | "h" | "d"];
-  if (count * unit > MAX_EVERY_MINUTES) {
+  if (minutes > MAX_EVERY_MINUTES) {
     found.problems.push(found.here.problem(
       [...path, "every"],
       `"${when.every}" is longer than a year (at most 366d, 8784h or 527040m)`,
     ));
     return null;
   }
-  return { kind: "every", minutes: count * unit };
+  return { kind: "every", minutes };
 }
 
 function parseAt(
@@ -469,15 +492,4 @@ function parseAt(
     times: [...new Set(times)].sort(),
     weekdays: weekdays ? [...new Set(weekdays)].sort() : null,
   };
-}
-
-/**
- * Splits `script: path arg "quoted arg"` into argv without a shell: whitespace separates,
- * single and double quotes group.
- */
-export function splitCommand(text: string): string[] {
-  const words: string[] = [];
-  const pattern = /"([^"]*)"|'([^']*)'|(\S+)/g;
-  for (const match of text.matchAll(pattern)) words.push(match[1] ?? match[2] ?? match[3]!);
-  return words;
 }

@@ -14,8 +14,10 @@ import { deferredUntil } from "../select.ts";
 import { StoreError } from "../errors.ts";
 import { isDiskFull, openForAppend, pathKind, storeFailure, writeAllSync } from "../store/fs.ts";
 import { appendHistory } from "../store/history.ts";
-import { type CronState, lastRunOf, saveState } from "../store/state.ts";
+import { type CronState, jobEntry, lastRunOf, saveState } from "../store/state.ts";
 import { executeJob, type JobContext } from "./execute.ts";
+import { contextFor, notify } from "../notify/notify.ts";
+import { runEvent, streakOf } from "../notify/events.ts";
 import { entryOf, historyEntry, MAX_DEFERRAL_MS, recordResult } from "./record.ts";
 import { type JobResult, jobResult } from "./result.ts";
 import { LOGS_KEPT, newRunLog, pruneRunLogs } from "./run_logs.ts";
@@ -171,9 +173,21 @@ async function recordRun(
       reason: "a stated reset more than 7 days ahead is not believed",
     });
   }
+  const before = streakOf(jobEntry(state, job.name));
   recordResult(state, job, startedIso, logPath, result, now);
-  saveOrFree(paths.state, state, logPath, log);
   const finishedIso = new Date(clock()).toISOString();
+  const entry = entryOf(state, job.name);
+  const told = runEvent(job, before, result, entry.failures ?? 0, {
+    startedIso,
+    finishedIso,
+    logPath,
+    host: options.computer,
+    config: options.config.file,
+    now,
+    deferredUntil: job.type === "agent" ? state.agent_backoff?.[job.agent]?.until ?? null : null,
+  }, options.config.cron.notify);
+  if (told.notified) entry.notified = told.notified;
+  saveOrFree(paths.state, state, logPath, log);
   await bestEffort(
     log,
     "history_not_written",
@@ -181,6 +195,7 @@ async function recordRun(
     () => appendHistory(paths.history, historyEntry(job, startedIso, finishedIso, logPath, result)),
   );
   logFinished(job, logPath, result, log);
+  if (told.event) await notify(told.event, contextFor(options, clock));
   const maxLog = job.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
   const dir = join(paths.logs, job.name);
   await bestEffort(log, "logs_not_pruned", dir, () => pruneRunLogs(dir, LOGS_KEPT, 10 * maxLog));

@@ -54,6 +54,15 @@ export function recordResult(
     message: result.message,
     items_processed: result.itemsProcessed,
   });
+  const runs = entry.runs ??= {};
+  runs[result.outcome] = (runs[result.outcome] ?? 0) + 1;
+  if (result.outcome === "success") {
+    entry.last_success = startedIso;
+    entry.failures = 0;
+    delete entry.notified;
+  } else if (result.outcome !== "usage_limit") {
+    entry.failures = (entry.failures ?? 0) + 1;
+  }
   if (job.type === "agent") {
     entry.report_path = result.reportPath;
     if (Object.keys(result.usage).length) entry.usage = usageOf(result);

@@ -113,6 +113,27 @@ export function openForAppend(path: string, options: { read?: boolean } = {}): D
   }
 }
 
+/**
+ * Appends one line to a file of the runner's own (`openForAppend`). A line cut short by a crash
+ * mid-append is ended first, so it cannot swallow this one.
+ */
+export async function appendLine(path: string, line: string): Promise<void> {
+  const file = openForAppend(path, { read: true });
+  try {
+    const size = file.statSync().size;
+    let separator = "";
+    if (size > 0) {
+      const last = new Uint8Array(1);
+      await file.seek(size - 1, Deno.SeekMode.Start);
+      await file.read(last);
+      if (last[0] !== 0x0a) separator = "\n";
+    }
+    await writeAll(file, new TextEncoder().encode(`${separator}${line}\n`));
+  } finally {
+    file.close();
+  }
+}
+
 /** Throws unless the open `file` is the regular file at `path` (not reached through a link). */
 export function requireSameFile(file: Deno.FsFile, path: string): void {
   const opened = file.statSync();

@@ -6,7 +6,7 @@
  */
 
 import { dirname } from "../posix_path.ts";
-import { ensurePrivateDir, openForAppend, pathKind, writeAll } from "./fs.ts";
+import { appendLine, ensurePrivateDir, pathKind } from "./fs.ts";
 import { parseTimestamp } from "./state.ts";
 
 /** One finished run. */
@@ -38,21 +38,7 @@ export async function appendHistory(
   if (pathKind(path) === "file" && Deno.lstatSync(path).size >= maxBytes) {
     if (pathKind(`${path}.1`) !== "directory") Deno.renameSync(path, `${path}.1`);
   }
-  const file = openForAppend(path, { read: true });
-  try {
-    // A line cut short by a crash mid-append must not swallow this one.
-    const size = file.statSync().size;
-    let separator = "";
-    if (size > 0) {
-      const last = new Uint8Array(1);
-      await file.seek(size - 1, Deno.SeekMode.Start);
-      await file.read(last);
-      if (last[0] !== 0x0a) separator = "\n";
-    }
-    await writeAll(file, new TextEncoder().encode(`${separator}${JSON.stringify(entry)}\n`));
-  } finally {
-    file.close();
-  }
+  await appendLine(path, JSON.stringify(entry));
 }
 
 /** What reading the history found: the entries, and how many lines were not entries. */

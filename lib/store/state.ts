@@ -52,7 +52,21 @@ export interface JobState {
   report_path?: string | null;
   running?: RunningRecord;
   usage?: Record<string, number>;
+  /** When its last successful run started. */
+  last_success?: string | null;
+  /** Non-successful runs since the last success (a usage limit is not counted: not its fault). */
+  failures?: number;
+  /** Runs by outcome, ever (the metrics' counters). */
+  runs?: Record<string, number>;
+  /** The last notification of the current failure streak: when, and at which count. */
+  notified?: Notified;
   [extra: string]: unknown;
+}
+
+/** A notification told, so a failing job is told again only after `repeat`. */
+export interface Notified {
+  at: string;
+  failures: number;
 }
 
 /** An agent held back by a usage limit. */
@@ -148,6 +162,16 @@ function fieldProblem(field: string, value: unknown): string | null {
       return isRunningRecord(value) ? null : "a running record";
     case "usage":
       return isObject(value) && Object.values(value).every(Number.isFinite) ? null : "usage";
+    case "last_success":
+      return value === null || parseTimestamp(value) !== null ? null : "a timestamp or null";
+    case "failures":
+      return isCount(value) ? null : "a count";
+    case "runs":
+      return isObject(value) && Object.values(value).every(isCount) ? null : "counts by outcome";
+    case "notified":
+      return isObject(value) && parseTimestamp(value.at) !== null && isCount(value.failures)
+        ? null
+        : "a notification record";
     default:
       return value === null || typeof value === "string" ? null : "a string or null";
   }
@@ -163,6 +187,10 @@ const CHECKED = new Set([
   "items_processed",
   "running",
   "usage",
+  "last_success",
+  "failures",
+  "runs",
+  "notified",
   ...TEXT_FIELDS,
 ]);
 

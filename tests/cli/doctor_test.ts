@@ -7,6 +7,9 @@ import { VERSION } from "../../lib/version.ts";
 import { writeFakeAgent } from "../helpers/fake_agent.ts";
 import { makeSandbox, runCli, type Sandbox, writeConfig, writeFile } from "../helpers/sandbox.ts";
 
+/** A machine that cannot show desktop notices (no notifier on this PATH, no session bus). */
+const NO_DESKTOP = { os: "linux" as const, path: "/nonexistent", sessionBus: false };
+
 const CONFIG =
   'jobs:\n  nightly: { job: nightly, when: { at: "03:00" } }\n  sync: { script: /bin/true }\n';
 
@@ -64,6 +67,7 @@ async function doctorOnMac(
     toolPath: `${tools}:/usr/bin:/bin`,
     socketPath: sandbox.socket,
     env: {},
+    desktop: NO_DESKTOP,
   });
 }
 
@@ -190,6 +194,7 @@ Deno.test("--doctor reports a bad config, a corrupt state, a held lock and a sta
       toolPath: `${sandbox.bin}:/usr/bin:/bin`,
       socketPath: sandbox.socket,
       env: {},
+      desktop: NO_DESKTOP,
     });
   } finally {
     if (isHeld(lock)) lock.release();
@@ -236,6 +241,7 @@ Deno.test("--doctor on the agent CLIs: versions, claude as root, gemini's trust,
         toolPath: `${root}:/usr/bin:/bin`,
         socketPath: sandbox.socket,
         env,
+        desktop: NO_DESKTOP,
       }),
     );
   await writeFile(

@@ -76,3 +76,53 @@ Deno.test("parseFlags() wants whole numbers ≥ 1 for --run and --limit", async 
   );
   assert.match(await usageError(["--frobnicate"]), /Unknown option '--frobnicate' \(see --help\)/);
 });
+
+Deno.test("parseFlags() reads --export kubernetes with its own options", async () => {
+  assert.deepEqual(
+    await parseFlags([
+      "--export",
+      "kubernetes",
+      "--namespace",
+      "cron",
+      "--image",
+      "registry.example.com/teleclaude-cron:1",
+      "--secret",
+      "agent-keys",
+      "--job",
+      "nightly",
+    ]),
+    {
+      ...DEFAULT_FLAGS,
+      mode: "export",
+      exportTarget: "kubernetes",
+      namespace: "cron",
+      image: "registry.example.com/teleclaude-cron:1",
+      secret: "agent-keys",
+      job: "nightly",
+    },
+  );
+});
+
+Deno.test("parseFlags() refuses an export target it does not know, and export options elsewhere", async () => {
+  assert.equal(
+    await usageError(["--export", "nomad"]),
+    '--export takes kubernetes, got "nomad" (see --help)',
+  );
+  assert.equal(
+    await usageError(["--namespace", "cron"]),
+    "--namespace does not go with a run (no mode) (it goes with --export)",
+  );
+  assert.match(
+    await usageError(["--list", "--secret", "keys"]),
+    /^--secret does not go with --list/,
+  );
+  // The container always runs its one job with --force; on the export itself it would do nothing.
+  assert.equal(
+    await usageError(["--export", "kubernetes", "--force"]),
+    "--force does not go with --export (it goes with a run, --dry-run)",
+  );
+  assert.match(
+    await usageError(["--export", "kubernetes", "--list"]),
+    /^--list and --export cannot be combined: use one of .*--export\b/,
+  );
+});

@@ -40,6 +40,7 @@ Deno.test("dueReason() and listRows() explain a job's state", () => {
     idleTimeoutSeconds: 0,
     maxLogBytes: null,
     computers: null,
+    notify: null,
   };
   const state = {
     jobs: {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { parseConfig, splitCommand } from "../../lib/config/parse.ts";
+import { splitCommand } from "../../lib/config/job.ts";
+import { parseConfig } from "../../lib/config/parse.ts";
 import { ConfigError } from "../../lib/errors.ts";
 
 const source = { displayName: "teleclaude.yml", file: "/project/teleclaude.yml" };
@@ -40,6 +41,7 @@ jobs:
     idleTimeoutSeconds: 0,
     maxLogBytes: null,
     computers: null,
+    notify: null,
   });
   assert.equal(b?.idleTimeoutSeconds, 600);
   assert.deepEqual(b?.schedule, { kind: "at", times: ["09:00", "17:30"], weekdays: [0, 2] });

@@ -46,6 +46,7 @@ export async function makeSandbox(options: { tz?: string } = {}): Promise<Sandbo
   const bin = join(dir, "bin");
   const records = join(dir, "records");
   for (const path of [home, project, bin, records]) await Deno.mkdir(path, { recursive: true });
+  await writeDesktopNotifiers(bin, records);
   const env: Record<string, string> = {
     HOME: home,
     PATH: `${bin}:/usr/bin:/bin`,
@@ -68,6 +69,40 @@ export async function makeSandbox(options: { tz?: string } = {}): Promise<Sandbo
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/**
+ * Stand-ins for the desktop notifiers, first on the sandbox's PATH: a failing job in a test never
+ * pops up a notice on the developer's desktop. Each appends its argv, NUL-separated with a blank
+ * entry closing each call, to `records/desktop`.
+ */
+async function writeDesktopNotifiers(bin: string, records: string): Promise<void> {
+  const record = `#!/bin/sh\nprintf '%s\\0' "$0" "$@" "" >> "${records}/desktop"\n`;
+  for (const name of ["osascript", "notify-send"]) {
+    await Deno.writeTextFile(join(bin, name), record, { mode: 0o755 });
+  }
+}
+
+/** The desktop notices shown in a sandbox: each call's argv, program first. */
+export async function desktopNotices(sandbox: Sandbox): Promise<string[][]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(join(sandbox.records, "desktop"));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+  const calls: string[][] = [];
+  let call: string[] = [];
+  for (const field of text.split("\0").slice(0, -1)) {
+    if (field === "") {
+      calls.push(call);
+      call = [];
+    } else {
+      call.push(field);
+    }
+  }
+  return calls;
 }
 
 /** Writes a file, creating its directory; `executable` sets mode 0755. */

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { runDueJobs } from "../../lib/cli/tick.ts";
-import type { Config, Job } from "../../lib/config/job.ts";
+import { type Config, DEFAULT_NOTIFY, type Job } from "../../lib/config/job.ts";
 import type { Logger } from "../../lib/log.ts";
 import { runnerPaths } from "../../lib/paths.ts";
 import type { JobContext } from "../../lib/run/execute.ts";
@@ -22,6 +22,7 @@ const every = (name: string, minutes = 10): Job => ({
   idleTimeoutSeconds: 0,
   maxLogBytes: null,
   computers: null,
+  notify: null,
 });
 
 const result = (overrides: Partial<JobResult> = {}) =>
@@ -52,6 +53,7 @@ function options(
     dir: home,
     jobs,
     agents: {},
+    cron: { notify: { ...DEFAULT_NOTIFY, desktop: false, daemon: false }, metricsFile: null },
     warnings: [],
   };
   return {

@@ -1,5 +1,6 @@
 /** What every doctor check shares: a check's shape, what it looks at, and small helpers. */
 
+import type { Desktop } from "../../notify/channels.ts";
 import type { RunnerPaths } from "../../paths.ts";
 import { commandOutput } from "../../subprocess.ts";
 
@@ -24,6 +25,8 @@ export interface DoctorContext {
   socketPath: string;
   /** The environment the doctor judges (the agents' own switches: IS_SANDBOX, CODEX_HOME, …). */
   env: Readonly<Record<string, string>>;
+  /** Where desktop notices could be shown from here. */
+  desktop: Desktop;
 }
 
 /** A service tool's answer, found on the context's tool PATH; null when it is not installed. */

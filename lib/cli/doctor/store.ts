@@ -153,6 +153,8 @@ export function checkRunnerPaths(paths: RunnerPaths, checks: Check[]): void {
     [paths.lock, "file"],
     [paths.lastTick, "file"],
     [paths.history, "file"],
+    [paths.outbox, "file"],
+    [paths.configProblem, "file"],
     [paths.cache, "directory"],
     [paths.logs, "directory"],
   ];

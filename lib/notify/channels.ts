@@ -1,0 +1,183 @@
+/**
+ * The three ways an event reaches a person, each on its own: a failing channel never stops
+ * another, nor a job. Nothing an event carries is ever read as code: the desktop text and the
+ * command's data travel as argv, stdin and environment values, never inside a script or a shell
+ * line.
+ */
+
+import { daemonRequest } from "../daemon.ts";
+import { dirname, resolve } from "../posix_path.ts";
+import { ensurePrivateDir, removeIfFileOrLink } from "../store/fs.ts";
+import { runProcess } from "../run/spawn.ts";
+import { findProgram } from "../subprocess.ts";
+import type { CronEvent } from "./events.ts";
+
+/** How a delivery went. `holdMs`: do not try again before this long (a refusal, not an outage). */
+export type Delivery = { ok: true } | { ok: false; error: string; holdMs: number };
+
+const delivered: Delivery = { ok: true };
+
+/** A refusal that waiting five minutes will not fix is tried again an hour later. */
+const HOLD_REFUSED_MS = 3600_000;
+
+/** How long the daemon has to take an event. */
+const DAEMON_TIMEOUT_MS = 5000;
+
+/** The daemon's event platform: an EventEnvelope posted to `/events/emit`. */
+export async function deliverToDaemon(
+  event: CronEvent,
+  socketPath: string,
+  email: string | null,
+): Promise<Delivery> {
+  const answer = await daemonRequest(socketPath, {
+    method: "POST",
+    path: "/events/emit",
+    headers: email ? { "X-Telec-Email": email } : {},
+    body: JSON.stringify(envelope(event)),
+  }, DAEMON_TIMEOUT_MS);
+  if ("error" in answer) return { ok: false, error: `daemon: ${answer.error}`, holdMs: 0 };
+  if (answer.status >= 200 && answer.status < 300) return delivered;
+  const said = answer.body.trim().slice(0, 200);
+  const error = `daemon answered ${answer.status}${said ? `: ${said}` : ""}`;
+  // 5xx: the daemon is unwell, the next tick may do; 4xx (401/403: not authorised): it won't.
+  return { ok: false, error, holdMs: answer.status >= 500 ? 0 : HOLD_REFUSED_MS };
+}
+
+/** The daemon's EventEnvelope for an event. */
+export function envelope(event: CronEvent): Record<string, unknown> {
+  return {
+    event: `cron.${event.event}`,
+    source: "teleclaude-cron",
+    level: 1,
+    domain: "cron",
+    entity: event.job ?? (event.event === "config.invalid" ? "config" : "cron"),
+    description: event.summary,
+    payload: event,
+    idempotency_key: event.id,
+  };
+}
+
+/** Where the desktop can be told, and how. */
+export interface Desktop {
+  os: typeof Deno.build.os;
+  /** Where osascript or notify-send are looked for. */
+  path: string;
+  /** Linux only: whether a session bus is there to carry the notice. */
+  sessionBus: boolean;
+}
+
+/** The program and argv that show a desktop notice; null where there is no way to. */
+export function desktopCommand(
+  title: string,
+  body: string,
+  desktop: Desktop,
+): { program: string; args: string[] } | null {
+  if (desktop.os === "darwin") {
+    const program = findProgram("osascript", desktop.path);
+    // The script is fixed; the text arrives as its arguments, so no quote can end a string.
+    return program === null ? null : {
+      program,
+      args: [
+        "-e",
+        "on run argv",
+        "-e",
+        "display notification (item 2 of argv) with title (item 1 of argv)",
+        "-e",
+        "end run",
+        title,
+        body,
+      ],
+    };
+  }
+  const program = desktop.sessionBus ? findProgram("notify-send", desktop.path) : null;
+  return program === null ? null : {
+    program,
+    args: ["--app-name=teleclaude-cron", "--", title, body],
+  };
+}
+
+/** A desktop notice, shown now or never (a notice hours late is noise). */
+export async function deliverToDesktop(event: CronEvent, desktop: Desktop): Promise<Delivery> {
+  const command = desktopCommand(`teleclaude-cron: ${event.event}`, event.summary, desktop);
+  if (command === null) {
+    return {
+      ok: false,
+      error: "no desktop notifier (osascript, or notify-send and a session bus)",
+      holdMs: 0,
+    };
+  }
+  try {
+    const output = await new Deno.Command(command.program, {
+      args: command.args,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+      signal: AbortSignal.timeout(10_000),
+    }).output();
+    if (output.success) return delivered;
+    const said = new TextDecoder().decode(output.stderr).trim().slice(0, 200);
+    return { ok: false, error: `${command.program} exited ${output.code}: ${said}`, holdMs: 0 };
+  } catch (error) {
+    return { ok: false, error: `${command.program}: ${(error as Error).message}`, holdMs: 0 };
+  }
+}
+
+/** What the command channel runs with. */
+export interface CommandTarget {
+  command: string[];
+  /** The config's directory: the command's working directory and what a relative program is in. */
+  dir: string;
+  /** Where its output goes (the last delivery's only), under `root` (~/.teleclaude). */
+  logPath: string;
+  root: string;
+}
+
+/** The longest a notification command may take; then its process group is stopped. */
+export const COMMAND_TIMEOUT_MS = 30_000;
+
+/**
+ * The command: the event JSON on stdin and its main fields in the environment, no shell, its own
+ * process group, stopped after 30 s.
+ */
+export async function deliverToCommand(event: CronEvent, target: CommandTarget): Promise<Delivery> {
+  const [program, ...args] = target.command;
+  try {
+    ensurePrivateDir(dirname(target.logPath), target.root);
+    removeIfFileOrLink(target.logPath);
+  } catch (error) {
+    return {
+      ok: false,
+      error: `its log ${target.logPath}: ${(error as Error).message}`,
+      holdMs: 0,
+    };
+  }
+  const result = await runProcess({
+    command: program!.includes("/") ? resolve(target.dir, program!) : program!,
+    args,
+    cwd: target.dir,
+    env: {
+      TELECLAUDE_CRON_EVENT: event.event,
+      TELECLAUDE_CRON_JOB: event.job ?? "",
+      TELECLAUDE_CRON_OUTCOME: event.outcome ?? "",
+      TELECLAUDE_CRON_ERROR: event.error ?? "",
+      TELECLAUDE_CRON_LOG: event.log_path ?? "",
+      TELECLAUDE_CRON_SUMMARY: event.summary,
+    },
+    stdin: `${JSON.stringify(event)}\n`,
+    logPath: target.logPath,
+    maxLogBytes: 64 * 1024,
+    timeoutMs: COMMAND_TIMEOUT_MS,
+    graceMs: 2000,
+    idleTimeoutMs: 0,
+  });
+  if (result.kind === "exited" && result.code === 0) return delivered;
+  const said = result.outputTail.trim().split("\n").slice(-3).join(" | ").slice(0, 300);
+  const how = result.kind === "exited"
+    ? `exited ${result.code}`
+    : result.kind === "timed-out"
+    ? `stopped after ${COMMAND_TIMEOUT_MS / 1000} s`
+    : result.kind === "spawn-failed"
+    ? `could not start: ${result.error}`
+    : result.kind;
+  return { ok: false, error: `${target.command[0]} ${how}${said ? `: ${said}` : ""}`, holdMs: 0 };
+}

@@ -1,0 +1,209 @@
+/**
+ * The metrics file (`cron.metrics_file`): the state of every configured job in the Prometheus
+ * text format 0.0.4, for node_exporter's textfile collector, rewritten after every tick so that
+ * "no tick for 15 min" and "nightly has not succeeded in 26 h" are one alert rule each
+ * (README.md ("Metrics for monitoring")). Rendering is pure; writing replaces the file atomically.
+ */
+
+import type { Config } from "../config/job.ts";
+import { dirname } from "../posix_path.ts";
+import { atomicWrite, ensurePrivateDir, storeFailure, tempPath } from "../store/fs.ts";
+import {
+  type CronState,
+  jobEntry,
+  type JobState,
+  type Outcome,
+  OUTCOMES,
+  parseTimestamp,
+} from "../store/state.ts";
+
+/** One sample: its labels in order and its value. */
+interface Sample {
+  labels: [name: string, value: string][];
+  value: number;
+}
+
+/** One metric family: every sample of one name, under one HELP and TYPE. */
+interface Family {
+  name: string;
+  type: "gauge" | "counter";
+  help: string;
+  samples: Sample[];
+}
+
+/**
+ * The label naming the job. Not `job`: Prometheus gives every scraped series a `job` label of its
+ * own (the scrape job, e.g. `node`) and renames a conflicting one to `exported_job`, so rules
+ * written against `job` would silently match nothing.
+ */
+const JOB_LABEL = "cron_job";
+
+/** A job's samples of one family: the labels after `cron_job`, and the value. */
+type JobSamples = (entry: JobState | undefined) => [labels: [string, string][], value: number][];
+
+/** The per-job families: name, type, help, and how one job's entry gives its samples. */
+const JOB_FAMILIES: { name: string; type: Family["type"]; help: string; of: JobSamples }[] = [
+  {
+    name: "teleclaude_cron_job_last_run_timestamp_seconds",
+    type: "gauge",
+    help: "When the job's last run started (Unix time); no sample for a job that never ran.",
+    of: (entry) => timestampSample(entry?.last_run),
+  },
+  {
+    name: "teleclaude_cron_job_last_success_timestamp_seconds",
+    type: "gauge",
+    help: "When the job's last successful run started (Unix time); no sample before its first.",
+    of: (entry) => timestampSample(entry?.last_success),
+  },
+  {
+    name: "teleclaude_cron_job_last_duration_seconds",
+    type: "gauge",
+    help: "How long the job's last run took.",
+    of: (entry) => entry?.duration_ms === undefined ? [] : [[[], entry.duration_ms / 1000]],
+  },
+  {
+    name: "teleclaude_cron_job_last_outcome",
+    type: "gauge",
+    help: "1 for the outcome of the job's last run, 0 for every other outcome.",
+    of: outcomeSamples,
+  },
+  {
+    name: "teleclaude_cron_job_runs_total",
+    type: "counter",
+    help: "Runs of the job, by outcome.",
+    of: runSamples,
+  },
+  {
+    name: "teleclaude_cron_job_consecutive_failures",
+    type: "gauge",
+    help: "Runs of the job that did not succeed since its last success (usage limits not counted).",
+    of: (entry) => [[[], entry?.failures ?? 0]],
+  },
+];
+
+function timestampSample(text: string | null | undefined): ReturnType<JobSamples> {
+  const at = parseTimestamp(text);
+  return at === null ? [] : [[[], at / 1000]];
+}
+
+/**
+ * The outcome of the last run: the state's `outcome`, or the plain status for an entry the
+ * Python original wrote (which has none); null when the job never ran.
+ */
+function lastOutcome(entry: JobState | undefined): Outcome | null {
+  if (entry?.outcome !== undefined) return entry.outcome;
+  if (entry?.last_status === "success" || entry?.last_status === "failed") return entry.last_status;
+  return null;
+}
+
+/**
+ * One series per possible outcome, 1 for the last and 0 for the rest: a change of outcome then
+ * changes values rather than making one series vanish and another appear, so a rule such as
+ * `…_last_outcome{outcome="success"} == 0` holds (and its `for:` keeps counting) across changes.
+ */
+function outcomeSamples(entry: JobState | undefined): ReturnType<JobSamples> {
+  const last = lastOutcome(entry);
+  if (last === null) return [];
+  return OUTCOMES.map((outcome) => [[["outcome", outcome]], outcome === last ? 1 : 0]);
+}
+
+/**
+ * Every known outcome from 0, so `increase()` sees a job's first failure, plus any other outcome
+ * the state counted.
+ */
+function runSamples(entry: JobState | undefined): ReturnType<JobSamples> {
+  const runs = entry?.runs ?? {};
+  const others = Object.keys(runs).filter((outcome) =>
+    !(OUTCOMES as readonly string[]).includes(outcome)
+  ).sort();
+  return [...OUTCOMES, ...others].map((outcome) => [
+    [["outcome", outcome]],
+    Object.hasOwn(runs, outcome) ? runs[outcome]! : 0,
+  ]);
+}
+
+/**
+ * The metrics file's text for `config`'s jobs (in the config's order; entries of jobs no longer
+ * configured are left out) and `state`, after the tick at `tickAt` (epoch ms). A family with no
+ * sample is left out whole.
+ */
+export function renderMetrics(config: Config, state: CronState, tickAt: number): string {
+  const families: Family[] = [{
+    name: "teleclaude_cron_last_tick_timestamp_seconds",
+    type: "gauge",
+    help: "When the runner last looked at the schedules (Unix time).",
+    samples: [{ labels: [], value: tickAt / 1000 }],
+  }];
+  for (const family of JOB_FAMILIES) {
+    const samples = config.jobs.flatMap((job) =>
+      family.of(jobEntry(state, job.name)).map(([labels, value]): Sample => ({
+        labels: [[JOB_LABEL, job.name], ...labels],
+        value,
+      }))
+    );
+    families.push({ name: family.name, type: family.type, help: family.help, samples });
+  }
+  const backoff = state.agent_backoff ?? {};
+  families.push({
+    name: "teleclaude_cron_agent_deferred_until_timestamp_seconds",
+    type: "gauge",
+    help:
+      "Until when an agent is held back by a usage limit (Unix time); no sample when it is not.",
+    samples: Object.keys(backoff).sort().flatMap((agent) => {
+      const until = parseTimestamp(backoff[agent]?.until);
+      return until === null ? [] : [{ labels: [["agent", agent]], value: until / 1000 }];
+    }),
+  });
+  return families.map(renderFamily).join("");
+}
+
+function renderFamily(family: Family): string {
+  if (family.samples.length === 0) return "";
+  const lines = [
+    `# HELP ${family.name} ${escapeHelp(family.help)}`,
+    `# TYPE ${family.name} ${family.type}`,
+  ];
+  for (const { labels, value } of family.samples) {
+    const pairs = labels.map(([name, text]) => `${name}="${escapeLabelValue(text)}"`);
+    lines.push(`${family.name}${pairs.length ? `{${pairs.join(",")}}` : ""} ${value}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** A label value as the text format writes it: backslash, double quote and newline escaped. */
+export function escapeLabelValue(text: string): string {
+  return text.replace(/[\\"\n]/g, (char) => char === "\n" ? "\\n" : `\\${char}`);
+}
+
+/** HELP text as the text format writes it: backslash and newline escaped (a quote is plain). */
+export function escapeHelp(text: string): string {
+  return text.replace(/[\\\n]/g, (char) => char === "\n" ? "\\n" : "\\\\");
+}
+
+/**
+ * Replaces `file`, which lies under `root` (`~/.teleclaude`), with `text` atomically: the
+ * collector reads the old file or the new one, never half of one. Missing directories are
+ * created 0700; a link at the file or at a directory below `root` is refused, never followed.
+ * Throws a `StoreError` naming the path at fault for what the user must fix (a link or a directory
+ * in the way, no permission, a full disk), for the caller to log.
+ *
+ * The file is 0644, unlike the runner's other files (0600): node_exporter usually runs as a user
+ * of its own, and the file is a new one every tick, so a mode the user set on it would not last.
+ * Who may read it is decided by the directory, which stays 0700 until the user opens it to the
+ * collector (README.md ("Metrics for monitoring")). It holds job names, times, counts and outcomes; no error text.
+ */
+export function writeMetrics(file: string, root: string, text: string): void {
+  try {
+    ensurePrivateDir(dirname(file), root);
+    atomicWrite(file, new TextEncoder().encode(text), {
+      // Rewritten every tick: after a crash the next tick rewrites it, so no fsync.
+      sync: false,
+      // On the temp file, before the rename, so the collector never meets the file unreadable.
+      // The temp file was just created anew (never through a link) in a directory only the
+      // runner's user can write to.
+      beforeRename: () => Deno.chmodSync(tempPath(file), 0o644),
+    });
+  } catch (error) {
+    throw storeFailure(file, error);
+  }
+}

@@ -1,0 +1,492 @@
+import assert from "node:assert/strict";
+import { dirname, join } from "node:path";
+import { specDocPath } from "../../lib/agents.ts";
+import { loadConfig } from "../../lib/config/load.ts";
+import { parseConfig } from "../../lib/config/parse.ts";
+import { ConfigError, UsageError } from "../../lib/errors.ts";
+import { exportKubernetes, type KubernetesOptions } from "../../lib/export/kubernetes.ts";
+import { LOCAL_TIME_ZONE } from "../../lib/time_zone.ts";
+import { configOf, manifestProblems, parseManifests } from "../helpers/kubernetes.ts";
+import { makeSandbox, type Sandbox, writeConfig, writeFile } from "../helpers/sandbox.ts";
+
+const OPTIONS: KubernetesOptions = {
+  job: null,
+  namespace: null,
+  image: null,
+  secret: null,
+  zone: { zone: LOCAL_TIME_ZONE, note: null },
+  tz: "Europe/Amsterdam",
+  systemZone: null,
+  now: Date.UTC(2026, 5, 1),
+};
+
+/** Every schedule shape the config has, agent and script jobs, and what else a file may hold. */
+const EVERY_SHAPE = `
+telegram:
+  bot_token: SECRET-123   # another component's: must stay home
+agents:
+  claude:
+    binary: /Users/me/.claude/local/claude
+    models: { med: sonnet }
+jobs:
+  every_15m:
+    job: quarter
+    when: { every: 15m }
+  every_2h:
+    script: jobs/two_hourly.sh
+    when: { every: 2h }
+  every_day:
+    script: jobs/two_hourly.sh --daily
+    when: { every: 1d }
+    timeout: 60
+  at_times:
+    job: briefing
+    agent: gemini
+    when: { at: ["07:30", "13:00"], weekdays: [mon, tue, wed, thu, fri] }
+  at_once:
+    job: team/review
+    agent: codex
+    when: { at: "09:00" }
+  hourly_sync:
+    script: [jobs/sync.sh]
+    schedule: hourly
+    timeout: 300
+  daily_default:
+    script: jobs/sync.sh
+  daily_report:
+    job: report
+    thinking_mode: med
+    schedule: daily
+    preferred_hour: 7
+  weekly_review:
+    job: report
+    schedule: weekly
+    preferred_weekday: 4
+    preferred_hour: 18
+  monthly_bill:
+    script: python3 jobs/bill.py
+    schedule: monthly
+    preferred_day: 28
+    preferred_hour: 5
+    computer: [studio, laptop]
+`;
+
+const SPECS = ["quarter", "briefing", "team/review", "report"];
+
+async function everyShape(sandbox: Sandbox): Promise<void> {
+  await writeConfig(sandbox, EVERY_SHAPE, SPECS);
+  for (const script of ["two_hourly.sh", "sync.sh", "reindex.sh"]) {
+    await writeFile(join(sandbox.project, "jobs", script), "#!/bin/sh\necho ok\n", true);
+  }
+  await writeFile(join(sandbox.project, "jobs/bill.py"), "print('billed')\n");
+}
+
+/** A parsed manifest, read freely: what it holds is checked by `manifestProblems()`. */
+// deno-lint-ignore no-explicit-any
+type Document = Record<string, any>;
+
+async function exported(sandbox: Sandbox, options: Partial<KubernetesOptions> = {}) {
+  const { config } = await loadConfig(sandbox.config, null);
+  const result = exportKubernetes(config, { ...OPTIONS, ...options });
+  return { ...result, documents: parseManifests(result.yaml) as Document[], config };
+}
+
+function cronJobs(documents: Document[]): Map<string, Document> {
+  return new Map(
+    documents.filter((document) => document.kind === "CronJob")
+      .map((document) => [document.metadata.name, document]),
+  );
+}
+
+function thrown<T extends Error>(kind: new (...args: never[]) => T, action: () => unknown): T {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof kind) return error;
+    throw error;
+  }
+  assert.fail(`expected a ${kind.name}`);
+}
+
+Deno.test("a config of every schedule shape exports to manifests a cluster would take", async () => {
+  await using sandbox = await makeSandbox();
+  await everyShape(sandbox);
+  const { documents } = await exported(sandbox);
+  for (const document of documents) {
+    assert.deepEqual(manifestProblems(document), [], JSON.stringify(document.metadata));
+  }
+  assert.deepEqual(documents.map((document) => document.kind).slice(0, 2), [
+    "ConfigMap",
+    "CronJob",
+  ]);
+  const schedules = [...cronJobs(documents)].map(([name, cronJob]) =>
+    `${name}: ${cronJob.spec.schedule} ${cronJob.spec.timeZone}${
+      cronJob.spec.suspend ? " suspended" : ""
+    }`
+  );
+  assert.deepEqual(schedules, [
+    "every-15m: */15 * * * * Etc/UTC",
+    "every-2h: 0 */2 * * * Etc/UTC",
+    "every-day: 0 0 * * * Etc/UTC",
+    "at-times-0730: 30 7 * * 1-5 Europe/Amsterdam",
+    "at-times-1300: 0 13 * * 1-5 Europe/Amsterdam",
+    "at-once: 0 9 * * * Europe/Amsterdam",
+    "hourly-sync: 0 * * * * Etc/UTC",
+    "daily-default: 0 6 * * * Europe/Amsterdam",
+    "daily-report: 0 7 * * * Europe/Amsterdam",
+    "weekly-review: 0 18 * * 5 Europe/Amsterdam",
+    "monthly-bill: 0 5 28 * * Europe/Amsterdam",
+    "reindex: 0 0 1 1 * Europe/Amsterdam suspended",
+  ]);
+  // Every key a volume names is in the ConfigMap.
+  const configMap = documents[0]!;
+  const keys = new Set([
+    ...Object.keys(configMap.data),
+    ...Object.keys(configMap.binaryData ?? {}),
+  ]);
+  for (const cronJob of cronJobs(documents).values()) {
+    const volume = cronJob.spec.jobTemplate.spec.template.spec.volumes[0];
+    for (const item of volume.configMap.items) assert.ok(keys.has(item.key), item.key);
+    assert.equal(volume.configMap.name, configMap.metadata.name);
+  }
+});
+
+Deno.test("each CronJob runs the runner for its one job, forced, with the job's timeout and labels", async () => {
+  await using sandbox = await makeSandbox();
+  await everyShape(sandbox);
+  const { documents } = await exported(sandbox);
+  const all = cronJobs(documents);
+  const bill = all.get("monthly-bill")!;
+  assert.equal(bill.spec.concurrencyPolicy, "Forbid");
+  assert.equal(bill.spec.successfulJobsHistoryLimit, 3);
+  assert.equal(bill.spec.failedJobsHistoryLimit, 3);
+  // The longest gap of a day of the month is 31 days, and an hour for a clock change.
+  assert.equal(bill.spec.startingDeadlineSeconds, (31 * 24 + 1) * 3600);
+  assert.equal(all.get("every-15m")!.spec.startingDeadlineSeconds, 15 * 60);
+  assert.equal(all.get("at-times-0730")!.spec.startingDeadlineSeconds, (3 * 24 + 1) * 3600);
+  assert.equal(all.get("reindex")!.spec.startingDeadlineSeconds, undefined);
+  const job = bill.spec.jobTemplate.spec;
+  assert.equal(job.backoffLimit, 0);
+  assert.equal(job.activeDeadlineSeconds, 1800 + 300);
+  assert.equal(all.get("every-day")!.spec.jobTemplate.spec.activeDeadlineSeconds, 60 + 300);
+  const pod = job.template.spec;
+  assert.equal(pod.restartPolicy, "Never");
+  assert.deepEqual(pod.securityContext, { runAsNonRoot: true });
+  const [container] = pod.containers;
+  assert.deepEqual(container.args, [
+    "--config",
+    "/etc/teleclaude/teleclaude.yml",
+    "--job",
+    "monthly_bill",
+    "--force",
+  ]);
+  assert.equal(container.image, "teleclaude-cron:0.1.0");
+  assert.deepEqual(container.env, [{ name: "TZ", value: "Europe/Amsterdam" }]);
+  assert.equal(container.envFrom, undefined);
+  assert.deepEqual(container.volumeMounts, [
+    { name: "config", mountPath: "/etc/teleclaude", readOnly: true },
+  ]);
+  assert.deepEqual(bill.metadata.labels, {
+    "app.kubernetes.io/name": "teleclaude-cron",
+    "app.kubernetes.io/part-of": "teleclaude",
+    "teleclaude.ai/job": "monthly_bill",
+    "teleclaude.ai/type": "script",
+  });
+  assert.deepEqual(job.template.metadata.labels, bill.metadata.labels);
+  assert.deepEqual(bill.metadata.annotations, {
+    "teleclaude.ai/job": "monthly_bill",
+    "teleclaude.ai/schedule": "monthly day 28 05:00",
+    "teleclaude.ai/config": sandbox.config,
+    "teleclaude.ai/script": "python3 jobs/bill.py",
+    "teleclaude.ai/computers": "studio,laptop",
+  });
+  assert.equal(all.get("at-times-0730")!.metadata.labels["teleclaude.ai/agent"], "gemini");
+});
+
+/** Writes the ConfigMap's items where its volume would put them, with their modes. */
+async function materialize(documents: Document[], into: string): Promise<void> {
+  const configMap = documents[0]!;
+  const cronJob = documents[1]!;
+  const volume = cronJob.spec.jobTemplate.spec.template.spec.volumes[0].configMap;
+  for (const item of volume.items) {
+    const path = join(into, item.path);
+    await Deno.mkdir(dirname(path), { recursive: true });
+    const text = configMap.data[item.key];
+    if (text !== undefined) await Deno.writeTextFile(path, text);
+    else {await Deno.writeFile(
+        path,
+        Uint8Array.from(atob(configMap.binaryData[item.key]), (c) => c.charCodeAt(0)),
+      );}
+    await Deno.chmod(path, item.mode ?? volume.defaultMode);
+  }
+}
+
+Deno.test("the ConfigMap's volume lays out a config directory the runner reads as the original", async () => {
+  await using sandbox = await makeSandbox();
+  await everyShape(sandbox);
+  const { documents, config } = await exported(sandbox);
+  const cluster = join(sandbox.dir, "cluster");
+  await materialize(documents, cluster);
+  const { config: there } = await loadConfig(join(cluster, "teleclaude.yml"), null);
+  // The same jobs, the discovered script included (jobs/ with mode 0755).
+  assert.deepEqual(there.jobs, config.jobs);
+  assert.deepEqual(there.agents, { claude: { models: { med: "sonnet" } } });
+  for (const job of there.jobs) {
+    const needed = job.type === "agent" ? specDocPath(job.spec) : job.command[0]!;
+    if (needed === "python3") continue;
+    const info = await Deno.stat(join(cluster, needed));
+    assert.ok(info.isFile, needed);
+    if (job.type === "script") assert.equal(info.mode! & 0o777, 0o755, needed);
+  }
+  assert.equal((await Deno.stat(join(cluster, "jobs/bill.py"))).mode! & 0o777, 0o644);
+});
+
+Deno.test("the ConfigMap holds the runner's part of the config: no other component's keys, no agent binary", async () => {
+  await using sandbox = await makeSandbox();
+  await everyShape(sandbox);
+  const { yaml, documents, notes } = await exported(sandbox);
+  assert.ok(!yaml.includes("SECRET-123"), "another component's secret was printed");
+  assert.ok(!yaml.includes("/Users/me/.claude"), "a local binary path was printed");
+  assert.deepEqual(Object.keys(configOf(documents[0]!)), ["agents", "jobs"]);
+  assert.ok(
+    notes.includes(
+      "agents.claude.binary is left out of the cluster's config: it names a file on this " +
+        "machine, and the image has claude on its PATH",
+    ),
+    notes.join("\n"),
+  );
+  const original = parseConfig(EVERY_SHAPE, { displayName: "a.yml", file: "/a/a.yml" });
+  const shipped = parseConfig(documents[0]!.data["teleclaude.yml"], {
+    displayName: "b.yml",
+    file: "/b/teleclaude.yml",
+  });
+  assert.deepEqual(shipped.jobs, original.jobs);
+});
+
+Deno.test("the runner's cron: section travels as it is, with a note that its paths must be in the image", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(
+    sandbox,
+    "other: 1\ncron:\n  notify:\n    on: [failure]\njobs:\n  x:\n    job: x\n",
+    ["x"],
+  );
+  const { documents, notes } = await exported(sandbox);
+  assert.deepEqual(configOf(documents[0]!), {
+    cron: { notify: { on: ["failure"] } },
+    jobs: { x: { job: "x" } },
+  });
+  assert.deepEqual(notes, [
+    "the cron: section travels as it is: a program or path it names must exist in the image",
+  ]);
+});
+
+Deno.test("--secret puts the named Secret in the environment by name only; without it there is none", async () => {
+  await using sandbox = await makeSandbox();
+  await everyShape(sandbox);
+  const { documents } = await exported(sandbox, { secret: "agent-keys", namespace: "cron" });
+  for (const document of documents) {
+    assert.equal(document.metadata.namespace, "cron");
+    if (document.kind !== "CronJob") continue;
+    const [container] = document.spec.jobTemplate.spec.template.spec.containers;
+    assert.deepEqual(container.envFrom, [{ secretRef: { name: "agent-keys" } }]);
+    assert.deepEqual(manifestProblems(document), []);
+  }
+  const plain = await exported(sandbox);
+  assert.ok(!plain.yaml.includes("envFrom") && !plain.yaml.includes("namespace:"));
+});
+
+Deno.test("--namespace, --secret and --image that Kubernetes would refuse are usage errors", async () => {
+  await using sandbox = await makeSandbox();
+  await everyShape(sandbox);
+  const { config } = await loadConfig(sandbox.config, null);
+  const refuse = (options: Partial<KubernetesOptions>, message: RegExp) =>
+    assert.match(
+      thrown(UsageError, () => exportKubernetes(config, { ...OPTIONS, ...options })).message,
+      message,
+    );
+  refuse({ namespace: "Cron_Jobs" }, /^--namespace "Cron_Jobs" is not a namespace name/);
+  refuse({ namespace: "x".repeat(64) }, /^--namespace/);
+  refuse({ secret: "keys!" }, /^--secret "keys!" is not a Secret name/);
+  refuse({ image: "my image" }, /^--image "my image" is not an image reference/);
+  refuse({ image: "" }, /^--image "" is not/);
+});
+
+Deno.test("an every that divides neither the hour nor the day stops the export at its place", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(
+    sandbox,
+    "jobs:\n  ok:\n    script: jobs/a.sh\n  odd:\n    script: jobs/a.sh\n    when:\n      every: 7m\n  long:\n    script: jobs/a.sh\n    when: { every: 90m }\n",
+  );
+  await writeFile(join(sandbox.project, "jobs/a.sh"), "#!/bin/sh\n", true);
+  const { config } = await loadConfig(sandbox.config, null);
+  const error = thrown(ConfigError, () => exportKubernetes(config, OPTIONS));
+  assert.equal(error.exitCode, 2);
+  assert.deepEqual(error.message.split("\n"), [
+    `${sandbox.config}:7:14: jobs.odd.when.every: "7m" cannot be exported: a CronJob fires at ` +
+    `clock times and has no "since the last run" schedule, so an interval must divide the hour ` +
+    `or the day evenly (use 1m–6m, 10m, 12m, 15m, 20m, 30m, 1h–4h, 6h, 8h, 12h or 1d)`,
+    `${sandbox.config}:10:20: jobs.long.when.every: "90m" cannot be exported: a CronJob fires ` +
+    `at clock times and has no "since the last run" schedule, so an interval must divide the ` +
+    `hour or the day evenly (use 1m–6m, 10m, 12m, 15m, 20m, 30m, 1h–4h, 6h, 8h, 12h or 1d)`,
+  ]);
+  // --job picks one job: another job's schedule does not stand in its way.
+  const { documents } = await exported(sandbox, { job: "ok" });
+  assert.deepEqual([...cronJobs(documents).keys()], ["ok"]);
+});
+
+Deno.test("--job exports that job's CronJobs; the ConfigMap keeps every job's files", async () => {
+  await using sandbox = await makeSandbox();
+  await everyShape(sandbox);
+  const { documents } = await exported(sandbox, { job: "at_times" });
+  assert.deepEqual([...cronJobs(documents).keys()], ["at-times-0730", "at-times-1300"]);
+  const items = documents[1]!.spec.jobTemplate.spec.template.spec.volumes[0].configMap.items
+    .map((item: { path: string }) => item.path);
+  assert.deepEqual(items, [
+    "teleclaude.yml",
+    "docs/project/spec/jobs/briefing.md",
+    "docs/project/spec/jobs/quarter.md",
+    "docs/project/spec/jobs/report.md",
+    "docs/project/spec/jobs/team/review.md",
+    "jobs/bill.py",
+    "jobs/reindex.sh",
+    "jobs/sync.sh",
+    "jobs/two_hourly.sh",
+  ]);
+});
+
+Deno.test("script programs travel from beside the config; outside it they are refused at script:", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(
+    sandbox,
+    [
+      "jobs:",
+      "  absolute:\n    script: /usr/local/bin/backup",
+      "  above:\n    script: ../tools/backup.sh",
+      "  missing:\n    script: jobs/nothing.sh",
+      "  spec_missing:\n    job: nowhere",
+      "  from_path:\n    script: [rsync, -a, data/, /backup/]",
+      "",
+    ].join("\n"),
+  );
+  const { config } = await loadConfig(sandbox.config, null);
+  const error = thrown(ConfigError, () => exportKubernetes(config, OPTIONS));
+  const travels = ": only the config's directory travels to the cluster (in the ConfigMap), so " +
+    "put the program beside the config and name it relative to it, or install it in the image " +
+    "and name it without a path";
+  assert.deepEqual(error.message.split("\n"), [
+    `${sandbox.config}:3:13: jobs.absolute.script: "/usr/local/bin/backup" is a path on this machine${travels}`,
+    `${sandbox.config}:5:13: jobs.above.script: "../tools/backup.sh" is outside the config's directory${travels}`,
+    `${sandbox.config}:7:13: jobs.missing.script: "jobs/nothing.sh" does not exist beside the config`,
+    `${sandbox.config}:9:10: jobs.spec_missing.job: its spec doc docs/project/spec/jobs/nowhere.md ` +
+    `does not exist: the job cannot run without it (write the doc, or name the right one)`,
+  ]);
+  const { notes } = await exported(sandbox, { job: "from_path" });
+  assert.deepEqual(notes, [
+    "jobs.from_path: rsync is not beside the config: it must be on the image's PATH",
+  ]);
+});
+
+Deno.test("a_b beside a-b are two CronJobs; a name another job's part takes is refused at its key", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, "jobs:\n  a_b:\n    job: x\n  a-b:\n    job: x\n", ["x"]);
+  const names = [...cronJobs((await exported(sandbox)).documents).keys()];
+  assert.equal(names[1], "a-b");
+  assert.match(names[0]!, /^a-b-[0-9a-f]{8}$/);
+  await writeConfig(
+    sandbox,
+    'jobs:\n  a:\n    job: x\n    when: { at: ["07:30", "08:00"] }\n  a-0730:\n    job: x\n',
+    ["x"],
+  );
+  const { config } = await loadConfig(sandbox.config, null);
+  assert.equal(
+    thrown(ConfigError, () => exportKubernetes(config, OPTIONS)).message,
+    `${sandbox.config}:5:3: jobs.a-0730: its CronJob would be named "a-0730", as one of job a's: ` +
+      "rename one of the two",
+  );
+  // Exported alone it would still be overwritten by the other's next export.
+  assert.match(
+    thrown(ConfigError, () => exportKubernetes(config, { ...OPTIONS, job: "a-0730" })).message,
+    /jobs\.a-0730: its CronJob would be named "a-0730"/,
+  );
+});
+
+Deno.test("the CronJobs' zone is the runner's: TZ's name or the system's; a POSIX rule or no name is refused", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, "jobs:\n  x:\n    job: x\n", ["x"]);
+  const { config } = await loadConfig(sandbox.config, null);
+  const zoneOf = (options: Partial<KubernetesOptions>) =>
+    (parseManifests(exportKubernetes(config, { ...OPTIONS, ...options }).yaml) as Document[])[1]!
+      .spec.timeZone;
+  assert.equal(zoneOf({ tz: ":America/New_York" }), "America/New_York");
+  assert.equal(zoneOf({ tz: undefined, systemZone: "Asia/Tokyo" }), "Asia/Tokyo");
+  // A TZ that is no zone at all: the runner falls back to a named zone, and so does the export.
+  assert.equal(zoneOf({ zone: { zone: "Europe/Berlin", note: "…" }, tz: "Mars" }), "Europe/Berlin");
+  const refused = (options: Partial<KubernetesOptions>) =>
+    thrown(ConfigError, () => exportKubernetes(config, { ...OPTIONS, ...options })).message;
+  assert.equal(
+    refused({
+      zone: { zone: "posix:CET-1CEST,M3.5.0,M10.5.0/3", note: null },
+      tz: "CET-1CEST,M3.5.0,M10.5.0/3",
+    }),
+    "TZ=CET-1CEST,M3.5.0,M10.5.0/3 is a POSIX rule, not a zone name, and a CronJob's " +
+      "spec.timeZone takes only an IANA name: run the export with TZ set to the zone's IANA " +
+      "name (e.g. TZ=Europe/Amsterdam)",
+  );
+  assert.match(
+    refused({ tz: undefined, systemZone: null }),
+    /^this machine's time zone has no name/,
+  );
+  assert.match(refused({ tz: "posix/Europe/Amsterdam" }), /is not an IANA name Kubernetes knows/);
+});
+
+Deno.test("the export notes clock changes that part Kubernetes from the runner, and a drifting daily", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(
+    sandbox,
+    'jobs:\n  night:\n    job: x\n    when: { at: "02:30" }\n  early:\n    job: x\n    schedule: daily\n    preferred_hour: 3\n',
+    ["x"],
+  );
+  const { notes } = await exported(sandbox);
+  assert.deepEqual(notes, [
+    "jobs.early: daily at 03:00 runs once a day on Kubernetes, where the runner here runs it " +
+    "every 20 hours (its legacy rule: 20 hours since the last run, and the hour at least 3); use " +
+    'when: { at: "03:00" } to have both run it daily',
+    "jobs.night: 02:30 occurs twice in Europe/Amsterdam on 2026-10-25 (the clocks go back): " +
+    "Kubernetes runs the job twice, where the runner here runs it once",
+    "jobs.night: 02:30 does not occur in Europe/Amsterdam on 2027-03-28 (the clocks skip it): " +
+    "Kubernetes skips that run, where the runner here runs it late",
+  ]);
+});
+
+Deno.test("a file that is not text travels as binaryData; a ConfigMap past 1 MiB is refused", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, "jobs:\n  tool:\n    script: bin/tool\n");
+  const bytes = Uint8Array.from([0x7f, 0x45, 0x4c, 0x46, 0xff, 0x00]);
+  await Deno.mkdir(join(sandbox.project, "bin"));
+  await Deno.writeFile(join(sandbox.project, "bin/tool"), bytes, { mode: 0o755 });
+  const { documents } = await exported(sandbox);
+  assert.deepEqual(documents[0]!.binaryData, { tool: btoa(String.fromCharCode(...bytes)) });
+  assert.deepEqual(manifestProblems(documents[0]!), []);
+  await Deno.writeFile(join(sandbox.project, "bin/tool"), new Uint8Array(800 * 1024));
+  const { config } = await loadConfig(sandbox.config, null);
+  assert.match(
+    thrown(ConfigError, () => exportKubernetes(config, OPTIONS)).message,
+    /^the ConfigMap would hold \d+ bytes, and Kubernetes keeps at most 1 MiB in one/,
+  );
+});
+
+Deno.test("a discovered script is a suspended CronJob, with a note on how to start it", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, "jobs: {}\n");
+  await writeFile(join(sandbox.project, "jobs/_hidden.sh"), "#!/bin/sh\n", true);
+  await writeFile(join(sandbox.project, "jobs/re_index.sh"), "#!/bin/sh\n", true);
+  const { documents, notes } = await exported(sandbox);
+  const [[name, cronJob]] = [...cronJobs(documents)] as [[string, Document]];
+  assert.equal(name, "re-index");
+  assert.equal(cronJob.spec.suspend, true);
+  assert.equal(cronJob.metadata.annotations["teleclaude.ai/schedule"], "unscheduled");
+  assert.deepEqual(notes, [
+    "jobs.re_index has no schedule (found in jobs/): its CronJob re-index is suspended; start " +
+    "a run with kubectl create job --from=cronjob/re-index re-index-by-hand",
+  ]);
+});

@@ -227,7 +227,17 @@ export function isDue(
     return previous !== null && lastRun < previous;
   }
   if (now - lastRun < minimumGap(schedule)) return false;
-  return wallClockAllows(schedule, localTime(now, timeZone));
+  const local = localTime(now, timeZone);
+  return wallClockAllows(schedule, local) && newDay(schedule, local, lastRun, timeZone);
+}
+
+/**
+ * A legacy daily job runs once a day: its last run must be before today's preferred hour. (The
+ * 20-hour gap alone would let a job at 00:00-03:00 run again that evening, every 20 hours.)
+ */
+function newDay(schedule: Schedule, local: LocalTime, lastRun: number, timeZone: string): boolean {
+  if (schedule.kind !== "daily") return true;
+  return lastRun < instantOf(local.year, local.month, local.day, schedule.hour, 0, timeZone);
 }
 
 /**
@@ -253,7 +263,12 @@ export function nextDue(
   for (let ahead = 0; ahead <= 62; ahead++) {
     const [year, month, day] = addDays(start.year, start.month, start.day, ahead);
     const candidate = Math.max(earliest, instantOf(year, month, day, schedule.hour, 0, timeZone));
-    if (wallClockAllows(schedule, localTime(candidate, timeZone))) return candidate;
+    const local = localTime(candidate, timeZone);
+    if (
+      wallClockAllows(schedule, local) && newDay(schedule, local, lastRun ?? -Infinity, timeZone)
+    ) {
+      return candidate;
+    }
   }
   return null;
 }

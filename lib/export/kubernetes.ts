@@ -118,9 +118,6 @@ function planJobs(
     }
     const schedules = mapping.kind === "cron" ? mapping.schedules : null;
     const notes = files.notes.map((note) => `jobs.${job.name}: ${note}`);
-    if (job.schedule.kind === "daily" && job.schedule.hour <= LAST_DRIFTING_HOUR) {
-      notes.push(dailyDriftNote(job.name, job.schedule.hour));
-    }
     const base = bases.get(job.name)!;
     if (schedules === null) {
       const name = cronJobName(base, null);
@@ -133,19 +130,6 @@ function planJobs(
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return plans;
-}
-
-/**
- * The legacy daily rule is "20 hours since the last run, and the hour at least `preferred_hour`":
- * up to 03:00, 20 hours after a run is still past the hour that day, so the runner runs such a
- * job every 20 hours. The CronJob runs it once a day, as the schedule says.
- */
-const LAST_DRIFTING_HOUR = 3;
-
-function dailyDriftNote(job: string, hour: number): string {
-  return `jobs.${job}: daily at 0${hour}:00 runs once a day on Kubernetes, where the runner here ` +
-    `runs it every 20 hours (its legacy rule: 20 hours since the last run, and the hour at ` +
-    `least ${hour}); use when: { at: "0${hour}:00" } to have both run it daily`;
 }
 
 /** The CronJobs of one job: one per cron expression, one suspended for an unscheduled job. */

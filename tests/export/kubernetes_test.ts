@@ -439,7 +439,7 @@ Deno.test("the CronJobs' zone is the runner's: TZ's name or the system's; a POSI
   assert.match(refused({ tz: "posix/Europe/Amsterdam" }), /is not an IANA name Kubernetes knows/);
 });
 
-Deno.test("the export notes clock changes that part Kubernetes from the runner, and a drifting daily", async () => {
+Deno.test("the export notes clock changes that part Kubernetes from the runner; a daily at 03:00 is daily on both", async () => {
   await using sandbox = await makeSandbox();
   await writeConfig(
     sandbox,
@@ -448,9 +448,6 @@ Deno.test("the export notes clock changes that part Kubernetes from the runner, 
   );
   const { notes } = await exported(sandbox);
   assert.deepEqual(notes, [
-    "jobs.early: daily at 03:00 runs once a day on Kubernetes, where the runner here runs it " +
-    "every 20 hours (its legacy rule: 20 hours since the last run, and the hour at least 3); use " +
-    'when: { at: "03:00" } to have both run it daily',
     "jobs.night: 02:30 occurs twice in Europe/Amsterdam on 2026-10-25 (the clocks go back): " +
     "Kubernetes runs the job twice, where the runner here runs it once",
     "jobs.night: 02:30 does not occur in Europe/Amsterdam on 2027-03-28 (the clocks skip it): " +

@@ -100,7 +100,7 @@ async function ask(
   request: OneShotRequest,
   invocation: ReturnType<typeof oneShotInvocation>,
 ): Promise<OneShotAnswer> {
-  const reader = agentReader(request.agent, Date.now(), LOCAL_TIME_ZONE);
+  const reader = agentReader(request.agent, Date.now, LOCAL_TIME_ZONE);
   // Gemini's json answer is one object printed over many lines: kept whole and read at the end.
   const stdout: string[] = [];
   const result = await runProcess({

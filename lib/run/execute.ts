@@ -23,6 +23,7 @@ import { checkDaemonHealth, resolveRole } from "../daemon.ts";
 import { isAbsolute, join, resolve } from "../posix_path.ts";
 import { writeGeminiTurnCap } from "./gemini_settings.ts";
 import { agentReader, agentVerdict } from "./outcome/classify.ts";
+import type { AgentReader } from "./outcome/facts.ts";
 import { scriptVerdict } from "./outcome/script.ts";
 import { abnormalEnd, type JobResult, jobResult } from "./result.ts";
 import { runProcess, type SpawnRequest, type SpawnResult } from "./spawn.ts";
@@ -120,17 +121,27 @@ export async function runAgentJob(job: AgentJob, context: JobContext): Promise<J
   const startedAt = Date.now();
   // The events are read as they stream: a final result far past any tail (a 100 KB answer) is
   // still read, and only the agent's progress keeps the idle watchdog at bay.
-  const reader = agentReader(job.agent, startedAt, context.timeZone);
+  const reader = agentReader(job.agent, Date.now, context.timeZone);
+  const guard = turnGuard(job, reader, context.stop);
   const env = { ...prepared.invocation.env, TELECLAUDE_JOB_ROLE: prepared.role };
   const result = await runProcess({
     ...spawnRequest(job, context, prepared.invocation, env),
-    onStdoutLine: (line) => reader.line(line),
+    stop: guard.stop,
+    onStdoutLine: guard.line,
   });
   const reportPath = await findRunReport(join(context.reportsDir, job.name, "runs"), startedAt);
   const retried = reader.facts.retries;
   if (retried.length) details.retries = `${retried.length} (last: ${retried.at(-1)})`;
   const abnormal = abnormalEnd(result);
-  if (abnormal) return jobResult({ ...abnormal, details, reportPath, usage: reader.facts.usage });
+  if (abnormal) {
+    return jobResult({
+      ...abnormal,
+      ...guard.capEnd(),
+      details,
+      reportPath,
+      usage: reader.facts.usage,
+    });
+  }
   const code = (result as Extract<SpawnResult, { kind: "exited" }>).code;
   const verdict = agentVerdict(job.agent, code, reader.facts, result.stderrTail);
   return jobResult({
@@ -145,6 +156,31 @@ export async function runAgentJob(job: AgentJob, context: JobContext): Promise<J
     details,
     logProblem: result.logProblem,
   });
+}
+
+/**
+ * The stream reader of an agent job, and the stop signal of its run. Gemini reads its own turn cap
+ * (`writeGeminiTurnCap`) only from a file root owns in folders only root may write (0.61.0 skips
+ * any other with a "Security Warning" on stderr), so the runner counts gemini's turns as well and
+ * stops it once a turn past the cap begins. Claude and codex stop themselves.
+ */
+function turnGuard(job: AgentJob, reader: AgentReader, stop: AbortSignal) {
+  const cap = job.agent === "gemini" ? job.maxTurns : null;
+  const past = new AbortController();
+  return {
+    stop: cap ? AbortSignal.any([stop, past.signal]) : stop,
+    line(line: string): boolean {
+      const progress = reader.line(line);
+      if (cap && (reader.facts.usage.turns ?? 0) > cap) past.abort("max_turns");
+      return progress;
+    },
+    /** How the run ended when the runner stopped it at the cap; null when it did not. */
+    capEnd(): Partial<JobResult> | null {
+      if (!past.signal.aborted || stop.aborted) return null;
+      const error = `stopped by the runner as gemini began turn ${cap! + 1} (max_turns: ${cap})`;
+      return { outcome: "max_turns", error };
+    },
+  };
 }
 
 /** The command line and role of an agent job; why it cannot run, as text, when it cannot. */

@@ -2,7 +2,10 @@
  * Gemini's turn cap. Gemini CLI has no flag for it, only the setting `model.maxSessionTurns`; a
  * system settings file named by GEMINI_CLI_SYSTEM_SETTINGS_PATH sets it for one run. That file
  * replaces the machine's own system settings for the run, so it starts from them (an
- * administrator's policies stay) and adds the cap.
+ * administrator's policies stay) and adds the cap. Gemini 0.61.0 reads it only when root owns it
+ * and every folder above it and none is writable by group or others; otherwise it skips it with a
+ * "Security Warning" on stderr, and the runner's own count of gemini's turns (`turnGuard` in
+ * execute.ts) is what holds gemini to the cap.
  */
 
 import { join } from "../posix_path.ts";

@@ -39,7 +39,33 @@ export interface AgentOptions {
   subscriber?: boolean;
   /** Declared where each agent reads them: claude's project `.mcp.json`, others' user config. */
   mcpServers?: McpServer[];
+  /** How hard the CLI tries by itself before it gives up; by default briefly (see `Patience`). */
+  patience?: Patience;
 }
+
+/**
+ * The CLI's own retrying, in each CLI's settings. By default claude retries 2 times and waits 3 s
+ * for an answer, codex retries once (requests and streams) and waits 3 s on a silent stream,
+ * gemini tries twice; a scenario that must outlast the CLI's patience, or must not, sets it.
+ */
+export interface Patience {
+  /**
+   * Retries after the first try: claude `CLAUDE_CODE_MAX_RETRIES`, codex `request_max_retries`
+   * and `stream_max_retries`, gemini `general.maxAttempts` minus one (each waits 5 s or more).
+   */
+  retries: number;
+  /**
+   * How long one try waits: claude `API_TIMEOUT_MS`, codex `stream_idle_timeout_ms`. gemini has
+   * no such setting with an API key: it waits 60 s for headers, 300 s on a silent stream.
+   */
+  tryTimeoutMs?: number;
+}
+
+const DEFAULT_PATIENCE: Record<AgentName, Required<Patience>> = {
+  claude: { retries: 2, tryTimeoutMs: 3000 },
+  codex: { retries: 1, tryTimeoutMs: 3000 },
+  gemini: { retries: 1, tryTimeoutMs: 60_000 }, // the wait is gemini's own, not a setting
+};
 
 /** The key every CLI sends; the stand-in accepts anything. */
 const STAND_IN_KEY = "stand-in-key-0123456789";
@@ -60,22 +86,26 @@ export async function agentEnvironment(
   await Deno.mkdir(tmp, { recursive: true });
   const common = { TMPDIR: tmp, PATH: withNodeOnPath(sandbox.env.PATH ?? "/usr/bin:/bin") };
   const mcpServers = options.mcpServers ?? [];
+  const patience = { ...DEFAULT_PATIENCE[agent], ...options.patience };
   switch (agent) {
     case "claude":
       if (mcpServers.length) {
         await writeFile(join(sandbox.project, ".mcp.json"), JSON.stringify(mcpJson(mcpServers)));
       }
-      return { ...common, ...claudeEnvironment(server.url, options.subscriber ?? false) };
+      return {
+        ...common,
+        ...claudeEnvironment(server.url, options.subscriber ?? false, patience),
+      };
     case "codex":
       await writeFile(
         join(sandbox.home, ".codex/config.toml"),
-        codexConfig(server.url, mcpServers),
+        codexConfig(server.url, mcpServers, patience),
       );
       return { ...common, STANDIN_API_KEY: STAND_IN_KEY };
     case "gemini":
       await writeFile(
         join(sandbox.home, ".gemini/settings.json"),
-        JSON.stringify(geminiSettings(mcpServers), null, 2),
+        JSON.stringify(geminiSettings(mcpServers, patience), null, 2),
       );
       return { ...common, GOOGLE_GEMINI_BASE_URL: server.url, GEMINI_API_KEY: STAND_IN_KEY };
   }
@@ -86,7 +116,11 @@ export async function agentEnvironment(
  * `HEAD /api/hello` and looks up five hosts; without the retry and timeout bounds a dead API
  * keeps it silent for 600 s per attempt, 11 attempts.
  */
-export function claudeEnvironment(baseUrl: string, subscriber: boolean): Record<string, string> {
+export function claudeEnvironment(
+  baseUrl: string,
+  subscriber: boolean,
+  patience: Required<Patience> = DEFAULT_PATIENCE.claude,
+): Record<string, string> {
   return {
     ANTHROPIC_BASE_URL: baseUrl,
     // Only a subscriber (OAuth) gets claude's usage-limit wording; an API key gets "API Error".
@@ -97,8 +131,8 @@ export function claudeEnvironment(baseUrl: string, subscriber: boolean): Record<
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
     DISABLE_AUTOUPDATER: "1",
     DISABLE_ERROR_REPORTING: "1",
-    CLAUDE_CODE_MAX_RETRIES: "2",
-    API_TIMEOUT_MS: "3000",
+    CLAUDE_CODE_MAX_RETRIES: String(patience.retries),
+    API_TIMEOUT_MS: String(patience.tryTimeoutMs),
     // The lowest value claude accepts; its default is 300 s.
     CLAUDE_BYTE_STREAM_IDLE_TIMEOUT_MS: "10000",
     // The tests run as root, where claude refuses --dangerously-skip-permissions without it.
@@ -110,9 +144,13 @@ export function claudeEnvironment(baseUrl: string, subscriber: boolean): Record<
 /**
  * `~/.codex/config.toml`: a custom provider, because codex ignores OPENAI_BASE_URL, and one that
  * never tries a WebSocket first. Retries are cut from 4 and 5 to 1 each, the stream idle timeout
- * from 300 s to 3 s.
+ * from 300 s to 3 s, unless `patience` says otherwise.
  */
-export function codexConfig(baseUrl: string, mcpServers: McpServer[] = []): string {
+export function codexConfig(
+  baseUrl: string,
+  mcpServers: McpServer[] = [],
+  patience: Required<Patience> = DEFAULT_PATIENCE.codex,
+): string {
   const lines = [
     `model_provider = "standin"`,
     `check_for_update_on_startup = false`,
@@ -125,9 +163,9 @@ export function codexConfig(baseUrl: string, mcpServers: McpServer[] = []): stri
     `base_url = ${JSON.stringify(`${baseUrl}/v1`)}`,
     `wire_api = "responses"`,
     `env_key = "STANDIN_API_KEY"`,
-    `request_max_retries = 1`,
-    `stream_max_retries = 1`,
-    `stream_idle_timeout_ms = 3000`,
+    `request_max_retries = ${patience.retries}`,
+    `stream_max_retries = ${patience.retries}`,
+    `stream_idle_timeout_ms = ${patience.tryTimeoutMs}`,
     ``,
     // Otherwise a refused connection (a stand-in already stopped) is retried forever.
     `[features]`,
@@ -147,14 +185,21 @@ export function codexConfig(baseUrl: string, mcpServers: McpServer[] = []): stri
 
 /**
  * `~/.gemini/settings.json`: API-key auth, nothing sent anywhere else, two attempts instead of
- * ten (each failed attempt waits 5 s or more).
+ * ten (each failed attempt waits 5 s or more) unless `patience` says otherwise.
  */
-export function geminiSettings(mcpServers: McpServer[] = []): Record<string, unknown> {
+export function geminiSettings(
+  mcpServers: McpServer[] = [],
+  patience: Required<Patience> = DEFAULT_PATIENCE.gemini,
+): Record<string, unknown> {
   return {
     security: { auth: { selectedType: "gemini-api-key" } },
     privacy: { usageStatisticsEnabled: false },
     telemetry: { enabled: false },
-    general: { enableAutoUpdate: false, enableAutoUpdateNotification: false, maxAttempts: 2 },
+    general: {
+      enableAutoUpdate: false,
+      enableAutoUpdateNotification: false,
+      maxAttempts: patience.retries + 1,
+    },
     ide: { enabled: false },
     ...(mcpServers.length ? mcpJson(mcpServers) : {}),
   };
@@ -255,6 +300,17 @@ export async function mcpServerStarts(server: McpServer): Promise<number> {
     if (error instanceof Deno.errors.NotFound) return 0;
     throw error;
   }
+}
+
+/**
+ * Whether a request offers the model a tool of `server`: named after the server (claude's
+ * `mcp__marker__ping`, codex's `mcp__marker` namespace, both also listed in text as deferred
+ * tools; gemini's `mcp_marker_ping` declaration) or described as the marker's `ping` is.
+ */
+export function offersMcpServer(request: RecordedRequest, server: McpServer): boolean {
+  const body = JSON.stringify(request.body);
+  return new RegExp(`mcp_{1,2}${server.name}(?:_|\\b)`).test(body) ||
+    body.includes("Answers pong.");
 }
 
 /** Whether a recorded request's body contains `text` (JSON-escaped the way the body was sent). */

@@ -17,6 +17,7 @@ import {
   type BoundedCliResult,
   describeRequests,
   mcpServerStarts,
+  offersMcpServer,
   requestMentions,
   runCliBounded,
   writeAgentConfig,
@@ -45,6 +46,8 @@ interface SmokeRun {
   report: string | null;
   /** How often the marker MCP server, declared where the agent reads it, was started. */
   mcpStarts: number;
+  /** Whether the first model call offered the marker server's tool. */
+  mcpOffered: boolean;
 }
 
 /** Runs job `x` on `agent` with the stand-in playing `success_tool`, and prints what happened. */
@@ -66,7 +69,14 @@ async function smokeRun(
     throw error;
   });
   const modelCalls = server.modelRequests(API_OF[agent]);
-  const run = { result, modelCalls, specMarker, report, mcpStarts: await mcpServerStarts(mcp) };
+  const run = {
+    result,
+    modelCalls,
+    specMarker,
+    report,
+    mcpStarts: await mcpServerStarts(mcp),
+    mcpOffered: modelCalls[0] !== undefined && offersMcpServer(modelCalls[0], mcp),
+  };
   printRun(`${agent} ${agents.versions[agent]}`, run, server);
   return run;
 }
@@ -112,6 +122,7 @@ Deno.test({
     assert.equal(run.report?.trim(), "done");
     assert.equal((await lastRun(sandbox)).last_status, "success");
     assert.ok(run.mcpStarts >= 1, "job mode starts the declared MCP server");
+    assert.ok(run.mcpOffered, "and offers its tool to the model");
   },
 });
 
@@ -131,6 +142,7 @@ Deno.test({
     assert.equal(run.report?.trim(), "done");
     assert.equal((await lastRun(sandbox)).last_status, "success");
     assert.ok(run.mcpStarts >= 1, "job mode starts the declared MCP server");
+    assert.ok(run.mcpOffered, "and offers its tool to the model");
   },
 });
 
@@ -157,5 +169,6 @@ Deno.test({
     assert.equal(run.report?.trim(), "done");
     assert.equal((await lastRun(sandbox)).last_status, "success");
     assert.ok(run.mcpStarts >= 1, "job mode starts the declared MCP server");
+    assert.ok(run.mcpOffered, "and offers its tool to the model");
   },
 });

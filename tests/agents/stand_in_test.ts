@@ -82,6 +82,23 @@ Deno.test("setting the scenario restarts the call counts, so 'fail twice, then s
   assert.equal(server.requests.length, 6);
 });
 
+Deno.test("the stand-in records what it answered: when, its headers, a JSON body", async () => {
+  await using server = startModelServer({ scenario: "usage_limit" });
+  const before = Date.now();
+  const limited = await post(`${server.url}/v1/responses`, { input: [] });
+  const sent = await limited.json();
+  server.scenario = "success_tool";
+  const streamed = await post(`${server.url}/v1/responses`, { input: [] });
+  await streamed.text();
+  const [limit, stream] = server.requests;
+  assert.ok(limit?.answer && limit.answer.at >= before && limit.answer.at <= Date.now());
+  assert.ok(limit.receivedAt >= before && limit.receivedAt <= limit.answer.at);
+  assert.deepEqual(limit.answer.body, sent, "the body as the client got it");
+  assert.equal(limit.answer.headers["x-codex-primary-reset-at"], String(sent.error.resets_at));
+  assert.equal(stream?.answer?.headers["content-type"], "text/event-stream");
+  assert.equal(stream?.answer?.body, null, "a stream is not read");
+});
+
 Deno.test("disposing the stand-in ends hanging and stalled answers", async (t) => {
   for (
     const [scenario, path] of [

@@ -42,7 +42,7 @@ function capture(agent: AgentName, name: string): Capture {
 /** Replays a capture as the runner reads a run: line by line, then the exit code and stderr. */
 function replay(agent: AgentName, name: string) {
   const run = capture(agent, name);
-  const reader = agentReader(agent, run.capturedAt, run.timeZone);
+  const reader = agentReader(agent, () => run.capturedAt, run.timeZone);
   let progress = 0;
   for (const line of run.stdout.split("\n")) if (reader.line(line)) progress++;
   const verdict = agentVerdict(agent, run.exitCode, reader.facts, run.stderr.slice(-8192));
@@ -120,6 +120,8 @@ const EXPECTED: Record<AgentName, Record<string, Expected>> = {
       resetsAt: null,
     },
     quota_retry_long: { outcome: "usage_limit", resetsAt: "2026-11-26T10:53:02Z" },
+    // A per-minute limit gemini retried until it gave up exits 173 too: no usage limit.
+    rate_limit_persistent: { outcome: "failed", error: /Please retry in 2s\./, resetsAt: null },
     resource_exhausted: { outcome: "usage_limit", error: /Resource has been exhausted/ },
     loop: { outcome: "failed", error: /^gemini stopped early: Loop detected/ },
     max_turns: { outcome: "max_turns", error: /^Reached max session turns/ },
@@ -167,7 +169,9 @@ Deno.test("agentVerdict() keeps usage and the answer from each agent's final eve
   assert.deepEqual(codex.usage, { turns: 1, input_tokens: 2400, output_tokens: 68 });
   assert.equal(codex.facts.answer, "All done.");
   const gemini = replay("gemini", "success_tool");
-  assert.deepEqual(gemini.usage, { input_tokens: 2000, output_tokens: 40 });
+  // Gemini prints no turns: a tool call, then the answer after its result, are two.
+  assert.deepEqual(gemini.usage, { turns: 2, input_tokens: 2000, output_tokens: 40 });
+  assert.equal(replay("gemini", "max_turns").usage.turns, 3);
   // Gemini streams its answer in pieces; the space between them is part of the answer.
   assert.equal(gemini.facts.answer, "All done.");
 });
@@ -183,6 +187,17 @@ Deno.test("a retried per-minute limit is a note on a success, never a deferral",
     replay("codex", "transient_then_success_no_request_retries").retries[0]!,
     /^Reconnecting\.\.\. 1\//,
   );
+});
+
+Deno.test("a stated wait counts from when the agent said it, not from when the run began", () => {
+  const run = capture("gemini", "quota_retry_long");
+  let now = run.capturedAt - 60_000;
+  const reader = agentReader("gemini", () => now, run.timeZone);
+  const [first, ...rest] = run.stdout.split("\n");
+  reader.line(first!);
+  now = run.capturedAt; // the quota error arrives a minute into the run
+  for (const line of rest) reader.line(line);
+  assert.equal(reader.facts.limit?.resetsAt, run.capturedAt + 3_600_000);
 });
 
 Deno.test("claude's reset in words agrees with the reset it states as an epoch", () => {

@@ -33,9 +33,17 @@ export interface AgentVerdict {
   retries: string[];
 }
 
-/** A reader for one run of `agent`; `now` and the zone place a stated reset on the calendar. */
-export function agentReader(agent: AgentName, now: number, timeZone: string): AgentReader {
-  const reset = (text: string) => statedReset(text, now, timeZone);
+/**
+ * A reader for one run of `agent`. `clock` and the zone place a stated reset on the calendar: the
+ * clock is read when the words are, so "retry in 3600s" counts from when the agent said it, not
+ * from when the run started.
+ */
+export function agentReader(
+  agent: AgentName,
+  clock: () => number,
+  timeZone: string,
+): AgentReader {
+  const reset = (text: string) => statedReset(text, clock(), timeZone);
   switch (agent) {
     case "claude":
       return claudeReader(reset);
@@ -77,7 +85,8 @@ export function agentVerdict(
     retries,
   });
   const words = facts.error ?? lastWords(stderrTail);
-  const byExit = agent === "gemini" ? GEMINI_EXITS[exitCode] : undefined;
+  // A per-minute limit gemini retried and still hit exits 173 like a spent quota.
+  const byExit = agent === "gemini" && !facts.rateLimited ? GEMINI_EXITS[exitCode] : undefined;
   if (facts.limit || byExit === "usage_limit") {
     return verdict("usage_limit", facts.limit?.text ?? words, facts.limit?.resetsAt ?? null);
   }

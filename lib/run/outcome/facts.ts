@@ -28,6 +28,11 @@ export interface AgentFacts {
   budget: boolean;
   /** Not logged in, a bad key: no retry helps until a person acts. */
   auth: boolean;
+  /**
+   * A per-minute rate limit the agent retried until it gave up: it lifts within minutes, so the
+   * run failed but nothing is deferred (however the agent's exit code words it).
+   */
+  rateLimited: boolean;
   /** The agent stopped on its own before finishing (gemini's loop detection). */
   stoppedEarly: string | null;
   /** Trouble the agent retried (a transient error, a per-minute limit): worth a note, no more. */
@@ -61,6 +66,7 @@ export function noFacts(): AgentFacts {
     maxTurns: false,
     budget: false,
     auth: false,
+    rateLimited: false,
     stoppedEarly: null,
     retries: [],
     answer: null,

@@ -18,10 +18,18 @@ import {
   textOf,
 } from "./facts.ts";
 
-/** A reader of one gemini run. */
+/**
+ * A reader of one gemini run. Gemini prints no turn events: a model turn is counted at its first
+ * answer or tool call, since gemini prints every tool call of a turn before any of its results.
+ */
 export function geminiReader(statedReset: ResetReader): AgentReader {
   const facts = noFacts();
   let lastError: string | null = null;
+  let inTurn = false;
+  const modelSpoke = () => {
+    if (!inTurn) facts.usage.turns = (facts.usage.turns ?? 0) + 1;
+    inTurn = true;
+  };
   return {
     facts,
     line(text) {
@@ -37,14 +45,21 @@ export function geminiReader(statedReset: ResetReader): AgentReader {
         case "message":
           // Deltas are pieces of one answer, spaces included: joined as they come.
           if (event.role === "assistant" && typeof event.content === "string") {
+            modelSpoke();
             facts.answer = (facts.answer ?? "") + event.content;
           }
+          return true;
+        case "tool_use":
+          modelSpoke();
+          return true;
+        case "tool_result":
+          inTurn = false;
           return true;
         case "result":
           readResult(facts, event, lastError, statedReset);
           return true;
         default:
-          return ["init", "tool_use", "tool_result"].includes(String(event.type));
+          return event.type === "init";
       }
     },
   };
@@ -75,6 +90,18 @@ function readResult(
 const QUOTA =
   /exhausted your daily quota|exceeded your current quota|resource has been exhausted|quota exceeded/i;
 
+/** The wait the API asked for, in the words gemini passes on. */
+const STATED_WAIT = /(?:Please retry in|Suggested retry after) (\d+(?:\.\d+)?)s\b/;
+
+/**
+ * The longest wait gemini retries by itself (its MAX_RETRYABLE_DELAY_SECONDS): a quota that lifts
+ * sooner is a per-minute limit, which it already retried before it gave up.
+ */
+const RETRIED_WAIT_SECONDS = 300;
+
 function readQuota(facts: AgentFacts, words: string, statedReset: ResetReader): void {
-  if (QUOTA.test(words)) facts.limit = { resetsAt: statedReset(words), text: words };
+  if (!QUOTA.test(words)) return;
+  const wait = STATED_WAIT.exec(words);
+  if (wait && Number(wait[1]) <= RETRIED_WAIT_SECONDS) facts.rateLimited = true;
+  else facts.limit = { resetsAt: statedReset(words), text: words };
 }

@@ -369,6 +369,10 @@ export const SCENARIOS: Record<Scenario, { does: string; play: Play }> = {
     does: "503 UNAVAILABLE on the first two calls, then success_tool",
     play: (req, n) => n < 2 ? overloaded() : toolThenAnswer(req),
   },
+  transient_once: {
+    does: "503 UNAVAILABLE on the first call, then success_tool (one retry: 5 s, not 15 s)",
+    play: (req, n) => n < 1 ? overloaded() : toolThenAnswer(req),
+  },
   overloaded: { does: "503 UNAVAILABLE on every call", play: () => overloaded() },
   server_error: { does: "500 INTERNAL on every call", play: () => internalError() },
   rate_limit_minute: {

@@ -31,8 +31,21 @@ export interface RecordedRequest {
   scenario: string;
   /** Milliseconds since the server started. */
   atMs: number;
+  /** Epoch milliseconds, to compare with what the runner recorded. */
+  receivedAt: number;
   /** The answer's status; null while it is still being answered (or hangs). */
   status: number | null;
+  /** What the server answered; null while it is still being answered (or hangs). */
+  answer: RecordedAnswer | null;
+}
+
+/** An answer as sent: when, its headers, and its body when that was JSON (an error, mostly). */
+export interface RecordedAnswer {
+  /** Epoch milliseconds: what a relative wait the answer states ("retry in 3600s") counts from. */
+  at: number;
+  headers: Record<string, string>;
+  /** The JSON body, parsed; null for a stream (SSE) or an empty body. */
+  body: unknown;
 }
 
 /** A running stand-in; `await using` shuts it down, hanging answers included. */
@@ -119,7 +132,9 @@ export function startModelServer(options: { scenario?: string } = {}): ModelServ
         callIndex: modelCall ? counts[api!]++ : null,
         scenario,
         atMs: Math.round(performance.now() - started),
+        receivedAt: Date.now(),
         status: null,
+        answer: null,
       };
       requests.push(record);
       const response = api === null ? notServed(url.pathname) : await APIS[api].handle(
@@ -129,6 +144,7 @@ export function startModelServer(options: { scenario?: string } = {}): ModelServ
         record.callIndex ?? counts[api],
       );
       record.status = response.status;
+      record.answer = await recordedAnswer(response);
       return response;
     },
   );
@@ -175,6 +191,16 @@ function withStopSignal(request: Request, stopping: AbortSignal): Request {
 
 function notServed(path: string): Response {
   return Response.json({ error: { message: `the stand-in serves no ${path}` } }, { status: 404 });
+}
+
+/** What `response` says, read from a clone (a JSON body is complete; a stream is left alone). */
+async function recordedAnswer(response: Response): Promise<RecordedAnswer> {
+  const isJson = response.headers.get("content-type")?.includes("application/json") ?? false;
+  return {
+    at: Date.now(),
+    headers: Object.fromEntries(response.headers),
+    body: isJson ? parseBody(await response.clone().text()) : null,
+  };
 }
 
 function headersOfInterest(headers: Headers): Record<string, string> {

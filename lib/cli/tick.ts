@@ -34,16 +34,10 @@ import { readLastTick, recordTick } from "../store/tick_note.ts";
 const SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 
-/** What a tick is asked to do. */
-export interface TickRequest {
-  config: Config;
-  paths: RunnerPaths;
-  force: boolean;
-  only: string | null;
-  timeZone: string;
-  /** This computer's name, asked only when a pinned job is due. */
-  computer: () => string;
-  log: Logger;
+/** What a tick is asked to do: what the job loop needs that the tick does not make itself. */
+export interface TickRequest
+  extends
+    Pick<RunnerOptions, "config" | "paths" | "force" | "only" | "timeZone" | "computer" | "log"> {
   /** What loading the config had to say every time (a `jobs/` entry skipped, no cache). */
   warnings: string[];
   /** The config cache this tick used, verified, for the next tick to trust (`loadConfig`). */

@@ -20,6 +20,11 @@ import { apiSocketFromEnv, homeFromEnv, type RunnerPaths, runnerPaths } from "./
 import { readLastTick } from "./lib/store/tick_note.ts";
 import { runnerTimeZone, systemZoneName } from "./lib/time_zone.ts";
 import { VERSION } from "./lib/version.ts";
+import type * as ViewsModule from "./lib/cli/views.ts";
+import type * as NotifyCheckModule from "./lib/cli/notify_check.ts";
+import type * as NotifyModule from "./lib/notify/notify.ts";
+import type * as DoctorModule from "./lib/cli/doctor.ts";
+import type * as KubernetesExportModule from "./lib/export/kubernetes.ts";
 
 /** Runs one command line to its exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -98,7 +103,7 @@ async function showView(
 
 /** The views, loaded only when one is asked for (docs/benchmarks.md, "Idle tick"). */
 function views() {
-  return lazyImport<typeof import("./lib/cli/views.ts")>("./lib/cli/views.ts", import.meta.url);
+  return lazyImport<typeof ViewsModule>("./lib/cli/views.ts", import.meta.url);
 }
 
 /**
@@ -155,11 +160,11 @@ async function tellInvalidConfig(error: ConfigError, flags: Flags, paths: Runner
 async function notifyTest(flags: Flags, paths: RunnerPaths): Promise<number> {
   const { config } = await configFor(flags, paths);
   const [{ sendTestNotification }, { desktopFromEnv }] = await Promise.all([
-    lazyImport<typeof import("./lib/cli/notify_check.ts")>(
+    lazyImport<typeof NotifyCheckModule>(
       "./lib/cli/notify_check.ts",
       import.meta.url,
     ),
-    lazyImport<typeof import("./lib/notify/notify.ts")>("./lib/notify/notify.ts", import.meta.url),
+    lazyImport<typeof NotifyModule>("./lib/notify/notify.ts", import.meta.url),
   ]);
   return await sendTestNotification({
     config,
@@ -172,8 +177,8 @@ async function notifyTest(flags: Flags, paths: RunnerPaths): Promise<number> {
 
 async function doctor(paths: RunnerPaths, flags: Flags): Promise<number> {
   const [{ formatChecks, runDoctor }, { desktopFromEnv }] = await Promise.all([
-    lazyImport<typeof import("./lib/cli/doctor.ts")>("./lib/cli/doctor.ts", import.meta.url),
-    lazyImport<typeof import("./lib/notify/notify.ts")>("./lib/notify/notify.ts", import.meta.url),
+    lazyImport<typeof DoctorModule>("./lib/cli/doctor.ts", import.meta.url),
+    lazyImport<typeof NotifyModule>("./lib/notify/notify.ts", import.meta.url),
   ]);
   const path = Deno.env.get("PATH") ?? "";
   const checks = await runDoctor({
@@ -195,7 +200,7 @@ async function doctor(paths: RunnerPaths, flags: Flags): Promise<number> {
 /** `--export`: the manifests on stdout, what to know about them on stderr; writes nothing. */
 async function exportManifests(flags: Flags, paths: RunnerPaths): Promise<number> {
   const { config } = await configFor(flags, paths);
-  const { exportKubernetes } = await lazyImport<typeof import("./lib/export/kubernetes.ts")>(
+  const { exportKubernetes } = await lazyImport<typeof KubernetesExportModule>(
     "./lib/export/kubernetes.ts",
     import.meta.url,
   );

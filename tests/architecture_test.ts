@@ -117,6 +117,38 @@ Deno.test("main.ts loads the export only when asked: no module of lib/export/ is
   assert.deepEqual([...reached].map(name).filter((module) => module.startsWith("lib/export/")), []);
 });
 
+/** The project's TypeScript sources, relative to the root. */
+async function sources(): Promise<string[]> {
+  const found = ["main.ts"];
+  const walk = async (dir: string) => {
+    for await (const entry of Deno.readDir(join(ROOT, dir))) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory) await walk(path);
+      else if (path.endsWith(".ts")) found.push(path);
+    }
+  };
+  await walk("lib");
+  return found;
+}
+
+Deno.test("each lazyImport is typed by an `import type` of the module it loads, never `typeof import()`", async () => {
+  let calls = 0;
+  // lib/lazy.ts itself names both forms in its documentation.
+  for (const file of (await sources()).filter((file) => file !== "lib/lazy.ts")) {
+    const text = await Deno.readTextFile(join(ROOT, file));
+    // One form everywhere, so the check below sees every call.
+    assert.doesNotMatch(text, /typeof import\(/, file);
+    const declared = new Map(
+      [...text.matchAll(/^import type \* as (\w+) from "([^"]+)";$/gm)].map((m) => [m[1], m[2]]),
+    );
+    for (const call of text.matchAll(/lazyImport<typeof (\w+)>\(\s*"([^"]+)",/g)) {
+      calls++;
+      assert.equal(declared.get(call[1]), call[2], `${file}: lazyImport<typeof ${call[1]}>`);
+    }
+  }
+  assert.ok(calls >= 10, `found ${calls} lazyImport calls`);
+});
+
 /** Every function and method in `text` with its length in lines (deno fmt's layout assumed). */
 function functionLengths(text: string): { name: string; line: number; lines: number }[] {
   const lines = text.split("\n");

@@ -5,7 +5,6 @@
  * is something to run (docs/benchmarks.md, "Idle tick").
  */
 
-import type { Config } from "../config/job.ts";
 import { type ConfigError, StoreError, UsageError } from "../errors.ts";
 import { lazyImport } from "../lazy.ts";
 import type { Logger } from "../log.ts";
@@ -13,6 +12,7 @@ import { apiSocketFromEnv, type RunnerPaths } from "../paths.ts";
 import { dirname, resolve } from "../posix_path.ts";
 import type { RunnerOptions, RunSummary } from "../run/loop.ts";
 import { selectJobs } from "../select.ts";
+import { outboxDue, outboxWaiting } from "../store/outbox.ts";
 import { acquireRunnerLock, isHeld } from "../store/lock.ts";
 import {
   atomicWrite,
@@ -30,6 +30,13 @@ import {
   settleFutureRuns,
 } from "../store/state.ts";
 import { readLastTick, recordTick } from "../store/tick_note.ts";
+import type * as MetricsModule from "../notify/metrics.ts";
+import type * as RecordModule from "../run/record.ts";
+import type * as LoopModule from "../run/loop.ts";
+import type * as NotifyModule from "../notify/notify.ts";
+import type * as LoadModule from "../config/load.ts";
+import type * as EventsModule from "../notify/events.ts";
+import type * as SubprocessModule from "../subprocess.ts";
 
 const SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
@@ -115,9 +122,10 @@ export async function runDueJobs(options: RunnerOptions): Promise<RunSummary> {
 /** The metrics file after the tick (`cron.metrics_file`); a failure to write it is a warning. */
 async function writeTickMetrics(options: RunnerOptions, state: CronState, tickAt: number) {
   const file = options.config.cron.metricsFile!;
-  const { renderMetrics, writeMetrics } = await lazyImport<
-    typeof import("../notify/metrics.ts")
-  >("../notify/metrics.ts", import.meta.url);
+  const { renderMetrics, writeMetrics } = await lazyImport<typeof MetricsModule>(
+    "../notify/metrics.ts",
+    import.meta.url,
+  );
   try {
     writeMetrics(file, options.paths.root, renderMetrics(options.config, state, tickAt));
   } catch (error) {
@@ -135,7 +143,7 @@ async function runState(
 ): Promise<RunSummary> {
   const { paths, log } = options;
   if (hasRunInFlight(state)) {
-    const { settleInterruptedRuns } = await lazyImport<typeof import("../run/record.ts")>(
+    const { settleInterruptedRuns } = await lazyImport<typeof RecordModule>(
       "../run/record.ts",
       import.meta.url,
     );
@@ -150,14 +158,17 @@ async function runState(
     });
     storeStep(paths.state, () => saveState(paths.state, state));
   }
-  // One lstat on the idle tick: an outbox is there only while something waits to be told.
-  if (pathKind(paths.outbox) !== "absent" && await outboxDueNow(paths.outbox, clock())) {
+  // One lstat on the idle tick: the outbox is empty unless something waits to be told.
+  if (
+    storeStep(paths.outbox, () => outboxWaiting(paths.outbox)) &&
+    outboxDueNow(paths.outbox, clock())
+  ) {
     const { contextFor, flushOutbox } = await notifier();
     await flushOutbox(contextFor(options, clock));
   }
   const due = selectJobs(options.config.jobs, state, clock(), options);
   if (due.length === 0) return { ran: 0, failed: 0, interruptedBy: null };
-  const { runJobs } = await lazyImport<typeof import("../run/loop.ts")>(
+  const { runJobs } = await lazyImport<typeof LoopModule>(
     "../run/loop.ts",
     import.meta.url,
   );
@@ -165,11 +176,7 @@ async function runState(
 }
 
 /** Whether the outbox has work now; a file the runner cannot read is left to the flush to say. */
-async function outboxDueNow(path: string, now: number): Promise<boolean> {
-  const { outboxDue } = await lazyImport<typeof import("../store/outbox.ts")>(
-    "../store/outbox.ts",
-    import.meta.url,
-  );
+function outboxDueNow(path: string, now: number): boolean {
   try {
     return outboxDue(path, now);
   } catch {
@@ -179,7 +186,7 @@ async function outboxDueNow(path: string, now: number): Promise<boolean> {
 
 /** The notification module, loaded only when something is to be told. */
 function notifier() {
-  return lazyImport<typeof import("../notify/notify.ts")>("../notify/notify.ts", import.meta.url);
+  return lazyImport<typeof NotifyModule>("../notify/notify.ts", import.meta.url);
 }
 
 /** What telling a person about a config that will not load needs. */
@@ -201,7 +208,7 @@ export interface InvalidConfigRequest {
  */
 export async function reportInvalidConfig(request: InvalidConfigRequest): Promise<void> {
   const { paths, log } = request;
-  const { settingsForBrokenConfig } = await lazyImport<typeof import("../config/load.ts")>(
+  const { settingsForBrokenConfig } = await lazyImport<typeof LoadModule>(
     "../config/load.ts",
     import.meta.url,
   );
@@ -222,7 +229,7 @@ export async function reportInvalidConfig(request: InvalidConfigRequest): Promis
         ),
       ));
     const [{ configEvent }, { notify, desktopFromEnv }] = await Promise.all([
-      lazyImport<typeof import("../notify/events.ts")>("../notify/events.ts", import.meta.url),
+      lazyImport<typeof EventsModule>("../notify/events.ts", import.meta.url),
       notifier(),
     ]);
     const file = resolve(request.configPath);
@@ -304,7 +311,7 @@ async function removeStaleTempFiles(dirs: string[], log: Logger): Promise<void> 
 /** Whether a process with this PID exists, asked of `ps` (no signal is sent to a stranger). */
 async function processExists(pid: number): Promise<boolean> {
   // Rare (a temp file was left behind): the helper is not loaded on the idle tick.
-  const { commandOutput } = await lazyImport<typeof import("../subprocess.ts")>(
+  const { commandOutput } = await lazyImport<typeof SubprocessModule>(
     "../subprocess.ts",
     import.meta.url,
   );

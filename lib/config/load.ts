@@ -19,6 +19,7 @@ import {
   type Job,
   type ScriptJob,
 } from "./job.ts";
+import type * as ParseModule from "./parse.ts";
 
 /** A config larger than this is refused: thousands of jobs take a few hundred KiB. */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -80,7 +81,7 @@ export async function loadConfig(path: string, cache: ConfigCache | null): Promi
   let config = cacheFile === null ? null : await readCache(cacheFile, text, cache?.trusted ?? null);
   const fromCache = config !== null;
   if (config === null) {
-    const { parseConfig } = await lazyImport<typeof import("./parse.ts")>(
+    const { parseConfig } = await lazyImport<typeof ParseModule>(
       "./parse.ts",
       import.meta.url,
     );
@@ -110,7 +111,7 @@ export async function settingsForBrokenConfig(
   const file = resolve(path);
   try {
     const text = readConfigText(file, path);
-    const { parseCronSection } = await lazyImport<typeof import("./parse.ts")>(
+    const { parseCronSection } = await lazyImport<typeof ParseModule>(
       "./parse.ts",
       import.meta.url,
     );

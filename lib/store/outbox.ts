@@ -2,11 +2,11 @@
  * `~/.teleclaude/cron_outbox.jsonl`: notifications not yet delivered, one JSON line each, oldest
  * first. An event is queued before it is sent (a runner killed mid-delivery sends it on the next
  * tick; the idempotency key lets the daemon drop a second copy) and the file is rewritten,
- * atomically, with what is still undelivered; removed when nothing is. The idle tick pays one
- * `lstat` for it: absent is the usual answer.
+ * atomically, with what is still undelivered. It is kept, empty, when nothing waits: the idle
+ * tick pays one `lstat` for it, and a missing file would cost a thrown NotFound on every tick.
  */
 
-import { appendLine, atomicWrite, pathKind, removeIfFileOrLink } from "./fs.ts";
+import { appendLine, atomicWrite, createNewFile, pathKind } from "./fs.ts";
 import { parseTimestamp } from "./state.ts";
 
 /** The channels that keep what they could not deliver (a desktop notice is not worth a retry). */
@@ -84,14 +84,31 @@ export function outboxDue(path: string, now: number): boolean {
   );
 }
 
-/** Replaces the outbox with `entries`, atomically; removes it when there are none. */
+/** Replaces the outbox with `entries`, atomically (empty when there are none). */
 export function rewriteOutbox(path: string, entries: OutboxEntry[]): void {
-  if (entries.length === 0) {
-    removeIfFileOrLink(path);
-    return;
-  }
-  const text = entries.map((entry) => JSON.stringify(entry)).join("\n") + "\n";
+  const text = entries.map((entry) => `${JSON.stringify(entry)}\n`).join("");
   atomicWrite(path, new TextEncoder().encode(text));
+}
+
+/**
+ * Whether anything may wait in the outbox: one `lstat`, false for an empty file. The first tick
+ * creates the empty file (0600, never through a link); anything but a file is for the flush to
+ * report.
+ */
+export function outboxWaiting(path: string): boolean {
+  try {
+    const info = Deno.lstatSync(path);
+    return !info.isFile || info.size > 0;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    try {
+      createNewFile(path).close();
+    } catch (failure) {
+      // No ~/.teleclaude yet: nothing waits in it either.
+      if (!(failure instanceof Deno.errors.NotFound)) throw failure;
+    }
+    return false;
+  }
 }
 
 /**

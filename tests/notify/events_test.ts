@@ -19,6 +19,7 @@ import { runnerPaths } from "../../lib/paths.ts";
 import { jobResult } from "../../lib/run/result.ts";
 import {
   type OutboxEntry,
+  outboxWaiting,
   pruneOutbox,
   queueEntries,
   readOutbox,
@@ -165,7 +166,7 @@ Deno.test("the outbox drops what is a week old or past 1,000 entries, oldest fir
   assert.deepEqual(capped.dropped.map((drop) => drop.entry.event.id), ["e0", "e1", "e2"]);
 });
 
-Deno.test("the outbox survives a torn line and is removed once empty", async () => {
+Deno.test("the outbox survives a torn line, is kept empty, and costs an idle tick one lstat", async () => {
   await using sandbox = await makeSandbox();
   const path = join(sandbox.home, "outbox.jsonl");
   await queueEntries(path, [entry(NOW, "a")]);
@@ -177,6 +178,13 @@ Deno.test("the outbox survives a torn line and is removed once empty", async () 
   assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
   rewriteOutbox(path, [read.entries[1]!]);
   assert.deepEqual(readOutbox(path).entries.map((kept) => kept.event.id), ["b"]);
+  assert.equal(outboxWaiting(path), true);
   rewriteOutbox(path, []);
-  await assert.rejects(Deno.stat(path), Deno.errors.NotFound);
+  assert.equal((await Deno.lstat(path)).size, 0);
+  assert.equal(outboxWaiting(path), false);
+  // The first tick makes the empty file, 0600; where there is no ~/.teleclaude, nothing waits.
+  const fresh = join(sandbox.home, "fresh.jsonl");
+  assert.equal(outboxWaiting(fresh), false);
+  assert.equal((await Deno.lstat(fresh)).mode! & 0o777, 0o600);
+  assert.equal(outboxWaiting(join(sandbox.home, "missing", "outbox.jsonl")), false);
 });

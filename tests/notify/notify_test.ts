@@ -22,7 +22,7 @@ const outboxOf = (sandbox: Sandbox) => join(sandbox.home, ".teleclaude/cron_outb
 async function outboxLines(sandbox: Sandbox): Promise<Record<string, unknown>[]> {
   try {
     const text = await Deno.readTextFile(outboxOf(sandbox));
-    return text.trim().split("\n").map((line) => JSON.parse(line));
+    return text.split("\n").filter(Boolean).map((line) => JSON.parse(line));
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return [];
     throw error;

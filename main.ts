@@ -17,7 +17,7 @@ import { ConfigError, formatProblem, UsageError } from "./lib/errors.ts";
 import { lazyImport } from "./lib/lazy.ts";
 import { consoleLogger, print } from "./lib/log.ts";
 import { apiSocketFromEnv, homeFromEnv, type RunnerPaths, runnerPaths } from "./lib/paths.ts";
-import { readLastTick } from "./lib/store/tick_note.ts";
+import { type LastTick, readLastTick } from "./lib/store/tick_note.ts";
 import { runnerTimeZone, systemZoneName } from "./lib/time_zone.ts";
 import { VERSION } from "./lib/version.ts";
 import type * as ViewsModule from "./lib/cli/views.ts";
@@ -58,7 +58,8 @@ export async function main(args: string[]): Promise<number> {
     case "notify-test":
       return await notifyTest(flags, paths);
   }
-  const { config, warnings, cacheIdentity } = await configFor(flags, paths);
+  const lastTick = readLastTick(paths.lastTick);
+  const { config, warnings, cacheIdentity } = await configFor(flags, paths, lastTick);
   const zone = runnerTimeZone();
   const timeZone = zone.zone;
   if (zone.note) {
@@ -72,7 +73,7 @@ export async function main(args: string[]): Promise<number> {
       force: flags.force,
       only: flags.job,
       timeZone,
-      computer: computerOnce(),
+      computer: computerOnce(undefined, lastTick?.computer ?? null),
       log: consoleLogger({ debug: flags.debug }),
       warnings,
       cacheIdentity,
@@ -114,6 +115,7 @@ function views() {
 async function configFor(
   flags: Flags,
   paths: RunnerPaths,
+  lastTick: LastTick | null = readLastTick(paths.lastTick),
 ): Promise<{ config: Config; warnings: string[]; cacheIdentity: string | null }> {
   const interactive = flags.mode !== "run";
   // Views read the cache but never write it: --list and --dry-run write nothing.
@@ -121,7 +123,7 @@ async function configFor(
     root: paths.root,
     dir: paths.cache,
     write: !interactive,
-    trusted: readLastTick(paths.lastTick)?.cache ?? null,
+    trusted: lastTick?.cache ?? null,
   }).catch(async (error) => {
     // A tick that cannot load its config runs nothing: a person must hear of it.
     if (error instanceof ConfigError && !interactive) await tellInvalidConfig(error, flags, paths);

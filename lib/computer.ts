@@ -40,14 +40,60 @@ function localHostName(): string | null {
   }
 }
 
-/** Asks for this computer's name once, on first use. */
-export function computerOnce(ask: () => ComputerName = () => thisComputer()): () => string {
-  let name: string | null = null;
-  return () => (name ??= ask().name);
+/** A computer's name as a tick remembers it (`cron_last_tick.json`), and since when. */
+export interface RememberedComputer {
+  name: string;
+  at: number;
 }
 
-/** Whether `job` runs on the computer named `computer`: it names none, or names this one. */
+/** How long a remembered name stands before it is asked again (a Mac may be renamed). */
+export const REMEMBER_COMPUTER_MS = 3600_000;
+
+/** This computer's name, asked at most once, and what of it the tick note should remember. */
+export interface ComputerSource {
+  (): string;
+  /** The name to remember: asked in this process, or remembered and still fresh; else null. */
+  note(): RememberedComputer | null;
+  /** Whether the name was asked in this process (the tick note then remembers it anew). */
+  asked(): boolean;
+}
+
+/**
+ * This computer's name, asked on first use only: TELECLAUDE_COMPUTER when set, else a name a tick
+ * remembered within the hour, else asked (on macOS that spawns scutil: an idle tick on a Mac that
+ * is not a pinned job's computer would pay for it every five minutes).
+ */
+export function computerOnce(
+  ask: () => ComputerName = () => thisComputer(),
+  remembered: RememberedComputer | null = null,
+  now = Date.now(),
+): ComputerSource {
+  const fresh = remembered !== null && now - remembered.at < REMEMBER_COMPUTER_MS &&
+      now >= remembered.at
+    ? remembered
+    : null;
+  let name: string | null = null;
+  let asked: RememberedComputer | null = null;
+  const source = () => {
+    if (name !== null) return name;
+    const override = Deno.env.get("TELECLAUDE_COMPUTER")?.trim();
+    if (override) return (name = override);
+    if (fresh) return (name = fresh.name);
+    asked = { name: ask().name, at: now };
+    return (name = asked.name);
+  };
+  return Object.assign(source, { note: () => asked ?? fresh, asked: () => asked !== null });
+}
+
+/**
+ * Whether `job` runs on the computer named `computer`: it names none, or names this one. Names
+ * compare ignoring case and anything from the first dot (`mini.local` is `mini`).
+ */
 export function runsOn(job: Pick<Job, "computers">, computer: string): boolean {
-  const here = computer.toLowerCase();
-  return job.computers === null || job.computers.some((name) => name.toLowerCase() === here);
+  const here = shortName(computer);
+  return job.computers === null || job.computers.some((name) => shortName(name) === here);
+}
+
+function shortName(name: string): string {
+  return name.split(".")[0]!.toLowerCase();
 }

@@ -52,7 +52,9 @@ Deno.test("each pinned job runs on exactly its computer; unpinned jobs run on ev
   // Naming the job is a person's choice to run it here.
   assert.equal((await runCli(laptop, ["--force", "--job", "backup"], asLaptop)).code, 0);
   assert.deepEqual((await ran(laptop)).slice(4), ["backup laptop"]);
-  // Naming it without --force leaves it to its computer.
+  // Naming it without --force leaves it to its computer; with --force it runs here.
+  assert.equal((await runCli(mini, ["--job", "photos"], asMini)).code, 0);
+  assert.deepEqual((await ran(mini)).slice(2), []);
   assert.equal((await runCli(mini, ["--job", "photos", "--force"], asMini)).code, 0);
   assert.deepEqual((await ran(mini)).slice(2), ["photos mini"]);
 });
@@ -122,5 +124,34 @@ Deno.test("thisComputer() takes TELECLAUDE_COMPUTER, else a short host name; ask
   assert.deepEqual([name(), name()], ["pc1", "pc1"]);
   assert.ok(runsOn({ computers: null }, "any"));
   assert.ok(runsOn({ computers: ["MINI"] }, "mini"));
+  assert.ok(runsOn({ computers: ["mini.local"] }, "Mini"));
   assert.ok(!runsOn({ computers: ["mini"] }, "mini2"));
+});
+
+Deno.test("a remembered computer name stands for an hour: a Mac does not ask scutil every tick", () => {
+  const now = Date.parse("2026-11-26T12:00:00Z");
+  let asked = 0;
+  const ask = () => ({ name: `pc${++asked}`, source: "test" });
+  const fresh = computerOnce(ask, { name: "studio", at: now - 59 * 60_000 }, now);
+  assert.equal(fresh(), "studio");
+  assert.deepEqual([asked, fresh.asked()], [0, false]);
+  assert.deepEqual(fresh.note(), { name: "studio", at: now - 59 * 60_000 });
+  const stale = computerOnce(ask, { name: "studio", at: now - 61 * 60_000 }, now);
+  assert.equal(stale(), "pc1");
+  assert.deepEqual([asked, stale.asked()], [1, true]);
+  assert.deepEqual(stale.note(), { name: "pc1", at: now });
+  // Not asked at all (no pinned job was due): nothing new to remember.
+  const idle = computerOnce(ask, null, now);
+  assert.deepEqual([idle.note(), idle.asked()], [null, false]);
+});
+
+Deno.test("the tick note remembers the computer's name once a pinned job made the tick ask", async () => {
+  await using sandbox = await computer();
+  assert.equal((await runCli(sandbox, [])).code, 0);
+  const note = JSON.parse(
+    await Deno.readTextFile(join(sandbox.home, ".teleclaude/cron_last_tick.json")),
+  );
+  // No TELECLAUDE_COMPUTER in the sandbox: the runner asked the system, as this does.
+  assert.equal(note.computer.name, thisComputer("", Deno.build.os).name);
+  assert.ok(Date.parse(note.computer.at) <= Date.now());
 });

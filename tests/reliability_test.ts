@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import { startFakeDaemon } from "./helpers/daemon.ts";
 import { join } from "node:path";
 import { readRecord, writeFakeAgent } from "./helpers/fake_agent.ts";
 import {
@@ -139,11 +140,19 @@ Deno.test("kill -9 of the runner mid-job is found, recorded and cleaned up by th
   await runner.output();
   // The job's group outlives the runner (it is detached): the next run must stop it.
   assert.equal(await processAlive(running.pgid), true);
+  await using daemon = startFakeDaemon(sandbox.socket, "healthy");
   const next = await runCli(sandbox, [], FAST_GRACE);
   assert.equal(next.code, 0, next.stderr);
   assert.match(next.stderr, /event=job_interrupted job=stuck/);
   const entry = (await readStateFile(sandbox)).jobs.stuck!;
   assert.equal(entry.outcome, "interrupted");
+  // Counted and told like any failure.
+  assert.equal(entry.failures, 1);
+  assert.deepEqual(entry.runs, { interrupted: 1 });
+  const told = daemon.events.map((event) => event.envelope.payload as Record<string, unknown>);
+  assert.deepEqual(told.map((event) => [event.event, event.job, event.outcome]), [
+    ["job.failed", "stuck", "interrupted"],
+  ]);
   assert.match(
     entry.last_error as string,
     /^interrupted: the runner \(pid \d+\) stopped during the run; its leftover processes \(group \d+\) were stopped$/,

@@ -48,7 +48,7 @@ export async function runDoctor(context: DoctorContext): Promise<Check[]> {
   await checkLock(context.paths, checks);
   checkLastTick(context, checks);
   checkTimeZone(checks);
-  await checkDaemon(context.socketPath, checks);
+  await checkDaemon(context.socketPath, config, checks);
   await checkBinary(context.paths, checks);
   return checks;
 }
@@ -97,15 +97,37 @@ function checkTimeZone(checks: Check[]): void {
   );
 }
 
-async function checkDaemon(socketPath: string, checks: Check[]): Promise<void> {
+/**
+ * Whether the daemon answers. Without it agent jobs run as admin, which is fine; but when the
+ * daemon is a notification channel, what is told waits in the outbox until it answers.
+ */
+async function checkDaemon(
+  socketPath: string,
+  config: Config | null,
+  checks: Check[],
+): Promise<void> {
   const health = await checkDaemonHealth(socketPath);
-  checks.push({
-    name: "daemon",
-    status: "info",
-    detail: health.healthy
-      ? `answers on ${socketPath}: agent jobs get their configured role`
-      : `not answering on ${socketPath} (${health.reason}): agent jobs run as admin, which is fine`,
-  });
+  const tells = config !== null && config.cron.notify.daemon !== false;
+  checks.push(
+    health.healthy
+      ? {
+        name: "daemon",
+        status: "info",
+        detail: `answers on ${socketPath}: agent jobs get their configured role` +
+          (tells ? "; notifications reach it" : ""),
+      }
+      : {
+        name: "daemon",
+        status: tells ? "warn" : "info",
+        detail: `not answering on ${socketPath} (${health.reason}): agent jobs run as admin, ` +
+          (tells ? "and notifications wait in the outbox until it answers" : "which is fine"),
+        ...(tells
+          ? {
+            fix: "start the daemon, or set cron.notify.daemon: false (and use desktop or command)",
+          }
+          : {}),
+      },
+  );
 }
 
 async function checkBinary(paths: RunnerPaths, checks: Check[]): Promise<void> {

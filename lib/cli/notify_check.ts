@@ -54,7 +54,7 @@ export async function sendTestNotification(check: NotifyCheck): Promise<number> 
       await deliverToCommand(event, {
         command: settings.command,
         dir: config.dir,
-        logPath: join(paths.root, "logs", "notify-command.log"),
+        logPath: join(paths.root, "logs", "notify-test-command.log"),
         root: paths.root,
       }),
     ]);

@@ -5,6 +5,7 @@
  * is something to run (docs/benchmarks.md, "Idle tick").
  */
 
+import type { ComputerSource } from "../computer.ts";
 import { type ConfigError, StoreError, UsageError } from "../errors.ts";
 import { lazyImport } from "../lazy.ts";
 import type { Logger } from "../log.ts";
@@ -26,10 +27,11 @@ import {
   type CronState,
   hasRunInFlight,
   loadStateForRun,
+  readState,
   saveState,
   settleFutureRuns,
 } from "../store/state.ts";
-import { readLastTick, recordTick } from "../store/tick_note.ts";
+import { type LastTick, readLastTick, recordTick } from "../store/tick_note.ts";
 import type * as MetricsModule from "../notify/metrics.ts";
 import type * as RecordModule from "../run/record.ts";
 import type * as LoopModule from "../run/loop.ts";
@@ -43,8 +45,9 @@ const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 
 
 /** What a tick is asked to do: what the job loop needs that the tick does not make itself. */
 export interface TickRequest
-  extends
-    Pick<RunnerOptions, "config" | "paths" | "force" | "only" | "timeZone" | "computer" | "log"> {
+  extends Pick<RunnerOptions, "config" | "paths" | "force" | "only" | "timeZone" | "log"> {
+  /** This computer's name, asked only when a pinned job is due; remembered in the tick note. */
+  computer: ComputerSource;
   /** What loading the config had to say every time (a `jobs/` entry skipped, no cache). */
   warnings: string[];
   /** The config cache this tick used, verified, for the next tick to trust (`loadConfig`). */
@@ -61,23 +64,24 @@ export async function runTick(request: TickRequest): Promise<number> {
       message: `another cron runner (pid ${lock.holderPid ?? "unknown"}) is active`,
       holder_pid: lock.holderPid ?? undefined,
     });
+    // A job runs long: this tick still happened, and the metrics' last tick says so.
+    if (config.cron.metricsFile) {
+      await writeTickMetrics(request, readState(paths.state).state, Date.now());
+    }
     return 0;
   }
   const signals = new SignalGuard(log);
   try {
-    const tickProblem = recordTick(paths.lastTick, {
-      at: Date.now(),
-      config: config.file,
-      cache: request.cacheIdentity,
-    });
-    if (tickProblem) log.warn("tick_not_recorded", { path: paths.lastTick, error: tickProblem });
+    const note = { at: Date.now(), config: config.file, cache: request.cacheIdentity };
+    noteTick(paths.lastTick, { ...note, computer: request.computer.note() }, log);
     if (lock.leftBy !== null) {
       // Only a runner that did not end cleanly leaves temp files (and its lock file) behind.
       log.warn("previous_runner_stopped", {
         pid: lock.leftBy,
         reason: "it did not release the lock",
       });
-      await removeStaleTempFiles([paths.root, paths.cache], log);
+      const metrics = config.cron.metricsFile ? [dirname(config.cron.metricsFile)] : [];
+      await removeStaleTempFiles([paths.root, paths.cache, ...metrics], log);
     }
     for (const warning of request.warnings) log.warn("config_warning", { message: warning });
     log.info("runner_start", { pid: Deno.pid, config: config.file, jobs: config.jobs.length });
@@ -93,11 +97,20 @@ export async function runTick(request: TickRequest): Promise<number> {
       failed: summary.failed,
       stopped_by: summary.interruptedBy ?? undefined,
     });
+    // The computer's name was asked this tick: the next ones need not ask for an hour.
+    if (request.computer.asked()) {
+      noteTick(paths.lastTick, { ...note, computer: request.computer.note() }, log);
+    }
     return exitCodeOf(summary);
   } finally {
     lock.release();
     signals.remove();
   }
+}
+
+function noteTick(path: string, tick: LastTick, log: Logger): void {
+  const problem = recordTick(path, tick);
+  if (problem) log.warn("tick_not_recorded", { path, error: problem });
 }
 
 /** 128 + the signal's number when a signal stopped the run; else 1 when a job failed. */
@@ -120,7 +133,11 @@ export async function runDueJobs(options: RunnerOptions): Promise<RunSummary> {
 }
 
 /** The metrics file after the tick (`cron.metrics_file`); a failure to write it is a warning. */
-async function writeTickMetrics(options: RunnerOptions, state: CronState, tickAt: number) {
+async function writeTickMetrics(
+  options: Pick<RunnerOptions, "config" | "paths" | "log">,
+  state: CronState,
+  tickAt: number,
+) {
   const file = options.config.cron.metricsFile!;
   const { renderMetrics, writeMetrics } = await lazyImport<typeof MetricsModule>(
     "../notify/metrics.ts",
@@ -142,13 +159,7 @@ async function runState(
   clock: () => number,
 ): Promise<RunSummary> {
   const { paths, log } = options;
-  if (hasRunInFlight(state)) {
-    const { settleInterruptedRuns } = await lazyImport<typeof RecordModule>(
-      "../run/record.ts",
-      import.meta.url,
-    );
-    await settleInterruptedRuns(state, options);
-  }
+  if (hasRunInFlight(state)) await settleDeadRunner(state, options, clock);
   const moved = settleFutureRuns(state, clock());
   if (moved.length > 0) {
     log.warn("clock_moved_back", {
@@ -184,6 +195,23 @@ function outboxDueNow(path: string, now: number): boolean {
   }
 }
 
+/**
+ * Runs a runner that died left marked as running: recorded as interrupted, what is to be told of
+ * them queued, then the state saved, then told.
+ */
+async function settleDeadRunner(state: CronState, options: RunnerOptions, clock: () => number) {
+  const [{ settleInterruptedRuns }, { announce, contextFor, queueEvent }] = await Promise.all([
+    lazyImport<typeof RecordModule>("../run/record.ts", import.meta.url),
+    notifier(),
+  ]);
+  const events = await settleInterruptedRuns(state, options);
+  const context = contextFor(options, clock);
+  const queued = [];
+  for (const event of events) queued.push(await queueEvent(event, context));
+  storeStep(options.paths.state, () => saveState(options.paths.state, state));
+  for (const [index, event] of events.entries()) await announce(event, context, queued[index]!);
+}
+
 /** The notification module, loaded only when something is to be told. */
 function notifier() {
   return lazyImport<typeof NotifyModule>("../notify/notify.ts", import.meta.url);
@@ -213,13 +241,33 @@ export async function reportInvalidConfig(request: InvalidConfigRequest): Promis
     import.meta.url,
   );
   const settings = (await settingsForBrokenConfig(request.configPath, paths.cache)).notify;
-  if (!settings.on.includes("config")) return;
   const lock = storeStep(paths.lock, () => acquireRunnerLock(paths.lock));
   if (!isHeld(lock)) return;
   try {
+    const [{ configEvent }, { announce, flushOutbox, desktopFromEnv, queueEvent }] = await Promise
+      .all([
+        lazyImport<typeof EventsModule>("../notify/events.ts", import.meta.url),
+        notifier(),
+      ]);
+    const file = resolve(request.configPath);
+    const context = {
+      settings,
+      paths,
+      configDir: dirname(file),
+      socketPath: apiSocketFromEnv(),
+      desktop: desktopFromEnv(),
+      log,
+      now: Date.now,
+      down: new Set<"daemon" | "command">(),
+    };
+    // What waits from earlier ticks is sent even while no job can run.
+    if (storeStep(paths.outbox, () => outboxWaiting(paths.outbox))) await flushOutbox(context);
     const now = Date.now();
     const message = request.error.message;
-    if (!isNews(message, paths, now, settings.repeatMs)) return;
+    if (!settings.on.includes("config") || !isNews(message, paths, now, settings.repeatMs)) return;
+    // Queued before it is recorded as told: a runner killed in between tells it twice, not never.
+    const event = configEvent(message, file, request.computer(), now);
+    const queued = await queueEvent(event, context);
     storeStep(paths.root, () => ensurePrivateDir(paths.root, paths.root));
     storeStep(paths.configProblem, () =>
       atomicWrite(
@@ -228,20 +276,7 @@ export async function reportInvalidConfig(request: InvalidConfigRequest): Promis
           JSON.stringify({ message, notified: new Date(now).toISOString() }),
         ),
       ));
-    const [{ configEvent }, { notify, desktopFromEnv }] = await Promise.all([
-      lazyImport<typeof EventsModule>("../notify/events.ts", import.meta.url),
-      notifier(),
-    ]);
-    const file = resolve(request.configPath);
-    await notify(configEvent(message, file, request.computer(), now), {
-      settings,
-      paths,
-      configDir: dirname(file),
-      socketPath: apiSocketFromEnv(),
-      desktop: desktopFromEnv(),
-      log,
-      now: Date.now,
-    });
+    await announce(event, context, queued);
   } finally {
     lock.release();
   }

@@ -22,8 +22,14 @@ const notifySchema = z.strictObject({
   on: onSchema.optional(),
   repeat: z.string().optional(),
   desktop: z.boolean().optional(),
-  daemon: z.union([z.boolean(), z.strictObject({ email: z.string().min(1).optional() })])
-    .optional(),
+  daemon: z.union([
+    z.boolean(),
+    // Sent as a header: no blank and no control character can be in it.
+    z.strictObject({
+      email: z.string().regex(/^[^\s\u0000-\u001f\u007f]+$/, "must be one address, no blanks")
+        .optional(),
+    }),
+  ]).optional(),
   command: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
 });
 const cronSchema = z.strictObject({
@@ -32,7 +38,11 @@ const cronSchema = z.strictObject({
 });
 const jobNotifySchema = z.union([
   z.boolean(),
-  z.strictObject({ on: onSchema.optional(), repeat: z.string().optional() }),
+  z.strictObject({
+    // A config problem is the runner's to tell, not a job's.
+    on: z.array(z.enum(NOTIFY_ON.filter((on) => on !== "config"))).optional(),
+    repeat: z.string().optional(),
+  }),
 ]);
 
 /** Where the text came from, as far as the `cron:` section cares. */
@@ -53,6 +63,9 @@ export function parseCron(raw: unknown, source: CronSource, found: Findings): Cr
   const { notify = {}, metrics_file } = result.data;
   const before = found.problems.length;
   const repeatMs = repeatOf(notify.repeat, ["cron", "notify", "repeat"], found);
+  const command = notify.command === undefined
+    ? null
+    : commandOf(notify.command, source, ["cron", "notify", "command"], found);
   const metricsFile = metrics_file === undefined
     ? null
     : metricsPath(metrics_file, source, ["cron", "metrics_file"], found);
@@ -64,11 +77,7 @@ export function parseCron(raw: unknown, source: CronSource, found: Findings): Cr
     daemon: notify.daemon === false
       ? false
       : { email: typeof notify.daemon === "object" ? notify.daemon.email ?? null : null },
-    command: notify.command === undefined
-      ? null
-      : typeof notify.command === "string"
-      ? splitCommand(notify.command)
-      : notify.command,
+    command,
   };
   return { notify: settings, metricsFile };
 }
@@ -85,6 +94,14 @@ export function parseJobNotify(
   found: Findings,
 ): JobNotify | false | null | undefined {
   if (raw === undefined || raw === true) return null;
+  const on = (raw as { on?: unknown } | null)?.on;
+  if (Array.isArray(on) && on.includes("config")) {
+    found.problems.push(found.here.problem(
+      [...path, "on"],
+      "config is told for the whole config, by cron.notify.on, not by a job",
+    ));
+    return undefined;
+  }
   const result = jobNotifySchema.safeParse(raw);
   if (!result.success) {
     found.problems.push(
@@ -97,6 +114,23 @@ export function parseJobNotify(
   const repeatMs = repeatOf(result.data.repeat, [...path, "repeat"], found);
   if (repeatMs === undefined) return undefined;
   return { on: result.data.on ?? null, repeatMs };
+}
+
+/** The notify command as argv; `~/` in its program is the home. Null (and a problem) when empty. */
+function commandOf(
+  raw: string | string[],
+  source: CronSource,
+  path: string[],
+  found: Findings,
+): string[] | null {
+  const argv = typeof raw === "string" ? splitCommand(raw) : raw;
+  if (argv.length === 0 || argv[0]!.trim() === "") {
+    found.problems.push(found.here.problem(path, "must name a program to run"));
+    return null;
+  }
+  const home = source.home ?? Deno.env.get("HOME") ?? "";
+  const program = argv[0]!.startsWith("~/") && home ? join(home, argv[0]!.slice(2)) : argv[0]!;
+  return [program, ...argv.slice(1)];
 }
 
 /** `repeat:` in ms: null when absent, undefined (and a problem) when wrong. */

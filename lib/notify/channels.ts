@@ -12,8 +12,13 @@ import { runProcess } from "../run/spawn.ts";
 import { findProgram } from "../subprocess.ts";
 import type { CronEvent } from "./events.ts";
 
-/** How a delivery went. `holdMs`: do not try again before this long (a refusal, not an outage). */
-export type Delivery = { ok: true } | { ok: false; error: string; holdMs: number };
+/**
+ * How a delivery went. `holdMs`: do not try again before this long (a refusal, not an outage);
+ * `permanent`: never try again (the receiver will refuse this event whatever the time).
+ */
+export type Delivery =
+  | { ok: true }
+  | { ok: false; error: string; holdMs: number; permanent?: boolean };
 
 const delivered: Delivery = { ok: true };
 
@@ -36,11 +41,17 @@ export async function deliverToDaemon(
     body: JSON.stringify(envelope(event)),
   }, DAEMON_TIMEOUT_MS);
   if ("error" in answer) return { ok: false, error: `daemon: ${answer.error}`, holdMs: 0 };
-  if (answer.status >= 200 && answer.status < 300) return delivered;
+  // 409: it has an event with this idempotency key already, from an earlier try.
+  if ((answer.status >= 200 && answer.status < 300) || answer.status === 409) return delivered;
   const said = answer.body.trim().slice(0, 200);
   const error = `daemon answered ${answer.status}${said ? `: ${said}` : ""}`;
-  // 5xx: the daemon is unwell, the next tick may do; 4xx (401/403: not authorised): it won't.
-  return { ok: false, error, holdMs: answer.status >= 500 ? 0 : HOLD_REFUSED_MS };
+  // 5xx: the daemon is unwell, the next tick may do. 401/403: not authorised, until a person
+  // fixes it (--doctor says how). Any other answer refuses this event for good.
+  if (answer.status >= 500) return { ok: false, error, holdMs: 0 };
+  if (answer.status === 401 || answer.status === 403) {
+    return { ok: false, error, holdMs: HOLD_REFUSED_MS };
+  }
+  return { ok: false, error, holdMs: 0, permanent: true };
 }
 
 /** The daemon's EventEnvelope for an event. */
@@ -122,6 +133,24 @@ export async function deliverToDesktop(event: CronEvent, desktop: Desktop): Prom
   }
 }
 
+/**
+ * The event's main fields for the command's environment. An environment value cannot hold a NUL
+ * (the program would not start): one in a job's error is written `\0`; stdin has it as it is.
+ */
+function commandEnv(event: CronEvent): Record<string, string> {
+  const fields: Record<string, string | null> = {
+    TELECLAUDE_CRON_EVENT: event.event,
+    TELECLAUDE_CRON_JOB: event.job,
+    TELECLAUDE_CRON_OUTCOME: event.outcome,
+    TELECLAUDE_CRON_ERROR: event.error,
+    TELECLAUDE_CRON_LOG: event.log_path,
+    TELECLAUDE_CRON_SUMMARY: event.summary,
+  };
+  return Object.fromEntries(
+    Object.entries(fields).map(([name, value]) => [name, (value ?? "").replaceAll("\0", "\\0")]),
+  );
+}
+
 /** What the command channel runs with. */
 export interface CommandTarget {
   command: string[];
@@ -141,6 +170,7 @@ export const COMMAND_TIMEOUT_MS = 30_000;
  */
 export async function deliverToCommand(event: CronEvent, target: CommandTarget): Promise<Delivery> {
   const [program, ...args] = target.command;
+  if (!program) return { ok: false, error: "no command to run", holdMs: 0, permanent: true };
   try {
     ensurePrivateDir(dirname(target.logPath), target.root);
     removeIfFileOrLink(target.logPath);
@@ -152,17 +182,10 @@ export async function deliverToCommand(event: CronEvent, target: CommandTarget):
     };
   }
   const result = await runProcess({
-    command: program!.includes("/") ? resolve(target.dir, program!) : program!,
+    command: program.includes("/") ? resolve(target.dir, program) : program,
     args,
     cwd: target.dir,
-    env: {
-      TELECLAUDE_CRON_EVENT: event.event,
-      TELECLAUDE_CRON_JOB: event.job ?? "",
-      TELECLAUDE_CRON_OUTCOME: event.outcome ?? "",
-      TELECLAUDE_CRON_ERROR: event.error ?? "",
-      TELECLAUDE_CRON_LOG: event.log_path ?? "",
-      TELECLAUDE_CRON_SUMMARY: event.summary,
-    },
+    env: commandEnv(event),
     stdin: `${JSON.stringify(event)}\n`,
     logPath: target.logPath,
     maxLogBytes: 64 * 1024,

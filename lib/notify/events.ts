@@ -68,9 +68,13 @@ export interface Streak {
   notified: Notified | null;
 }
 
-/** The streak of `entry` (before the run is recorded). */
+/**
+ * The streak of `entry` (before the run is recorded). A state written before `failures` was kept
+ * counts a failed last run as one, so its next success is still a recovery.
+ */
 export function streakOf(entry: JobState | undefined): Streak {
-  return { failures: entry?.failures ?? 0, notified: entry?.notified ?? null };
+  const failures = entry?.failures ?? (entry?.last_status === "failed" ? 1 : 0);
+  return { failures, notified: entry?.notified ?? null };
 }
 
 /** The settings one job is told under: its own `notify:` over the runner's. */

@@ -53,7 +53,11 @@ const JOB_FAMILIES: { name: string; type: Family["type"]; help: string; of: JobS
     name: "teleclaude_cron_job_last_success_timestamp_seconds",
     type: "gauge",
     help: "When the job's last successful run started (Unix time); no sample before its first.",
-    of: (entry) => timestampSample(entry?.last_success),
+    // A state written before `last_success` was kept: a last run that succeeded is one.
+    of: (entry) =>
+      timestampSample(
+        entry?.last_success ?? (entry?.last_status === "success" ? entry.last_run : null),
+      ),
   },
   {
     name: "teleclaude_cron_job_last_duration_seconds",

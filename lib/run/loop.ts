@@ -16,8 +16,8 @@ import { isDiskFull, openForAppend, pathKind, storeFailure, writeAllSync } from 
 import { appendHistory } from "../store/history.ts";
 import { type CronState, jobEntry, lastRunOf, saveState } from "../store/state.ts";
 import { executeJob, type JobContext } from "./execute.ts";
-import { contextFor, notify } from "../notify/notify.ts";
-import { runEvent, streakOf } from "../notify/events.ts";
+import { announce, contextFor, queueEvent } from "../notify/notify.ts";
+import { type CronEvent, runEvent, type Streak, streakOf } from "../notify/events.ts";
 import { entryOf, historyEntry, MAX_DEFERRAL_MS, recordResult } from "./record.ts";
 import { type JobResult, jobResult } from "./result.ts";
 import { LOGS_KEPT, newRunLog, pruneRunLogs } from "./run_logs.ts";
@@ -176,17 +176,17 @@ async function recordRun(
   const before = streakOf(jobEntry(state, job.name));
   recordResult(state, job, startedIso, logPath, result, now);
   const finishedIso = new Date(clock()).toISOString();
-  const entry = entryOf(state, job.name);
-  const told = runEvent(job, before, result, entry.failures ?? 0, {
-    startedIso,
-    finishedIso,
-    logPath,
-    host: options.computer,
-    config: options.config.file,
-    now,
-    deferredUntil: job.type === "agent" ? state.agent_backoff?.[job.agent]?.until ?? null : null,
-  }, options.config.cron.notify);
-  if (told.notified) entry.notified = told.notified;
+  const told = tellRun(
+    job,
+    before,
+    state,
+    result,
+    { startedIso, finishedIso, logPath, now },
+    options,
+  );
+  // Queued before the state says it was told: a runner killed in between tells it twice, not never.
+  const context = told ? contextFor(options, clock) : null;
+  const queued = told ? await queueEvent(told, context!) : false;
   saveOrFree(paths.state, state, logPath, log);
   await bestEffort(
     log,
@@ -195,10 +195,33 @@ async function recordRun(
     () => appendHistory(paths.history, historyEntry(job, startedIso, finishedIso, logPath, result)),
   );
   logFinished(job, logPath, result, log);
-  if (told.event) await notify(told.event, contextFor(options, clock));
+  if (told) await announce(told, context!, queued);
   const maxLog = job.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
   const dir = join(paths.logs, job.name);
   await bestEffort(log, "logs_not_pruned", dir, () => pruneRunLogs(dir, LOGS_KEPT, 10 * maxLog));
+}
+
+/**
+ * The event this run is told as, if any (`notify/events.ts`); the job's notification record is
+ * updated in the state with it.
+ */
+function tellRun(
+  job: Job,
+  before: Streak,
+  state: CronState,
+  result: JobResult,
+  run: { startedIso: string; finishedIso: string; logPath: string | null; now: number },
+  options: RunnerOptions,
+): CronEvent | null {
+  const entry = entryOf(state, job.name);
+  const told = runEvent(job, before, result, entry.failures ?? 0, {
+    ...run,
+    host: options.computer,
+    config: options.config.file,
+    deferredUntil: job.type === "agent" ? state.agent_backoff?.[job.agent]?.until ?? null : null,
+  }, options.config.cron.notify);
+  if (told.notified) entry.notified = told.notified;
+  return told.event;
 }
 
 /** Runs `write`; a failure of the store is a warning in the runner's log, not an end. */

@@ -7,7 +7,7 @@ import type { Config, Job } from "../config/job.ts";
 import type { Logger } from "../log.ts";
 import type { RunnerPaths } from "../paths.ts";
 import { appendHistory, type HistoryEntry } from "../store/history.ts";
-import { type CronState, jobEntry, type JobState, nameMap, saveState } from "../store/state.ts";
+import { type CronState, jobEntry, type JobState, nameMap } from "../store/state.ts";
 import {
   groupAlive,
   isJobGroup,
@@ -15,7 +15,8 @@ import {
   processGroupOf,
   stopGroup,
 } from "./process_group.ts";
-import type { JobResult } from "./result.ts";
+import { type CronEvent, runEvent, streakOf } from "../notify/events.ts";
+import { type JobResult, jobResult } from "./result.ts";
 
 /** A job's entry in the state, created empty the first time. */
 export function entryOf(state: CronState, name: string): JobState {
@@ -136,56 +137,85 @@ export interface SettleContext {
   paths: RunnerPaths;
   log: Logger;
   graceMs: number;
+  /** This computer's name, for what is told. */
+  computer: () => string;
 }
 
 /**
  * Settles runs that a runner which died (crash, `kill -9`, power loss) left marked as running:
  * each is recorded as interrupted, counting as the job's last run so a job that takes the runner
  * down is not retried every five minutes; a process group of it still alive is stopped, when the
- * record's group is one the runner could have started and is still that job's. The state is
- * saved when anything changed.
+ * record's group is one the runner could have started and is still that job's. Returns what is
+ * to be told of them; the caller queues that, then saves the state.
  */
 export async function settleInterruptedRuns(
   state: CronState,
   context: SettleContext,
-): Promise<void> {
+): Promise<CronEvent[]> {
   const stale = Object.entries(state.jobs).filter(([, entry]) => entry.running);
-  if (stale.length === 0) return;
-  const ownGroup = await processGroupOf(Deno.pid);
+  const ownGroup = stale.length ? await processGroupOf(Deno.pid) : null;
+  const events: CronEvent[] = [];
   for (const [name, entry] of stale) {
-    const running = entry.running!;
-    const leftover = await stopLeftover(running, ownGroup, context.graceMs);
-    const error =
-      `interrupted: the runner (pid ${running.runner_pid}) stopped during the run${leftover}`;
-    delete entry.running;
-    Object.assign(entry, {
-      last_run: running.started,
-      last_status: "failed",
-      last_error: error,
-      outcome: "interrupted",
-      log_path: running.log_path ?? entry.log_path ?? null,
-    });
-    context.log.error("job_interrupted", { job: name, started: running.started, error });
-    try {
-      await appendHistory(context.paths.history, {
-        job: name,
-        type: context.config.jobs.find((job) => job.name === name)?.type ?? "script",
-        started: running.started,
-        finished: new Date().toISOString(),
-        duration_ms: Math.max(0, Date.now() - Date.parse(running.started)),
-        status: "interrupted",
-        exit_code: null,
-        error,
-        log_path: running.log_path ?? null,
-      });
-    } catch (failure) {
-      context.log.warn("history_not_written", {
-        path: context.paths.history,
-        error: String(failure),
-      });
-    }
+    const event = await settleOne(state, name, entry, ownGroup, context);
+    if (event) events.push(event);
   }
-  saveState(context.paths.state, state);
+  return events;
+}
+
+/** One run a dead runner left: its leftovers stopped, recorded as interrupted, its history line. */
+async function settleOne(
+  state: CronState,
+  name: string,
+  entry: JobState,
+  ownGroup: number | null,
+  context: SettleContext,
+): Promise<CronEvent | null> {
+  const running = entry.running!;
+  const leftover = await stopLeftover(running, ownGroup, context.graceMs);
+  const now = Date.now();
+  const error =
+    `interrupted: the runner (pid ${running.runner_pid}) stopped during the run${leftover}`;
+  context.log.error("job_interrupted", { job: name, started: running.started, error });
+  const job = context.config.jobs.find((job) => job.name === name);
+  if (job === undefined) {
+    closeRemovedJob(entry, running.started, error);
+    return null;
+  }
+  const result = jobResult({
+    outcome: "interrupted",
+    error,
+    durationMs: Math.max(0, now - Date.parse(running.started)),
+  });
+  const logPath = running.log_path ?? entry.log_path ?? null;
+  const before = streakOf(entry);
+  recordResult(state, job, running.started, logPath, result, now);
+  const finishedIso = new Date(now).toISOString();
+  const told = runEvent(job, before, result, entry.failures ?? 0, {
+    startedIso: running.started,
+    finishedIso,
+    logPath,
+    host: context.computer,
+    config: context.config.file,
+    now,
+    deferredUntil: null,
+  }, context.config.cron.notify);
+  if (told.notified) entry.notified = told.notified;
+  const line = historyEntry(job, running.started, finishedIso, logPath, result);
+  await appendHistory(context.paths.history, line).catch((failure) =>
+    context.log.warn("history_not_written", { path: context.paths.history, error: String(failure) })
+  );
+  return told.event;
+}
+
+/** A run of a job no longer in the config: its record is closed, and nobody is told of it. */
+function closeRemovedJob(entry: JobState, started: string, error: string): void {
+  delete entry.running;
+  Object.assign(entry, {
+    last_run: started,
+    last_status: "failed",
+    last_error: error,
+    outcome: "interrupted",
+  });
 }
 
 /**

@@ -40,12 +40,16 @@ export async function queueEntries(path: string, entries: OutboxEntry[]): Promis
 export interface OutboxRead {
   entries: OutboxEntry[];
   skipped: number;
+  /** Larger than any outbox the runner writes: not read at all. */
+  tooLarge: boolean;
 }
 
 /** Reads the outbox; empty when there is none. A file too large to be ours is not read. */
 export function readOutbox(path: string): OutboxRead {
-  if (pathKind(path) !== "file") return { entries: [], skipped: 0 };
-  if (Deno.lstatSync(path).size > OUTBOX_MAX_BYTES) return { entries: [], skipped: Infinity };
+  if (pathKind(path) !== "file") return { entries: [], skipped: 0, tooLarge: false };
+  if (Deno.lstatSync(path).size > OUTBOX_MAX_BYTES) {
+    return { entries: [], skipped: 0, tooLarge: true };
+  }
   const entries: OutboxEntry[] = [];
   let skipped = 0;
   for (const line of Deno.readTextFileSync(path).split("\n")) {
@@ -54,7 +58,7 @@ export function readOutbox(path: string): OutboxRead {
     if (entry) entries.push(entry);
     else skipped++;
   }
-  return { entries, skipped };
+  return { entries, skipped, tooLarge: false };
 }
 
 function outboxEntry(line: string): OutboxEntry | null {
@@ -77,8 +81,8 @@ function outboxEntry(line: string): OutboxEntry | null {
  * are all held back (the daemon gone for hours) stays cheap.
  */
 export function outboxDue(path: string, now: number): boolean {
-  const { entries, skipped } = readOutbox(path);
-  if (skipped > 0 || entries.length > OUTBOX_MAX_ENTRIES) return true;
+  const { entries, skipped, tooLarge } = readOutbox(path);
+  if (tooLarge || skipped > 0 || entries.length > OUTBOX_MAX_ENTRIES) return true;
   return entries.some((entry) =>
     parseTimestamp(entry.next)! <= now || now - parseTimestamp(entry.queued)! > OUTBOX_MAX_AGE_MS
   );

@@ -15,6 +15,8 @@ export interface LastTick {
   config: string;
   /** The identity of the config cache file it verified (`loadConfig`), or null. */
   cache: string | null;
+  /** This computer's name as last asked, and when (`computer.ts`); null when not known. */
+  computer?: { name: string; at: number } | null;
 }
 
 /**
@@ -22,7 +24,13 @@ export interface LastTick {
  * Returns why it could not be written, or null.
  */
 export function recordTick(path: string, tick: LastTick): string | null {
-  const note = JSON.stringify({ ...tick, at: new Date(tick.at).toISOString() });
+  const note = JSON.stringify({
+    ...tick,
+    at: new Date(tick.at).toISOString(),
+    computer: tick.computer
+      ? { name: tick.computer.name, at: new Date(tick.computer.at).toISOString() }
+      : null,
+  });
   try {
     atomicWrite(path, new TextEncoder().encode(note), { sync: false });
     return null;
@@ -40,10 +48,15 @@ export function readLastTick(path: string): LastTick | null {
     const value = JSON.parse(Deno.readTextFileSync(path)) as Record<string, unknown> | null;
     const at = parseTimestamp(value?.at);
     if (at === null || typeof value?.config !== "string") return null;
+    const computer = value.computer as Record<string, unknown> | null | undefined;
+    const computerAt = parseTimestamp(computer?.at);
     return {
       at,
       config: value.config,
       cache: typeof value.cache === "string" ? value.cache : null,
+      computer: typeof computer?.name === "string" && computerAt !== null
+        ? { name: computer.name, at: computerAt }
+        : null,
     };
   } catch {
     return null;

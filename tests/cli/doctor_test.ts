@@ -91,8 +91,14 @@ Deno.test("--doctor passes on a good setup and exits 0", async () => {
     /^ok {3}timer: teleclaude-cron\.timer is enabled; next run Thu 2026-11-26 07:10:00 UTC$/m,
   );
   assert.match(result.stdout, /^ok {3}binary: .* like this source tree$/m);
-  assert.match(result.stdout, /^info daemon: not answering/m);
+  // The daemon is the default notification channel: its absence is worth a warning, not a fail.
+  assert.match(result.stdout, /^warn daemon: not answering .*notifications wait in the outbox/m);
   assert.doesNotMatch(result.stdout, /FAIL/);
+  // Passing through ~/.teleclaude (what node_exporter needs to reach the metrics) reads nothing.
+  await Deno.chmod(join(sandbox.home, ".teleclaude"), 0o711);
+  const traversable = await runCli(sandbox, ["--doctor"]);
+  assert.equal(traversable.code, 0, traversable.stdout);
+  assert.match(traversable.stdout, /^ok {3}permissions: /m);
 });
 
 Deno.test("--doctor names each problem of a broken Linux setup with its fix, and exits 1", async () => {

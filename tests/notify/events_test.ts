@@ -146,6 +146,52 @@ Deno.test("three failures in a row are told once, then once a `repeat` later, wi
   assert.match(String(daemon.events[1]!.envelope.description), /\(5 failures in a row\)$/);
 });
 
+Deno.test("a recovery never overtakes its failure: a channel's queue keeps its order", async () => {
+  await using sandbox = await makeSandbox();
+  let now = NOW;
+  let outcome = failed;
+  const config: Config = {
+    file: sandbox.config,
+    displayName: "teleclaude.yml",
+    dir: sandbox.project,
+    jobs: [job()],
+    agents: {},
+    cron: { notify: SETTINGS, metricsFile: null },
+    warnings: [],
+  };
+  const tick = () =>
+    runDueJobs({
+      config,
+      paths: runnerPaths(sandbox.home),
+      force: true,
+      only: null,
+      timeZone: "UTC",
+      computer: () => "mini",
+      socketPath: sandbox.socket,
+      graceMs: 100,
+      log: quietLog(),
+      stop: new AbortController().signal,
+      execute: () => Promise.resolve(outcome),
+      clock: () => now,
+    });
+  // The daemon is down for three ticks: the failure is tried three times, then held 10 minutes.
+  for (const minutes of [0, 5, 10]) {
+    now = NOW + minutes * 60_000;
+    await tick();
+  }
+  await using daemon = startFakeDaemon(sandbox.socket, "healthy");
+  now = NOW + 15 * 60_000;
+  outcome = succeeded;
+  await tick();
+  assert.equal(daemon.events.length, 0, "the recovery waits behind the held failure");
+  now = NOW + 21 * 60_000;
+  await tick();
+  assert.deepEqual(daemon.events.map((event) => event.envelope.event), [
+    "cron.job.failed",
+    "cron.job.recovered",
+  ]);
+});
+
 const entry = (queued: number, id = String(queued)): OutboxEntry => ({
   channel: "daemon",
   event: { id, event: "job.failed" },

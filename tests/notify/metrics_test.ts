@@ -336,7 +336,13 @@ Deno.test("renderMetrics() reads entries the Python original wrote: the status s
     Date.UTC(2025, 4, 1, 6, 0, 0, 500) / 1000,
   );
   assert.deepEqual(jobsIn(families, LAST_RUN), ["next_prepare_draft", "old_naive_job"]);
-  assert.equal(families.get(LAST_SUCCESS), undefined);
+  // No last_success field: a last run that succeeded is the last success (no "never succeeded"
+  // alert after an upgrade); a failed one says nothing.
+  assert.deepEqual(jobsIn(families, LAST_SUCCESS), ["next_prepare_draft"]);
+  assert.equal(
+    valueOf(families, LAST_SUCCESS, { cron_job: "next_prepare_draft" }),
+    valueOf(families, LAST_RUN, { cron_job: "next_prepare_draft" }),
+  );
 });
 
 Deno.test("renderMetrics() keeps the count of an outcome it does not know", () => {

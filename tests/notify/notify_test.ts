@@ -13,6 +13,8 @@ import {
   readStateFile,
   runCli,
   type Sandbox,
+  spawnCli,
+  waitFor,
   writeConfig,
   writeFile,
 } from "../helpers/sandbox.ts";
@@ -190,7 +192,8 @@ Deno.test("a broken config is told through its own cron: section when that secti
 
 Deno.test("every channel gets hostile text intact, and none of it ever runs", async () => {
   await using sandbox = await makeSandbox();
-  const hostile = `it's "bad" \\ $(touch pwned) \`touch pwned\` ; touch pwned #\nline2 & | > x`;
+  const hostile =
+    `it's "bad" \\ $(touch pwned) \`touch pwned\` ; touch pwned #\nline2 & | > x \u0000 end`;
   const received = join(sandbox.dir, "received");
   await writeFile(
     join(sandbox.project, "tell.sh"),
@@ -213,56 +216,125 @@ Deno.test("every channel gets hostile text intact, and none of it ever runs", as
   const error = (await readStateFile(sandbox)).jobs.evil!.last_error as string;
   assert.ok(error.includes(hostile), error);
   assert.equal(JSON.parse(await Deno.readTextFile(`${received}.json`)).error, error);
-  assert.equal(await Deno.readTextFile(`${received}.env`), error);
+  // An environment value cannot hold a NUL: there it is written \0; stdin has it as it is.
+  assert.equal(await Deno.readTextFile(`${received}.env`), error.replaceAll("\0", "\\0"));
   assert.equal((daemon.events[0]!.envelope.payload as { error: string }).error, error);
   const [notice] = await desktopNotices(sandbox);
-  assert.equal(notice![0]!.endsWith("notify-send"), true);
-  assert.deepEqual(notice!.slice(1, 4), [
-    "--app-name=teleclaude-cron",
-    "--",
-    "teleclaude-cron: job.failed",
-  ]);
+  const [title, body] = notice!.slice(-2);
+  if (Deno.build.os === "darwin") {
+    // The script is fixed; the text is its argv.
+    assert.deepEqual(notice!.slice(1, -2), [
+      "-e",
+      "on run argv",
+      "-e",
+      "display notification (item 2 of argv) with title (item 1 of argv)",
+      "-e",
+      "end run",
+    ]);
+  } else {
+    assert.deepEqual(notice!.slice(1, -2), ["--app-name=teleclaude-cron", "--"]);
+  }
+  assert.equal(title, "teleclaude-cron: job.failed");
   // The notice's one line: the error's first line, as it is.
-  assert.equal(notice![4], `evil failed: ${error.split("\n")[0]}`);
+  assert.equal(body, `evil failed: ${error.split("\n")[0]}`);
   for (const dir of [sandbox.project, sandbox.home, sandbox.dir]) {
     await assert.rejects(Deno.stat(join(dir, "pwned")), Deno.errors.NotFound);
   }
 });
 
-Deno.test("a notification command that hangs is stopped at 30 s; the next job still runs", async () => {
+Deno.test("a notification command that hangs is stopped at 30 s once per tick; the next jobs run", async () => {
   await using sandbox = await makeSandbox();
   await writeFile(join(sandbox.project, "hang.sh"), "#!/bin/sh\nsleep 600 &\nwait\n", true);
   await writeConfig(
     sandbox,
     "cron:\n  notify: { daemon: false, command: [./hang.sh] }\njobs:\n" +
-      "  first: { script: jobs/fail.sh }\n  second: { script: jobs/mark.sh }\n",
+      "  first: { script: jobs/fail.sh }\n  second: { script: jobs/fail.sh }\n" +
+      "  third: { script: jobs/mark.sh }\n",
   );
   await writeFile(join(sandbox.project, "jobs/fail.sh"), "#!/bin/sh\nexit 1\n", true);
   await writeFile(join(sandbox.project, "jobs/mark.sh"), "#!/bin/sh\ndate +%s > ran\n", true);
   const began = Date.now();
   const result = await runCli(sandbox, []);
   assert.equal(result.code, 1);
-  const secondStarted = Number(await Deno.readTextFile(join(sandbox.project, "ran"))) * 1000;
+  const thirdStarted = Number(await Deno.readTextFile(join(sandbox.project, "ran"))) * 1000;
   assert.match(
     result.stderr,
     /event=notify_failed channel=command event=job.failed job=first error="\.\/hang\.sh stopped after 30 s"/,
   );
-  // Stopped at 30 s (and a grace of 2 s for its process group), not after the sleep's 600.
-  assert.ok(
-    secondStarted - began < 45_000,
-    `the second job started ${secondStarted - began} ms in`,
-  );
+  // One stop of 30 s (and a grace of 2 s for its process group), not one per failing job: the
+  // command that failed is not asked again this tick, and the second event waits behind the first.
+  assert.ok(thirdStarted - began < 50_000, `the third job started ${thirdStarted - began} ms in`);
   const waiting = await outboxLines(sandbox);
-  assert.deepEqual(waiting.map((entry) => entry.channel), ["command"]);
+  assert.deepEqual(waiting.map((entry) => (entry.event as { job: string }).job), [
+    "first",
+    "second",
+  ]);
+  assert.deepEqual(waiting.map((entry) => entry.attempts), [1, 0]);
+});
+
+Deno.test("a daemon that refuses an event for good drops it (logged); 409 means it has it", async () => {
+  await using sandbox = await makeSandbox();
+  await failingJob(sandbox);
+  await using daemon = startFakeDaemon(sandbox.socket, "healthy");
+  daemon.eventStatus = 422;
+  const refused = await runCli(sandbox, []);
+  assert.match(
+    refused.stderr,
+    /event=notification_dropped channel=daemon event=job.failed .*reason="refused for good"/,
+  );
+  assert.deepEqual(await outboxLines(sandbox), []);
+  daemon.eventStatus = 409;
+  await runCli(sandbox, ["--force"]);
+  assert.equal(daemon.events.length, 1, "a repeat within 24 h is not told");
+  await writeFile(join(sandbox.project, "jobs/fail.sh"), "#!/bin/sh\nexit 0\n", true);
+  const recovered = await runCli(sandbox, ["--force"]);
+  assert.match(recovered.stdout, /event=notified channel=daemon event=job.recovered/);
+  assert.deepEqual(await outboxLines(sandbox), []);
+});
+
+Deno.test("what waits in the outbox is sent even while the config does not load", async () => {
+  await using sandbox = await makeSandbox();
+  await failingJob(sandbox);
+  await runCli(sandbox, []);
+  assert.equal((await outboxLines(sandbox)).length, 1);
+  await writeConfig(sandbox, "jobs:\n  nightly: { script: jobs/fail.sh, when: { every: 1x } }\n");
+  await using daemon = startFakeDaemon(sandbox.socket, "healthy");
+  assert.equal((await runCli(sandbox, [])).code, 2);
+  assert.deepEqual(daemon.events.map((event) => event.envelope.event), [
+    "cron.job.failed",
+    "cron.config.invalid",
+  ]);
+  assert.deepEqual(await outboxLines(sandbox), []);
+});
+
+Deno.test("an empty notify command or an email with a line break is a located config error", async () => {
+  await using sandbox = await makeSandbox();
+  for (
+    const [notify, message] of [
+      ['{ command: "  " }', /cron\.notify\.command: must name a program to run/],
+      [
+        '{ daemon: { email: "a@b.c\\r\\nX-Evil: 1" } }',
+        /cron\.notify\.daemon\.email: must be one address/,
+      ],
+    ] as const
+  ) {
+    await writeConfig(sandbox, `cron:\n  notify: ${notify}\njobs: {}\n`);
+    const result = await runCli(sandbox, ["--dry-run"]);
+    assert.equal(result.code, 2, notify);
+    assert.match(result.stderr, message);
+  }
 });
 
 Deno.test("--notify-test sends through every channel and says how each went", async () => {
   await using sandbox = await makeSandbox();
   await writeFile(join(sandbox.project, "tell.sh"), "#!/bin/sh\ncat > /dev/null\n", true);
-  await writeConfig(sandbox, "cron:\n  notify: { command: [./tell.sh] }\njobs: {}\n");
+  await writeConfig(
+    sandbox,
+    "cron:\n  notify: { desktop: false, command: [./tell.sh] }\njobs: {}\n",
+  );
   const down = await runCli(sandbox, ["--notify-test"]);
   assert.equal(down.code, 1);
-  assert.match(down.stdout, /^-- {3}desktop: off/m);
+  assert.match(down.stdout, /^-- {3}desktop: off \(cron\.notify\.desktop: false\)$/m);
   assert.match(down.stdout, /^FAIL daemon: daemon: /m);
   assert.match(down.stdout, /^ok {3}command: delivered$/m);
   await using daemon = startFakeDaemon(sandbox.socket, "healthy");
@@ -271,4 +343,54 @@ Deno.test("--notify-test sends through every channel and says how each went", as
   assert.equal(daemon.events[0]!.envelope.event, "cron.test");
   // A test is never queued.
   assert.deepEqual(await outboxLines(sandbox), []);
+});
+
+Deno.test({
+  name: "osascript gets a job's text as argv, whole, never as script" +
+    (Deno.build.os === "darwin" ? "" : " (IGNORED: macOS only, where /usr/bin/osascript is)"),
+  ignore: Deno.build.os !== "darwin",
+  async fn() {
+    const { desktopCommand } = await import("../../lib/notify/channels.ts");
+    const hostile = `"; do shell script "touch /tmp/pwned-by-test" --\nline 2`;
+    const command = desktopCommand("title", hostile, {
+      os: "darwin",
+      path: "/usr/bin",
+      sessionBus: false,
+    })!;
+    // The same argv, with `return` in place of `display notification`: nothing pops up.
+    const args = command.args.map((arg) =>
+      arg.startsWith("display notification") ? "return item 2 of argv" : arg
+    );
+    const output = await new Deno.Command(command.program, { args, stdout: "piped" }).output();
+    assert.equal(output.code, 0);
+    assert.equal(new TextDecoder().decode(output.stdout), `${hostile}\n`);
+    await assert.rejects(Deno.stat("/tmp/pwned-by-test"), Deno.errors.NotFound);
+  },
+});
+
+Deno.test("a tick that finds a long job running still writes the metrics' last tick", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(
+    sandbox,
+    "cron:\n  metrics_file: ~/.teleclaude/metrics/cron.prom\njobs:\n  long: { script: jobs/long.sh }\n",
+  );
+  const release = join(sandbox.dir, "release");
+  await writeFile(
+    join(sandbox.project, "jobs/long.sh"),
+    `#!/bin/sh\nwhile [ ! -e "${release}" ]; do sleep 0.1; done\n`,
+    true,
+  );
+  const runner = await spawnCli(sandbox, ["--config", sandbox.config]);
+  await waitFor(
+    async () => (await readStateFile(sandbox).catch(() => null))?.jobs.long?.running,
+    "the long job to run",
+  );
+  const busyAt = Date.now();
+  const busy = await runCli(sandbox, []);
+  assert.match(busy.stdout, /another cron runner \(pid \d+\) is active/);
+  const metrics = await Deno.readTextFile(join(sandbox.home, ".teleclaude/metrics/cron.prom"));
+  const tick = Number(/^teleclaude_cron_last_tick_timestamp_seconds (\S+)$/m.exec(metrics)![1]);
+  assert.ok(tick * 1000 >= busyAt - 1, `the last tick ${tick} is the busy one (${busyAt})`);
+  await Deno.writeTextFile(release, "");
+  assert.equal((await runner.output()).code, 0);
 });

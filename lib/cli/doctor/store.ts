@@ -10,12 +10,17 @@ import { readLastTick } from "../../store/tick_note.ts";
 import { commandOutput } from "../../subprocess.ts";
 import { type Check, type DoctorContext, isDirectory } from "./check.ts";
 
+/**
+ * `~/.teleclaude` and the state readable by nobody else. Passing through the directory (`x`, what
+ * node_exporter needs to reach the metrics' own directory) lists and reads nothing: it is allowed.
+ */
 export function checkPrivateModes(paths: RunnerPaths, checks: Check[]): void {
   const loose: string[] = [];
-  for (const [path, wanted] of [[paths.root, 0o700], [paths.state, 0o600]] as const) {
+  const checked = [[paths.root, 0o700, 0o066], [paths.state, 0o600, 0o077]] as const;
+  for (const [path, wanted, forbidden] of checked) {
     try {
       const mode = Deno.statSync(path).mode! & 0o777;
-      if (mode & 0o077) {
+      if (mode & forbidden) {
         loose.push(`${path} is ${mode.toString(8)} (chmod ${wanted.toString(8)} ${path})`);
       }
     } catch (error) {

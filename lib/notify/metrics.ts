@@ -17,20 +17,6 @@ import {
   parseTimestamp,
 } from "../store/state.ts";
 
-/** One sample: its labels in order and its value. */
-interface Sample {
-  labels: [name: string, value: string][];
-  value: number;
-}
-
-/** One metric family: every sample of one name, under one HELP and TYPE. */
-interface Family {
-  name: string;
-  type: "gauge" | "counter";
-  help: string;
-  samples: Sample[];
-}
-
 /**
  * The label naming the job. Not `job`: Prometheus gives every scraped series a `job` label of its
  * own (the scrape job, e.g. `node`) and renames a conflicting one to `exported_job`, so rules
@@ -38,24 +24,30 @@ interface Family {
  */
 const JOB_LABEL = "cron_job";
 
-/** A job's samples of one family: the labels after `cron_job`, and the value. */
-type JobSamples = (entry: JobState | undefined) => [labels: [string, string][], value: number][];
+/**
+ * Writes one job's samples of a family to `lines`. `series` is the sample's start, up to and
+ * without the closing brace of its labels (`name{cron_job="x"`): a family adds its own labels.
+ * Rendering runs on every tick with a metrics file, cold: strings only, no objects per sample.
+ */
+type JobSamples = (lines: string[], series: string, entry: JobState | undefined) => void;
 
 /** The per-job families: name, type, help, and how one job's entry gives its samples. */
-const JOB_FAMILIES: { name: string; type: Family["type"]; help: string; of: JobSamples }[] = [
+const JOB_FAMILIES: { name: string; type: "gauge" | "counter"; help: string; of: JobSamples }[] = [
   {
     name: "teleclaude_cron_job_last_run_timestamp_seconds",
     type: "gauge",
     help: "When the job's last run started (Unix time); no sample for a job that never ran.",
-    of: (entry) => timestampSample(entry?.last_run),
+    of: (lines, series, entry) => timestampSample(lines, series, entry?.last_run),
   },
   {
     name: "teleclaude_cron_job_last_success_timestamp_seconds",
     type: "gauge",
     help: "When the job's last successful run started (Unix time); no sample before its first.",
     // A state written before `last_success` was kept: a last run that succeeded is one.
-    of: (entry) =>
+    of: (lines, series, entry) =>
       timestampSample(
+        lines,
+        series,
         entry?.last_success ?? (entry?.last_status === "success" ? entry.last_run : null),
       ),
   },
@@ -63,7 +55,9 @@ const JOB_FAMILIES: { name: string; type: Family["type"]; help: string; of: JobS
     name: "teleclaude_cron_job_last_duration_seconds",
     type: "gauge",
     help: "How long the job's last run took.",
-    of: (entry) => entry?.duration_ms === undefined ? [] : [[[], entry.duration_ms / 1000]],
+    of: (lines, series, entry) => {
+      if (entry?.duration_ms !== undefined) lines.push(`${series}} ${entry.duration_ms / 1000}`);
+    },
   },
   {
     name: "teleclaude_cron_job_last_outcome",
@@ -81,13 +75,13 @@ const JOB_FAMILIES: { name: string; type: Family["type"]; help: string; of: JobS
     name: "teleclaude_cron_job_consecutive_failures",
     type: "gauge",
     help: "Runs of the job that did not succeed since its last success (usage limits not counted).",
-    of: (entry) => [[[], entry?.failures ?? 0]],
+    of: (lines, series, entry) => void lines.push(`${series}} ${entry?.failures ?? 0}`),
   },
 ];
 
-function timestampSample(text: string | null | undefined): ReturnType<JobSamples> {
+function timestampSample(lines: string[], series: string, text: string | null | undefined): void {
   const at = parseTimestamp(text);
-  return at === null ? [] : [[[], at / 1000]];
+  if (at !== null) lines.push(`${series}} ${at / 1000}`);
 }
 
 /**
@@ -105,25 +99,31 @@ function lastOutcome(entry: JobState | undefined): Outcome | null {
  * changes values rather than making one series vanish and another appear, so a rule such as
  * `…_last_outcome{outcome="success"} == 0` holds (and its `for:` keeps counting) across changes.
  */
-function outcomeSamples(entry: JobState | undefined): ReturnType<JobSamples> {
+function outcomeSamples(lines: string[], series: string, entry: JobState | undefined): void {
   const last = lastOutcome(entry);
-  if (last === null) return [];
-  return OUTCOMES.map((outcome) => [[["outcome", outcome]], outcome === last ? 1 : 0]);
+  if (last === null) return;
+  for (const outcome of OUTCOMES) {
+    lines.push(`${series},outcome="${outcome}"} ${outcome === last ? 1 : 0}`);
+  }
 }
 
 /**
  * Every known outcome from 0, so `increase()` sees a job's first failure, plus any other outcome
  * the state counted.
  */
-function runSamples(entry: JobState | undefined): ReturnType<JobSamples> {
+function runSamples(lines: string[], series: string, entry: JobState | undefined): void {
   const runs = entry?.runs ?? {};
+  for (const outcome of OUTCOMES) {
+    lines.push(
+      `${series},outcome="${outcome}"} ${Object.hasOwn(runs, outcome) ? runs[outcome] : 0}`,
+    );
+  }
   const others = Object.keys(runs).filter((outcome) =>
     !(OUTCOMES as readonly string[]).includes(outcome)
   ).sort();
-  return [...OUTCOMES, ...others].map((outcome) => [
-    [["outcome", outcome]],
-    Object.hasOwn(runs, outcome) ? runs[outcome]! : 0,
-  ]);
+  for (const outcome of others) {
+    lines.push(`${series},outcome="${escapeLabelValue(outcome)}"} ${runs[outcome]}`);
+  }
 }
 
 /**
@@ -132,50 +132,55 @@ function runSamples(entry: JobState | undefined): ReturnType<JobSamples> {
  * sample is left out whole.
  */
 export function renderMetrics(config: Config, state: CronState, tickAt: number): string {
-  const families: Family[] = [{
-    name: "teleclaude_cron_last_tick_timestamp_seconds",
-    type: "gauge",
-    help: "When the runner last looked at the schedules (Unix time).",
-    samples: [{ labels: [], value: tickAt / 1000 }],
-  }];
-  for (const family of JOB_FAMILIES) {
-    const samples = config.jobs.flatMap((job) =>
-      family.of(jobEntry(state, job.name)).map(([labels, value]): Sample => ({
-        labels: [[JOB_LABEL, job.name], ...labels],
-        value,
-      }))
-    );
-    families.push({ name: family.name, type: family.type, help: family.help, samples });
+  const out: string[] = [];
+  const tick = "teleclaude_cron_last_tick_timestamp_seconds";
+  family(out, tick, "gauge", "When the runner last looked at the schedules (Unix time).", [
+    `${tick} ${tickAt / 1000}`,
+  ]);
+  const jobs = config.jobs.map((job) => ({
+    label: `{${JOB_LABEL}="${escapeLabelValue(job.name)}"`,
+    entry: jobEntry(state, job.name),
+  }));
+  for (const { name, type, help, of } of JOB_FAMILIES) {
+    const lines: string[] = [];
+    for (const job of jobs) of(lines, `${name}${job.label}`, job.entry);
+    family(out, name, type, help, lines);
   }
+  const deferred = "teleclaude_cron_agent_deferred_until_timestamp_seconds";
   const backoff = state.agent_backoff ?? {};
-  families.push({
-    name: "teleclaude_cron_agent_deferred_until_timestamp_seconds",
-    type: "gauge",
-    help:
-      "Until when an agent is held back by a usage limit (Unix time); no sample when it is not.",
-    samples: Object.keys(backoff).sort().flatMap((agent) => {
-      const until = parseTimestamp(backoff[agent]?.until);
-      return until === null ? [] : [{ labels: [["agent", agent]], value: until / 1000 }];
-    }),
-  });
-  return families.map(renderFamily).join("");
+  const lines: string[] = [];
+  for (const agent of Object.keys(backoff).sort()) {
+    const until = parseTimestamp(backoff[agent]?.until);
+    if (until !== null) {
+      lines.push(`${deferred}{agent="${escapeLabelValue(agent)}"} ${until / 1000}`);
+    }
+  }
+  family(
+    out,
+    deferred,
+    "gauge",
+    "Until when an agent is held back by a usage limit (Unix time); no sample when it is not.",
+    lines,
+  );
+  return out.join("");
 }
 
-function renderFamily(family: Family): string {
-  if (family.samples.length === 0) return "";
-  const lines = [
-    `# HELP ${family.name} ${escapeHelp(family.help)}`,
-    `# TYPE ${family.name} ${family.type}`,
-  ];
-  for (const { labels, value } of family.samples) {
-    const pairs = labels.map(([name, text]) => `${name}="${escapeLabelValue(text)}"`);
-    lines.push(`${family.name}${pairs.length ? `{${pairs.join(",")}}` : ""} ${value}`);
-  }
-  return `${lines.join("\n")}\n`;
+/** One family's HELP, TYPE and samples; nothing when it has no sample. */
+function family(
+  out: string[],
+  name: string,
+  type: "gauge" | "counter",
+  help: string,
+  lines: string[],
+): void {
+  if (lines.length === 0) return;
+  out.push(`# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n${lines.join("\n")}\n`);
 }
 
 /** A label value as the text format writes it: backslash, double quote and newline escaped. */
 export function escapeLabelValue(text: string): string {
+  // Job names and outcomes never need it: no regular expression on the common path.
+  if (!text.includes("\\") && !text.includes('"') && !text.includes("\n")) return text;
   return text.replace(/[\\"\n]/g, (char) => char === "\n" ? "\\n" : `\\${char}`);
 }
 

@@ -16,7 +16,7 @@ import {
 import type { Logger } from "../../lib/log.ts";
 import { runEvent, type Streak } from "../../lib/notify/events.ts";
 import { runnerPaths } from "../../lib/paths.ts";
-import { jobResult } from "../../lib/run/result.ts";
+import { type JobResult, jobResult } from "../../lib/run/result.ts";
 import {
   type OutboxEntry,
   outboxWaiting,
@@ -26,7 +26,7 @@ import {
   rewriteOutbox,
 } from "../../lib/store/outbox.ts";
 import { startFakeDaemon } from "../helpers/daemon.ts";
-import { makeSandbox } from "../helpers/sandbox.ts";
+import { makeSandbox, type Sandbox } from "../helpers/sandbox.ts";
 
 const job = (notify: Job["notify"] = null): Job => ({
   name: "nightly",
@@ -101,25 +101,26 @@ Deno.test("runEvent(): a usage limit is a deferral, not a failure", () => {
   assert.equal(told.notified, undefined);
 });
 
-function quietLog(): Logger {
-  const nothing = () => {};
-  return { info: nothing, warn: nothing, error: nothing, debug: nothing, raw: nothing };
-}
-
-Deno.test("three failures in a row are told once, then once a `repeat` later, with the count", async () => {
-  await using sandbox = await makeSandbox();
-  await using daemon = startFakeDaemon(sandbox.socket, "healthy");
+/**
+ * The real tick in this process over one job whose every run comes to `outcome()`, forced, with
+ * a clock the test moves: what the notification rule does over hours, in milliseconds.
+ */
+function tickOf(
+  sandbox: Sandbox,
+  notify: NotifySettings,
+  outcome: () => JobResult,
+  clock: () => number,
+): () => Promise<unknown> {
   const config: Config = {
     file: sandbox.config,
     displayName: "teleclaude.yml",
     dir: sandbox.project,
     jobs: [job()],
     agents: {},
-    cron: { notify: { ...SETTINGS, repeatMs: 24 * 3600_000 }, metricsFile: null },
+    cron: { notify, metricsFile: null },
     warnings: [],
   };
-  let now = NOW;
-  const tick = () =>
+  return () =>
     runDueJobs({
       config,
       paths: runnerPaths(sandbox.home),
@@ -131,9 +132,21 @@ Deno.test("three failures in a row are told once, then once a `repeat` later, wi
       graceMs: 100,
       log: quietLog(),
       stop: new AbortController().signal,
-      execute: () => Promise.resolve(failed),
-      clock: () => now,
+      execute: () => Promise.resolve(outcome()),
+      clock,
     });
+}
+
+function quietLog(): Logger {
+  const nothing = () => {};
+  return { info: nothing, warn: nothing, error: nothing, debug: nothing, raw: nothing };
+}
+
+Deno.test("three failures in a row are told once, then once a `repeat` later, with the count", async () => {
+  await using sandbox = await makeSandbox();
+  await using daemon = startFakeDaemon(sandbox.socket, "healthy");
+  let now = NOW;
+  const tick = tickOf(sandbox, { ...SETTINGS, repeatMs: 24 * 3600_000 }, () => failed, () => now);
   for (const minutes of [0, 10, 20, 24 * 60 - 1]) {
     now = NOW + minutes * 60_000;
     await tick();
@@ -150,30 +163,7 @@ Deno.test("a recovery never overtakes its failure: a channel's queue keeps its o
   await using sandbox = await makeSandbox();
   let now = NOW;
   let outcome = failed;
-  const config: Config = {
-    file: sandbox.config,
-    displayName: "teleclaude.yml",
-    dir: sandbox.project,
-    jobs: [job()],
-    agents: {},
-    cron: { notify: SETTINGS, metricsFile: null },
-    warnings: [],
-  };
-  const tick = () =>
-    runDueJobs({
-      config,
-      paths: runnerPaths(sandbox.home),
-      force: true,
-      only: null,
-      timeZone: "UTC",
-      computer: () => "mini",
-      socketPath: sandbox.socket,
-      graceMs: 100,
-      log: quietLog(),
-      stop: new AbortController().signal,
-      execute: () => Promise.resolve(outcome),
-      clock: () => now,
-    });
+  const tick = tickOf(sandbox, SETTINGS, () => outcome, () => now);
   // The daemon is down for three ticks: the failure is tried three times, then held 10 minutes.
   for (const minutes of [0, 5, 10]) {
     now = NOW + minutes * 60_000;

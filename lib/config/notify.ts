@@ -26,6 +26,7 @@ const notifySchema = z.strictObject({
     z.boolean(),
     // Sent as a header: no blank and no control character can be in it.
     z.strictObject({
+      // deno-lint-ignore no-control-regex -- matching control characters is the point.
       email: z.string().regex(/^[^\s\u0000-\u001f\u007f]+$/, "must be one address, no blanks")
         .optional(),
     }),

@@ -292,3 +292,15 @@ Deno.test("--doctor on the agent CLIs: versions, claude as root, gemini's trust,
   checks = await doctor({ GEMINI_CLI_TRUST_WORKSPACE: "false" });
   assert.match(checks["gemini trust"]![0]!.detail, /^GEMINI_CLI_TRUST_WORKSPACE=false is set/);
 });
+
+Deno.test("--doctor warns of an outbox larger than any the runner writes", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, "jobs: {}\n");
+  const outbox = join(sandbox.home, ".teleclaude/cron_outbox.jsonl");
+  await writeFile(outbox, "");
+  await Deno.truncate(outbox, 33 * 1024 * 1024); // sparse: no 33 MiB written
+  const result = await runCli(sandbox, ["--doctor", "--json"]);
+  const check = (JSON.parse(result.stdout) as Check[]).find((c) => c.name === "notify outbox");
+  assert.equal(check?.status, "warn");
+  assert.match(check!.detail, /is larger than any outbox the runner writes/);
+});

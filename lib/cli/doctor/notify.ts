@@ -69,7 +69,16 @@ function checkCommand(
 }
 
 function checkOutbox(context: DoctorContext, checks: Check[]): void {
-  const { entries, skipped } = readOutbox(context.paths.outbox);
+  const { entries, skipped, tooLarge } = readOutbox(context.paths.outbox);
+  if (tooLarge) {
+    checks.push({
+      name: "notify outbox",
+      status: "warn",
+      detail: `${context.paths.outbox} is larger than any outbox the runner writes (32 MiB)`,
+      fix: "the next tick moves it aside (cron_outbox.jsonl.too-large-<time>) and logs it",
+    });
+    return;
+  }
   if (entries.length === 0 && skipped === 0) return;
   const refused = entries.filter((entry) =>
     /^daemon answered 40[13]\b/.test(entry.last_error ?? "")

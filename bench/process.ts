@@ -17,7 +17,7 @@ import { runDueJobs } from "../lib/cli/tick.ts";
 import { type Config, DEFAULT_NOTIFY } from "../lib/config/job.ts";
 import { loadConfig } from "../lib/config/load.ts";
 import { runnerPaths } from "../lib/paths.ts";
-import { runProcess } from "../lib/run/spawn.ts";
+import { runProcess } from "../lib/process/spawn.ts";
 import { acquireRunnerLock, isHeld } from "../lib/store/lock.ts";
 import { saveState } from "../lib/store/state.ts";
 import { mixedConfigYaml } from "./fixtures.ts";

@@ -19,7 +19,7 @@ import {
 import { join } from "./posix_path.ts";
 import { agentReader, agentVerdict, lastWords } from "./run/outcome/classify.ts";
 import { type AgentFacts, eventOf, objectAt, type RunUsage, textOf } from "./run/outcome/facts.ts";
-import { runProcess } from "./run/spawn.ts";
+import { runProcess } from "./process/spawn.ts";
 import { LOCAL_TIME_ZONE } from "./time_zone.ts";
 import type { Outcome } from "./store/state.ts";
 

@@ -65,7 +65,11 @@ const LAYERS: [string, RegExp][] = [
   ["entry", /^(main\.ts|lib\/one_shot\.ts)$/],
   ["cli", /^lib\/cli\//],
   ["export", /^lib\/export\//],
-  ["run", /^lib\/(run|notify)\//],
+  ["run", /^lib\/run\//],
+  ["notify", /^lib\/notify\//],
+  // Spawning, the kill path and what a run came to: the job runner and the notify command both
+  // start processes, so this sits below both of them.
+  ["process", /^lib\/process\//],
   ["select", /^lib\/select\.ts$/],
   ["config", /^lib\/config\/(load|parse|notify|locator|yaml)\.ts$/],
   ["store", /^lib\/store\//],
@@ -78,7 +82,7 @@ function layerOf(module: string): number {
   return index;
 }
 
-Deno.test("layers import only downward: cli -> export -> run -> select -> config -> store -> core", async () => {
+Deno.test("layers import only downward: cli -> export -> run -> notify -> process -> select -> config -> store -> core", async () => {
   const upward: string[] = [];
   for (const entry of ENTRIES) {
     for (const [from, targets] of await importGraph(entry)) {

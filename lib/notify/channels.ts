@@ -8,7 +8,7 @@
 import { daemonRequest } from "../daemon.ts";
 import { dirname, resolve } from "../posix_path.ts";
 import { ensurePrivateDir, removeIfFileOrLink } from "../store/fs.ts";
-import { runProcess } from "../run/spawn.ts";
+import { runProcess } from "../process/spawn.ts";
 import { findProgram } from "../subprocess.ts";
 import type { CronEvent } from "./events.ts";
 

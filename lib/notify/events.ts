@@ -6,7 +6,7 @@
  */
 
 import type { Job, NotifyOn, NotifySettings } from "../config/job.ts";
-import type { JobResult } from "../run/result.ts";
+import type { JobResult } from "../process/result.ts";
 import type { JobState, Notified } from "../store/state.ts";
 
 export const EVENT_KINDS = [

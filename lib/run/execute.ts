@@ -25,8 +25,8 @@ import { writeGeminiTurnCap } from "./gemini_settings.ts";
 import { agentReader, agentVerdict } from "./outcome/classify.ts";
 import type { AgentReader } from "./outcome/facts.ts";
 import { scriptVerdict } from "./outcome/script.ts";
-import { abnormalEnd, type JobResult, jobResult } from "./result.ts";
-import { runProcess, type SpawnRequest, type SpawnResult } from "./spawn.ts";
+import { abnormalEnd, type JobResult, jobResult } from "../process/result.ts";
+import { runProcess, type SpawnRequest, type SpawnResult } from "../process/spawn.ts";
 
 /** Everything a job needs from the runner. */
 export interface JobContext {

@@ -19,7 +19,7 @@ import { executeJob, type JobContext } from "./execute.ts";
 import { announce, contextFor, queueEvent } from "../notify/notify.ts";
 import { type CronEvent, runEvent, type Streak, streakOf } from "../notify/events.ts";
 import { entryOf, historyEntry, MAX_DEFERRAL_MS, recordResult } from "./record.ts";
-import { type JobResult, jobResult } from "./result.ts";
+import { type JobResult, jobResult } from "../process/result.ts";
 import { LOGS_KEPT, newRunLog, pruneRunLogs } from "./run_logs.ts";
 
 /** Runs one job; `executeJob` unless a test passes its own. */

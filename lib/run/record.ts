@@ -14,9 +14,9 @@ import {
   isSignallableGroup,
   processGroupOf,
   stopGroup,
-} from "./process_group.ts";
+} from "../process/process_group.ts";
 import { type CronEvent, runEvent, streakOf } from "../notify/events.ts";
-import { type JobResult, jobResult } from "./result.ts";
+import { type JobResult, jobResult } from "../process/result.ts";
 
 /** A job's entry in the state, created empty the first time. */
 export function entryOf(state: CronState, name: string): JobState {

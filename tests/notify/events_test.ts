@@ -16,7 +16,7 @@ import {
 import type { Logger } from "../../lib/log.ts";
 import { runEvent, type Streak } from "../../lib/notify/events.ts";
 import { runnerPaths } from "../../lib/paths.ts";
-import { type JobResult, jobResult } from "../../lib/run/result.ts";
+import { type JobResult, jobResult } from "../../lib/process/result.ts";
 import {
   type OutboxEntry,
   outboxWaiting,

@@ -18,7 +18,7 @@ import {
   writeMetrics,
 } from "../../lib/notify/metrics.ts";
 import { recordResult } from "../../lib/run/record.ts";
-import { type JobResult, jobResult } from "../../lib/run/result.ts";
+import { type JobResult, jobResult } from "../../lib/process/result.ts";
 import {
   type CronState,
   emptyState,

@@ -7,7 +7,7 @@ import type { Logger } from "../../lib/log.ts";
 import { runnerPaths } from "../../lib/paths.ts";
 import type { JobContext } from "../../lib/run/execute.ts";
 import type { RunnerOptions } from "../../lib/run/loop.ts";
-import { type JobResult, jobResult } from "../../lib/run/result.ts";
+import { type JobResult, jobResult } from "../../lib/process/result.ts";
 import { readHistory } from "../../lib/store/history.ts";
 import { readState, saveState } from "../../lib/store/state.ts";
 import { makeSandbox } from "../helpers/sandbox.ts";

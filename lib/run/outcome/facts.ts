@@ -5,13 +5,9 @@
  * offers nothing else.
  */
 
-/** Turns, tokens and cost, where the agent reports them. */
-export interface RunUsage {
-  turns?: number;
-  input_tokens?: number;
-  output_tokens?: number;
-  cost_usd?: number;
-}
+import type { RunUsage } from "../../process/result.ts";
+
+export type { RunUsage };
 
 /** The facts one run's events told. */
 export interface AgentFacts {

@@ -7,7 +7,7 @@ import {
   pollPauses,
   signalGroup,
   stopGroup,
-} from "../../lib/run/process_group.ts";
+} from "../../lib/process/process_group.ts";
 import { makeSandbox, processAlive, waitFor } from "../helpers/sandbox.ts";
 
 /** A `sleep` leading a process group of its own, as every job does; `await using` stops it. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { groupAlive } from "../../lib/run/process_group.ts";
-import { runProcess, type SpawnRequest } from "../../lib/run/spawn.ts";
+import { groupAlive } from "../../lib/process/process_group.ts";
+import { runProcess, type SpawnRequest } from "../../lib/process/spawn.ts";
 import { makeSandbox, processAlive, waitFor } from "../helpers/sandbox.ts";
 
 function request(dir: string, script: string, overrides: Partial<SpawnRequest> = {}): SpawnRequest {

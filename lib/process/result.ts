@@ -1,8 +1,18 @@
-/** What one run of one job came to, however it ended. */
+/**
+ * What one run of one job came to, however it ended: the record the runner writes (`run/`) and
+ * tells of (`notify/`), which is why it lives below both, beside the process it came from.
+ */
 
 import type { Outcome } from "../store/state.ts";
-import type { RunUsage } from "./outcome/facts.ts";
 import type { SpawnResult } from "./spawn.ts";
+
+/** Turns, tokens and cost, where the agent reports them (`run/outcome/` reads them). */
+export interface RunUsage {
+  turns?: number;
+  input_tokens?: number;
+  output_tokens?: number;
+  cost_usd?: number;
+}
 
 /** What one run of one job came to. */
 export interface JobResult {

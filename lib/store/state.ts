@@ -26,6 +26,8 @@ export const OUTCOMES = [
   "budget",
   "auth",
   "untrusted",
+  // The model service was overloaded, failing or unreachable and the agent gave up: transient.
+  "unavailable",
 ] as const;
 export type Outcome = typeof OUTCOMES[number];
 

@@ -96,13 +96,14 @@ async function codexMcpServers(cwd: string): Promise<string[]> {
   return [...names];
 }
 
+/** The most of gemini's one-shot stdout kept for its answer; a longer answer is no answer. */
+const GEMINI_ANSWER_BYTES = 4 * 1024 * 1024;
+
 async function ask(
   request: OneShotRequest,
   invocation: ReturnType<typeof oneShotInvocation>,
 ): Promise<OneShotAnswer> {
   const reader = agentReader(request.agent, Date.now, LOCAL_TIME_ZONE);
-  // Gemini's json answer is one object printed over many lines: kept whole and read at the end.
-  const stdout: string[] = [];
   const result = await runProcess({
     command: invocation.command,
     args: invocation.args,
@@ -114,10 +115,10 @@ async function ask(
     timeoutMs: request.timeoutMs ?? 120_000,
     graceMs: 2000,
     idleTimeoutMs: 0,
-    onStdoutLine: (line) => {
-      if (request.agent === "gemini") stdout.push(line);
-      return reader.line(line);
-    },
+    onStdoutLine: (line) => reader.line(line),
+    // Gemini's json answer is one object printed over many lines: kept whole (up to 4 MiB) and
+    // read at the end.
+    ...(request.agent === "gemini" ? { stdoutTailBytes: GEMINI_ANSWER_BYTES } : {}),
   });
   if (result.kind !== "exited") {
     throw new OneShotError(
@@ -126,7 +127,7 @@ async function ask(
     );
   }
   const facts = request.agent === "gemini"
-    ? geminiFacts(stdout.join("\n"), result.stderrTail, reader.facts)
+    ? geminiFacts(result.stdoutTail, result.stderrTail, reader.facts)
     : reader.facts;
   const verdict = agentVerdict(request.agent, result.code, facts, result.stderrTail);
   if (verdict.outcome !== "success" || facts.answer === null) {

@@ -18,24 +18,28 @@ const TAIL_BYTES = 64 * 1024;
 /** The most of a log's tail held in memory, whatever the log's size limit. */
 const MAX_LOG_TAIL = 4 * 1024 * 1024;
 /** A stdout line longer than this is not an event anyone can use: passed on cut. */
-const MAX_LINE_CHARS = 8 * 1024 * 1024;
+const MAX_LINE_BYTES = 8 * 1024 * 1024;
 
 /** What the sink needs to know. */
 export interface SinkOptions {
   /** The most the run log may hold. */
   maxLogBytes: number;
   /**
-   * Each complete stdout line, as it arrives (without its newline); true when the line shows
-   * progress. With an observer, only progress counts for the idle watchdog.
+   * Each complete stdout line that may hold a JSON event (its first non-blank character is `{`
+   * and its last `}`), as it arrives, without its newline; true when the line shows progress.
+   * Other lines are never decoded or parsed: a job printing a gigabyte of anything else costs no
+   * strings. With an observer, only progress counts for the idle watchdog.
    */
   onStdoutLine?: (line: string) => boolean;
+  /** How much of stdout's end `stdoutTail` keeps (default 64 KiB): a one-shot answer's room. */
+  stdoutTailBytes?: number;
 }
 
 /** Copies a job's output into its log and keeps what the runner needs of it. */
 export class OutputSink {
   // Tails are kept as bytes and decoded once, when asked: decoding every chunk of a job that
   // prints gigabytes would make as much garbage as it prints.
-  private readonly stdoutBytes = new ByteTail(TAIL_BYTES);
+  private readonly stdoutBytes: ByteTail;
   private readonly stderrBytes = new ByteTail(TAIL_BYTES);
   private readonly combinedBytes = new ByteTail(TAIL_BYTES);
   lastOutputAt = performance.now();
@@ -47,7 +51,7 @@ export class OutputSink {
   private cut = 0;
   private readonly head: number;
   private readonly tail: ByteTail;
-  private partialLine = "";
+  private readonly lines: EventLines | null;
   private readonly readers: ReadableStreamBYOBReader[] = [];
   private closed = false;
 
@@ -55,6 +59,13 @@ export class OutputSink {
     const tailBytes = Math.min(MAX_LOG_TAIL, Math.floor(options.maxLogBytes / 2));
     this.head = options.maxLogBytes - tailBytes;
     this.tail = new ByteTail(tailBytes);
+    this.stdoutBytes = new ByteTail(options.stdoutTailBytes ?? TAIL_BYTES);
+    const observer = options.onStdoutLine;
+    this.lines = observer
+      ? new EventLines((line) => {
+        if (observer(line)) this.lastProgressAt = performance.now();
+      })
+      : null;
   }
 
   /**
@@ -63,7 +74,7 @@ export class OutputSink {
    * gigabyte of garbage to collect behind a job that prints one.
    */
   async pump(stream: ReadableStream<Uint8Array>, name: "stdout" | "stderr"): Promise<void> {
-    const lines = name === "stdout" && this.options.onStdoutLine ? new TextDecoder() : null;
+    const lines = name === "stdout" ? this.lines : null;
     const reader = stream.getReader({ mode: "byob" });
     this.readers.push(reader);
     let buffer = new Uint8Array(READ_BYTES);
@@ -77,7 +88,7 @@ export class OutputSink {
         this.store(chunk);
         (name === "stdout" ? this.stdoutBytes : this.stderrBytes).push(chunk);
         this.combinedBytes.push(chunk);
-        if (lines) this.lines(lines.decode(chunk, { stream: true }));
+        lines?.push(chunk);
         buffer = new Uint8Array(chunk.buffer);
       }
     } catch (error) {
@@ -112,22 +123,6 @@ export class OutputSink {
     }
   }
 
-  private lines(text: string): void {
-    const observer = this.options.onStdoutLine;
-    if (!observer) return;
-    for (let start = 0;;) {
-      const newline = text.indexOf("\n", start);
-      const piece = newline === -1 ? text.slice(start) : text.slice(start, newline);
-      // An endless line is cut, not held: the rest of it is dropped up to its newline.
-      const room = MAX_LINE_CHARS - this.partialLine.length;
-      if (room > 0) this.partialLine += piece.length > room ? piece.slice(0, room) : piece;
-      if (newline === -1) return;
-      if (observer(this.partialLine)) this.lastProgressAt = performance.now();
-      this.partialLine = "";
-      start = newline + 1;
-    }
-  }
-
   /** Stops reading (a process that left the job's group still holds the pipe open). */
   async cancel(): Promise<void> {
     await Promise.allSettled(this.readers.map((reader) => reader.cancel()));
@@ -149,8 +144,7 @@ export class OutputSink {
   /** Writes the kept tail (after the cut marker), passes on a last unfinished line, closes. */
   close(): void {
     if (this.closed) return;
-    if (this.partialLine) this.options.onStdoutLine?.(this.partialLine);
-    this.partialLine = "";
+    this.lines?.end();
     if (this.cut > 0) {
       this.append(new TextEncoder().encode(`\n[… ${this.cut} bytes cut …]\n`));
       this.append(this.tail.bytes());
@@ -163,6 +157,85 @@ export class OutputSink {
     this.closed = true;
     this.file.close();
   }
+}
+
+/**
+ * Splits stdout into the lines that may be JSON events, working on bytes: a line whose first
+ * non-blank byte is not `{` is skipped as it streams (never held, never decoded), and one that
+ * begins like an event is decoded once, when its newline comes, if it also ends like one (`}`).
+ * The readers parse each line they get, and a failed `JSON.parse` of garbage is a thrown error:
+ * a job printing random bytes would otherwise cost one per 256 lines, and the heap grows with
+ * them. A line longer than `MAX_LINE_BYTES` is no event anyone can use: it is dropped, never
+ * held whole.
+ */
+class EventLines {
+  private buffer = new Uint8Array(READ_BYTES);
+  private length = 0;
+  /** Where the line being read stands: no byte but blanks yet, an event line, or skipped. */
+  private kind: "blank" | "event" | "skip" = "blank";
+  /** The last non-blank byte of the event line so far. */
+  private last = 0;
+  private readonly decoder = new TextDecoder();
+
+  constructor(private readonly deliver: (line: string) => void) {}
+
+  push(chunk: Uint8Array): void {
+    let start = 0;
+    while (start < chunk.length) {
+      const newline = chunk.indexOf(0x0a, start);
+      const end = newline === -1 ? chunk.length : newline;
+      this.take(chunk, start, end);
+      if (newline === -1) return;
+      this.end();
+      start = newline + 1;
+    }
+  }
+
+  /** The line read so far is complete: passed on when it may be an event. */
+  end(): void {
+    if (this.kind === "event" && this.last === 0x7d) {
+      this.deliver(this.decoder.decode(this.buffer.subarray(0, this.length)));
+      // One huge event should not pin megabytes for the rest of the run.
+      if (this.buffer.length > 16 * READ_BYTES) this.buffer = new Uint8Array(READ_BYTES);
+    }
+    this.length = 0;
+    this.kind = "blank";
+    this.last = 0;
+  }
+
+  private take(chunk: Uint8Array, start: number, end: number): void {
+    if (this.kind === "blank") {
+      while (start < end && isBlank(chunk[start]!)) start++;
+      if (start === end) return;
+      this.kind = chunk[start] === 0x7b ? "event" : "skip";
+    }
+    if (this.kind === "skip") return;
+    if (this.length + (end - start) > MAX_LINE_BYTES) {
+      [this.kind, this.length] = ["skip", 0];
+      return;
+    }
+    for (let at = end - 1; at >= start; at--) {
+      if (!isBlank(chunk[at]!)) {
+        this.last = chunk[at]!;
+        break;
+      }
+    }
+    const bytes = chunk.subarray(start, end);
+    if (this.length + bytes.length > this.buffer.length) {
+      const grown = new Uint8Array(
+        Math.min(MAX_LINE_BYTES, Math.max(this.buffer.length * 2, this.length + bytes.length)),
+      );
+      grown.set(this.buffer.subarray(0, this.length));
+      this.buffer = grown;
+    }
+    this.buffer.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+}
+
+/** Space, tab, carriage return, vertical tab, form feed: what `trim` would take off a line. */
+function isBlank(byte: number): boolean {
+  return byte === 0x20 || (byte >= 0x09 && byte <= 0x0d);
 }
 
 /** The last `max` bytes of a byte stream; `push` returns how many bytes fell out. */

@@ -27,6 +27,8 @@ export interface SpawnRequest {
    * whose API hangs is not a sign of life.
    */
   onStdoutLine?: (line: string) => boolean;
+  /** How much of stdout's end `stdoutTail` keeps (default 64 KiB). */
+  stdoutTailBytes?: number;
   timeoutMs: number;
   /** Time between SIGTERM and SIGKILL when stopping the group. */
   graceMs: number;
@@ -75,6 +77,7 @@ export async function runProcess(request: SpawnRequest): Promise<SpawnResult> {
   const output = new OutputSink(openForAppend(request.logPath), {
     maxLogBytes: request.maxLogBytes,
     ...(request.onStdoutLine ? { onStdoutLine: request.onStdoutLine } : {}),
+    ...(request.stdoutTailBytes ? { stdoutTailBytes: request.stdoutTailBytes } : {}),
   });
   const facts = (pid: number | null): RunFacts => ({
     pid,

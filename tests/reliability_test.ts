@@ -8,7 +8,9 @@ import { startFakeDaemon } from "./helpers/daemon.ts";
 import { join } from "node:path";
 import { readRecord, writeFakeAgent } from "./helpers/fake_agent.ts";
 import {
+  MAIN,
   makeSandbox,
+  permissionFlags,
   processAlive,
   readStateFile,
   runCli,
@@ -232,4 +234,120 @@ Deno.test("a signal during an idle tick leaves the state whole and the lock free
   const after = await runCli(sandbox, []);
   assert.equal(after.code, 0, after.stderr);
   assert.match(after.stdout, /event=runner_done ran=0 failed=0/);
+});
+
+/**
+ * The live processes (zombies left out) whose command line holds `marker`, asked of POSIX `ps`
+ * as on macOS; null for none.
+ */
+async function processesWith(marker: string): Promise<number[] | null> {
+  const output = await new Deno.Command("ps", {
+    args: ["-A", "-o", "pid=,stat=,args="],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const pids = new TextDecoder().decode(output.stdout).split("\n")
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([, stat, ...args]) => !stat?.startsWith("Z") && args.join(" ").includes(marker))
+    .map(([pid]) => Number(pid));
+  return pids.length > 0 ? pids : null;
+}
+
+/**
+ * A script job that notes each start and runs a while: two copies at once would show. Returns
+ * the file of starts and the script's path (what its process's command line holds).
+ */
+async function notingJob(sandbox: Sandbox, seconds: number): Promise<[string, string]> {
+  await writeConfig(sandbox, "jobs:\n  once: { script: jobs/once-job.sh, when: { every: 1h } }\n");
+  const started = join(sandbox.records, "started");
+  const script = join(sandbox.project, "jobs/once-job.sh");
+  await writeFile(script, `#!/bin/sh\necho $$ >> "${started}"\nsleep ${seconds}\n`, true);
+  return [started, script];
+}
+
+const linesOf = (path: string) =>
+  Deno.readTextFile(path).then((text) => text.trim().split("\n").filter(Boolean), () => []);
+
+const hasStrace = Deno.build.os === "linux" &&
+  (await new Deno.Command("strace", { args: ["-V"], stdout: "null", stderr: "null" }).output()
+    .then((output) => output.success, () => false));
+
+Deno.test({
+  name: hasStrace
+    ? "a runner killed after spawning a job but before recording it leaves nothing running"
+    : "a runner killed after spawning a job but before recording it leaves nothing running " +
+      "(skipped: needs strace on Linux to hold the runner at that instant)",
+  ignore: !hasStrace,
+  async fn() {
+    await using sandbox = await makeSandbox();
+    const [started, script] = await notingJob(sandbox, 2);
+    // Every rename the runner makes waits 1.5 s on entry: the running record's atomic write is
+    // held there, after the job's process exists and before the record is on disk.
+    const env = { ...sandbox.env, ...FAST_GRACE };
+    const strace = new Deno.Command("strace", {
+      args: [
+        "-f",
+        "-o",
+        "/dev/null",
+        "-e",
+        "trace=rename",
+        "-e",
+        "inject=rename:delay_enter=1500000",
+        Deno.execPath(),
+        "run",
+        "--quiet",
+        ...await permissionFlags(env),
+        MAIN,
+        "--config",
+        sandbox.config,
+      ],
+      cwd: sandbox.project,
+      env,
+      clearEnv: true,
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const [job] = await waitFor(() => processesWith(script), "the job's process", 20_000);
+    const lock = join(sandbox.home, ".teleclaude/cron_runner.pid");
+    const runner = Number((await Deno.readTextFile(lock)).trim());
+    assert.ok(Number.isSafeInteger(runner) && runner > 1, `runner pid ${runner}`);
+    assert.equal((await readStateFile(sandbox)).jobs.once?.running, undefined, "not yet recorded");
+    Deno.kill(runner, "SIGKILL");
+    await strace.status;
+    // Not recorded, so not started: the gate met the end of its stdin and never ran the job.
+    await waitFor(async () => !(await processAlive(job!)), "the unrecorded job to be gone");
+    assert.deepEqual(await linesOf(started), []);
+    // The next tick finds nothing in flight and runs the job once.
+    const next = await runCli(sandbox, [], FAST_GRACE);
+    assert.equal(next.code, 0, next.stderr);
+    assert.equal((await linesOf(started)).length, 1);
+    assert.equal((await readStateFile(sandbox)).jobs.once?.outcome, "success");
+  },
+});
+
+Deno.test("whenever the runner is killed mid-start, no job ever runs twice at once", async () => {
+  await using sandbox = await makeSandbox();
+  const [started, script] = await notingJob(sandbox, 3);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    // Killed as soon as the job's process is seen: before or after its record, whichever it is.
+    const runner = await spawnCli(sandbox, ["--config", sandbox.config, "--force"], FAST_GRACE);
+    await waitFor(() => processesWith(script), "the job's process");
+    runner.kill("SIGKILL");
+    await runner.output();
+    // The next tick either settles a recorded run (stopping it) or runs the job afresh.
+    const next = spawnCli(sandbox, ["--config", sandbox.config, "--force"], FAST_GRACE);
+    const watching = (async () => {
+      let most = 0;
+      for (const deadline = performance.now() + 4000; performance.now() < deadline;) {
+        most = Math.max(most, (await processesWith(script))?.length ?? 0);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return most;
+    })();
+    const [output, most] = await Promise.all([(await next).output(), watching]);
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    // The gate shell becomes the job (exec): one process per copy.
+    assert.ok(most <= 1, `${most} copies of the job ran at once (attempt ${attempt})`);
+  }
+  assert.ok((await linesOf(started)).length >= 3, "each forced tick ran the job");
 });

@@ -5,7 +5,9 @@
  * discriminated result, never as a throw.
  */
 
+import { isAbsolute, resolve } from "../posix_path.ts";
 import { openForAppend } from "../store/fs.ts";
+import { findProgram } from "../subprocess.ts";
 import { OutputSink } from "./output.ts";
 import { groupAlive, stopGroup } from "./process_group.ts";
 
@@ -36,7 +38,11 @@ export interface SpawnRequest {
   idleTimeoutMs: number;
   /** Aborting stops the job; the abort reason (a signal name) is reported back. */
   stop?: AbortSignal;
-  /** Called once the process exists, before waiting on it (the runner records it as running). */
+  /**
+   * Called once the process exists, before it may run (the runner records it as running). With
+   * it, the program starts behind a gate (`GATE`) that opens only once this has returned: a
+   * runner that dies or fails before then leaves nothing running.
+   */
   onStart?: (pid: number) => Promise<void> | void;
 }
 
@@ -87,7 +93,8 @@ export async function runProcess(request: SpawnRequest): Promise<SpawnResult> {
     outputTail: output.combinedTail,
     logProblem: output.logProblem,
   });
-  const child = startChild(request);
+  const gated = request.onStart !== undefined;
+  const child = startChild(request, gated);
   if (typeof child === "string") {
     output.close();
     return { kind: "spawn-failed", error: child, ...facts(null) };
@@ -98,16 +105,20 @@ export async function runProcess(request: SpawnRequest): Promise<SpawnResult> {
     output.pump(child.stderr, "stderr"),
   ]);
   pumps.catch(() => {}); // Awaited in drain(); marked handled so it cannot crash us meanwhile.
-  if (request.stdin !== null) void feedStdin(child, request.stdin);
+  if (!gated && request.stdin !== null) void feedStdin(child, request.stdin);
   const watchdog = new Watchdog(request, pgid, output);
   try {
-    try {
-      await request.onStart?.(pgid);
-    } catch (error) {
-      // The job must not outlive a runner that could not record it (a full disk, say).
-      await stopGroup(pgid, request.graceMs);
-      await child.status;
-      throw error;
+    if (gated) {
+      try {
+        await request.onStart!(pgid);
+      } catch (error) {
+        // Not recorded (a full disk, say): the gate is closed unopened, and the job never runs.
+        void feedStdin(child, "");
+        await child.status;
+        throw error;
+      }
+      // Asked to stop meanwhile: the watchdog is stopping the gate; it is not opened.
+      void feedStdin(child, request.stop?.aborted ? "" : `go\n${request.stdin ?? ""}`);
     }
     const status = await child.status;
     const ended = await watchdog.finish();
@@ -125,14 +136,34 @@ export async function runProcess(request: SpawnRequest): Promise<SpawnResult> {
   }
 }
 
+/**
+ * The gate a recorded job starts behind: a POSIX shell, leader of the job's new process group,
+ * that waits for the line `go` on stdin and only then becomes the job (`exec` keeps its pid, so
+ * the group the running record names is the job's). The runner sends that line, then the job's
+ * own stdin, once the running record is on disk. A runner killed before that closes the pipe by
+ * dying: `read` meets the end of stdin and the shell exits without starting anything. So no job
+ * runs unrecorded, and a later tick never starts a second copy beside an orphan. (`read` takes
+ * a pipe one byte at a time, so the job's stdin starts right after the line.)
+ */
+const GATE = 'IFS= read -r go && [ "$go" = go ] && exec "$0" "$@"; exit 125';
+
 /** Spawns the child in a group of its own; the reason as text when it could not start. */
-function startChild(request: SpawnRequest): Deno.ChildProcess | string {
+function startChild(request: SpawnRequest, gated: boolean): Deno.ChildProcess | string {
+  let command = request.command;
+  let args = request.args;
+  if (gated) {
+    // The shell would start anything; whether the program can start is asked first, so that a
+    // missing program is "could not start", as it is without the gate, not the shell's exit 127.
+    const program = gateProgram(request);
+    if ("error" in program) return program.error;
+    [command, args] = ["/bin/sh", ["-c", GATE, program.path, ...request.args]];
+  }
   try {
-    return new Deno.Command(request.command, {
-      args: request.args,
+    return new Deno.Command(command, {
+      args,
       cwd: request.cwd,
       env: request.env,
-      stdin: request.stdin === null ? "null" : "piped",
+      stdin: gated || request.stdin !== null ? "piped" : "null",
       stdout: "piped",
       stderr: "piped",
       // setsid(): the job leads its own process group, so the whole tree can be signalled.
@@ -147,6 +178,29 @@ function startChild(request: SpawnRequest): Deno.ChildProcess | string {
     }
     return `${request.command}: ${error instanceof Error ? error.message : String(error)}`;
   }
+}
+
+/**
+ * The absolute path the gate is to `exec`: the program as `Deno.Command` would find it (a path
+ * relative to the job's directory, or a name on the job's PATH); why it cannot start, otherwise.
+ */
+function gateProgram(request: SpawnRequest): { path: string } | { error: string } {
+  const { command, cwd } = request;
+  const named = command.includes("/") ? resolve(cwd, command) : command;
+  const path = request.env.PATH ?? Deno.env.get("PATH") ?? "";
+  const found = findProgram(named, path);
+  if (found !== null) return { path: isAbsolute(found) ? found : resolve(cwd, found) };
+  let exists = false;
+  try {
+    exists = command.includes("/") && Deno.statSync(named).isFile;
+  } catch {
+    exists = false;
+  }
+  return {
+    error: exists
+      ? `${command}: permission denied (is it executable?)`
+      : `${command}: no such file or directory`,
+  };
 }
 
 /**

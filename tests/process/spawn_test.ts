@@ -81,11 +81,12 @@ Deno.test("runProcess() stops the group when asked and says by which signal", as
   assert.equal(await groupAlive(result.pid!), false);
 });
 
-Deno.test("runProcess() stops the job when the runner cannot record it as running", async () => {
+Deno.test("runProcess() never starts a job the runner cannot record as running", async () => {
   await using sandbox = await makeSandbox();
+  const ran = join(sandbox.dir, "ran");
   let pid = 0;
   await assert.rejects(
-    runProcess(request(sandbox.dir, "sleep 60", {
+    runProcess(request(sandbox.dir, `touch "${ran}"; sleep 60`, {
       onStart: (started) => {
         pid = started;
         throw new Error("disk full");
@@ -94,6 +95,50 @@ Deno.test("runProcess() stops the job when the runner cannot record it as runnin
     /disk full/,
   );
   assert.equal(await groupAlive(pid), false);
+  assert.equal(await Deno.stat(ran).then(() => true, () => false), false, "the job never ran");
+});
+
+Deno.test("runProcess() starts a recorded job only once onStart has returned", async () => {
+  await using sandbox = await makeSandbox();
+  const ran = join(sandbox.dir, "ran");
+  let seenBefore: boolean | null = null;
+  const result = await runProcess(request(sandbox.dir, `echo "$$" > "${ran}"; cat`, {
+    stdin: "the prompt\n",
+    onStart: async () => {
+      // Long enough for an ungated job to have started.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      seenBefore = await Deno.stat(ran).then(() => true, () => false);
+    },
+  }));
+  assert.equal(seenBefore, false);
+  assert.equal(result.kind, "exited");
+  // The job's stdin starts right after the gate's line, and the gate became the job (one pid).
+  assert.equal(result.stdoutTail, "the prompt\n");
+  assert.equal(Number(await Deno.readTextFile(ran)), result.pid);
+});
+
+Deno.test("runProcess() says a recorded job's program cannot start as it says any other's", async () => {
+  await using sandbox = await makeSandbox();
+  const notExecutable = join(sandbox.dir, "plain.sh");
+  await Deno.writeTextFile(notExecutable, "#!/bin/sh\n");
+  for (
+    const [command, error] of [
+      [join(sandbox.dir, "missing"), /missing: no such file or directory$/],
+      [notExecutable, /plain\.sh: permission denied \(is it executable\?\)$/],
+      ["no-such-program-on-path", /no-such-program-on-path: no such file or directory$/],
+    ] as const
+  ) {
+    let recorded = false;
+    const result = await runProcess({
+      ...request(sandbox.dir, ""),
+      command,
+      args: [],
+      onStart: () => void (recorded = true),
+    });
+    assert.equal(result.kind, "spawn-failed", command);
+    assert.match(result.kind === "spawn-failed" ? result.error : "", error);
+    assert.equal(recorded, false, "nothing started, so nothing is recorded");
+  }
 });
 
 Deno.test("runProcess() stops reading a pipe a process that left the group still holds", async () => {

@@ -245,9 +245,11 @@ Deno.test("deno task cron, deno task compile and init.sh all take the flags from
     assert.doesNotMatch(script, /-A\b|--allow-all/);
   }
   // compile.sh embeds lib/: main.ts reaches some of its modules only through lazyImport.
-  assert.match(compile, /deno compile \$flags --include "\$root\/lib" /);
+  assert.match(compile, /deno compile \$flags --include "\$source\/lib" /);
   const init = await Deno.readTextFile(join(ROOT, "init.sh"));
-  assert.match(init, /run sh "\$ROOT\/scripts\/compile\.sh" "\$BINARY"/);
+  // init.sh compiles a stamped copy of this tree, or writes a launcher with the same flags.
+  assert.match(init, /sh "\$ROOT\/scripts\/compile\.sh" "\$built" "\$stage_copy"/);
+  assert.match(init, /flags=\$\(.* sh "\$ROOT\/scripts\/permission-flags\.sh" 2>&1\)/);
 });
 
 Deno.test("deno task cron stops with the flag script's message when the flags cannot be made", async (t) => {

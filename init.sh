@@ -94,8 +94,7 @@ done
 shopt -u patsub_replacement 2>/dev/null || true
 
 # ---------------------------------------------------------------------------------------------
-# Rendering the templates: launchd/, systemd/ and scripts/launcher.in, each value escaped for its
-# format. Each runs in a $(…) subshell, where refuse ends only the subshell: callers pass the
+# Rendering the templates of launchd/ and systemd/, each value escaped for its format. Each runs in a $(…) subshell, where refuse ends only the subshell: callers pass the
 # status on.
 
 # Refuses a value no service file can hold at all: a newline or another control character.
@@ -135,11 +134,6 @@ systemd_raw() {
   printf '%s' "${2//%/%%}"
 }
 
-# A word for sh: single-quoted, a ' inside as '\''.
-sh_quoted() {
-  printf "'%s'" "${1//\'/\'\\\'\'}"
-}
-
 # The value of a @PLACEHOLDER@.
 placeholder() {
   case $1 in
@@ -152,29 +146,19 @@ placeholder() {
   SOCKET) printf '%s' "$SOCKET" ;;
   LOG_FILE) printf '%s' "$LOG_DIR/cron.log" ;;
   BACKSTOP) printf '%s' "$backstop" ;;
-  RUNTIME) printf '%s' "$runtime" ;;
-  DENO) printf '%s' "$deno_exe" ;;
-  DENO_DIR) printf '%s' "$deno_dir" ;;
   esac
 }
 
-# Fills the @PLACEHOLDERS@ of a template ($1) for a format ($2: plist, systemd or sh).
+# Fills the @PLACEHOLDERS@ of a template ($1) for a format ($2: plist or systemd).
 render() {
-  local text name value escaped flag
+  local text name value escaped
   text=$(cat "$1")
-  for name in LABEL BINARY CONFIG WORKDIR HOME PATH SOCKET LOG_FILE BACKSTOP RUNTIME DENO DENO_DIR FLAGS; do
+  for name in LABEL BINARY CONFIG WORKDIR HOME PATH SOCKET LOG_FILE BACKSTOP; do
     case $text in *"@$name@"*) ;; *) continue ;; esac
-    if [ "$name" = FLAGS ]; then # the launcher's permission flags, one word each
-      escaped=""
-      while IFS= read -r flag; do escaped="${escaped:+$escaped }$(sh_quoted "$flag")"; done <<<"$flags"
-      text=${text//@FLAGS@/$escaped}
-      continue
-    fi
     value=$(placeholder "$name")
     require_plain "$name" "$value" || return
     case $2 in
     plist) escaped=$(xml_text "$value") ;;
-    sh) escaped=$(sh_quoted "$value") ;;
     systemd)
       case $name in
       BINARY | WORKDIR) escaped=$(systemd_raw "$name" "$value") || return ;;
@@ -455,7 +439,8 @@ build_source() {
   # The launcher runs with --cached-only: every npm package the runner can load must be cached.
   deno cache --quiet --frozen --config "$runtime/deno.runtime.json" \
     --lock "$runtime/deno.runtime.lock" "$runtime/main.ts" "$runtime/lib/" || return 1
-  built=$(render "$ROOT/scripts/launcher.in" sh) || return 1
+  built=$(HOME=$HOME TELECLAUDE_API_SOCKET=$SOCKET sh "$ROOT/scripts/launcher.sh" "$runtime" \
+    "$deno_exe" "$deno_dir") || return 1
   form=source
 }
 
@@ -519,7 +504,9 @@ prune_runtimes() {
 # The runtime directory the launcher in place now runs (empty for a compiled binary or none).
 current_runtime() {
   [ -f "$BINARY" ] || return 0
-  sed -n "s/^runtime='\(.*\)'\$/\1/p" "$BINARY" 2>/dev/null | head -n 1
+  # The launcher's first lines; a compiled binary has no such line (and is not read through).
+  head -n 20 "$BINARY" 2>/dev/null | sed -n "s/^runtime='\(.*\)'\$/\1/p" | head -n 1 |
+    sed "s/'\\\\''/'/g"
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -212,6 +212,25 @@ Deno.test("init.sh on Linux installs a systemd user service and timer and checks
   ]);
 });
 
+Deno.test("init.sh --uninstall with no user manager answering removes every file and names what it could not stop", async () => {
+  await using sandbox = await makeSandbox();
+  const linux = await fakeTools(sandbox, "Linux");
+  await initSh(linux);
+  // What systemd itself writes for a Persistent timer once it has run.
+  const stamp = join(sandbox.home, ".local/share/systemd/timers/stamp-teleclaude-cron.timer");
+  await writeFile(stamp, "");
+  const removed = await runInitSh(linux, ["--uninstall"], null, { FAKE_SYSTEMD: "none" });
+  assert.equal(removed.code, 1, removed.stdout + removed.stderr);
+  assert.match(
+    removed.stderr,
+    /^init\.sh: could not stop: teleclaude-cron\.timer: no systemd user manager answers here \(log in as tester and run init\.sh --uninstall again to be sure it stopped\)$/m,
+  );
+  assert.match(removed.stdout, /^init\.sh: uninstalled every file: /m);
+  assert.deepEqual(await treeOf(paths(sandbox).units), []);
+  assert.deepEqual(await treeOf(join(sandbox.home, ".teleclaude")), []);
+  await assert.rejects(Deno.stat(stamp), Deno.errors.NotFound);
+});
+
 Deno.test("init.sh --dry-run checks, prints every action and says would install, changing nothing", async (t) => {
   for (const os of ["Darwin", "Linux"] as const) {
     await t.step(os, async () => {
@@ -316,7 +335,10 @@ Deno.test("init.sh as root warns that claude jobs would fail, and installs", asy
 Deno.test("init.sh names an agent the service would not find, with the fix", async () => {
   await using sandbox = await makeSandbox();
   const linux = await fakeTools(sandbox, "Linux");
-  await writeFile(sandbox.config, "jobs:\n  brief: { job: brief, agent: gemini }\n");
+  await writeFile(
+    sandbox.config,
+    "jobs:\n  brief: { job: brief, agent: gemini }\n  draft: { job: draft, agent: claude }\n",
+  );
   const result = await runInitSh(linux, []);
   assert.equal(result.code, 0, result.stderr);
   assert.match(
@@ -373,6 +395,15 @@ Deno.test("init.sh installs the source form where deno compile cannot get denort
     new TextDecoder().decode(answer.stdout),
     new RegExp(`^teleclaude-cron \\S+ \\(source form, build ${version!.split("-")[1]}; matches `),
   );
+
+  // Asked for with --source, over the same: no compile is tried, and nothing changes.
+  await Deno.remove(linux.calls);
+  const again = await initSh(linux, ["--source"]);
+  assert.ok(!(await calls(linux)).some((call) => call.startsWith("deno compile")));
+  assert.doesNotMatch(again, /denort/);
+  assert.match(again, /^init\.sh: unchanged: \S+\/\.teleclaude\/bin\/teleclaude-cron$/m);
+  assert.match(again, /^init\.sh: unchanged: \S+\/\.teleclaude\/runtime\/\S+$/m);
+  assert.deepEqual(await snapshot(units), compiledUnits);
 });
 
 /** A config in a folder whose name holds what each service format must escape. */

@@ -17,7 +17,7 @@
  */
 
 import { join } from "node:path";
-import { ROOT, type Sandbox, writeFile } from "./sandbox.ts";
+import { type CliResult, ROOT, type Sandbox, writeFile } from "./sandbox.ts";
 
 /** The stand-ins of one sandbox, and the environment init.sh runs with. */
 export interface Installer {
@@ -152,34 +152,36 @@ export async function fakeTools(sandbox: Sandbox, os: "Darwin" | "Linux"): Promi
   };
 }
 
-/** What one init.sh run printed and how it exited. */
-export interface InitResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs init.sh with the installer's environment only; `--config` first unless `config` is null. */
-export async function runInitSh(
-  installer: Pick<Installer, "sandbox" | "env">,
+/** Runs a program to its end with exactly `env` (nothing of this process's), no stdin. */
+export async function runProgram(
+  command: string,
   args: string[],
-  config: string | null = installer.sandbox.config,
-  env: Record<string, string> = {},
-): Promise<InitResult> {
-  const output = await new Deno.Command("bash", {
-    args: [join(ROOT, "init.sh"), ...(config === null ? [] : ["--config", config]), ...args],
-    cwd: installer.sandbox.project,
-    env: { ...installer.env, ...env },
+  options: { env: Record<string, string>; cwd?: string },
+): Promise<CliResult> {
+  const output = await new Deno.Command(command, {
+    args,
+    ...options,
     clearEnv: true,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).output();
-  return {
-    code: output.code,
-    stdout: new TextDecoder().decode(output.stdout),
-    stderr: new TextDecoder().decode(output.stderr),
-  };
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
+/** Runs init.sh with the installer's environment only; `--config` first unless `config` is null. */
+export function runInitSh(
+  installer: Pick<Installer, "sandbox" | "env">,
+  args: string[],
+  config: string | null = installer.sandbox.config,
+  env: Record<string, string> = {},
+): Promise<CliResult> {
+  return runProgram(
+    "bash",
+    [join(ROOT, "init.sh"), ...(config === null ? [] : ["--config", config]), ...args],
+    { env: { ...installer.env, ...env }, cwd: installer.sandbox.project },
+  );
 }
 
 /** The calls the stand-ins recorded, one line each; empty when none was made. */

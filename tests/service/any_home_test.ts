@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startFakeDaemon } from "../helpers/daemon.ts";
 import { readRecord, writeFakeAgent } from "../helpers/fake_agent.ts";
-import { fakeTools, runInitSh, treeOf } from "../helpers/init_sh.ts";
+import { fakeTools, runInitSh, runProgram, treeOf } from "../helpers/init_sh.ts";
 import {
   MAIN,
   makeSandbox,
@@ -40,19 +40,11 @@ async function tickWithOldFlags(sandbox: Sandbox, extra: Record<string, string>,
     "--allow-sys=hostname",
     "--allow-run",
   ];
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...flags, MAIN, "--config", sandbox.config, ...args],
-    cwd: sandbox.project,
-    env,
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: output.code,
-    stdout: new TextDecoder().decode(output.stdout),
-    stderr: new TextDecoder().decode(output.stderr),
-  };
+  return await runProgram(
+    Deno.execPath(),
+    ["run", "--quiet", ...flags, MAIN, "--config", sandbox.config, ...args],
+    { env, cwd: sandbox.project },
+  );
 }
 
 Deno.test("a tick under a HOME with a comma stops with exit 2 naming it, not 70", async (t) => {
@@ -98,15 +90,13 @@ Deno.test("the flag script refuses a comma, so deno task cron and init.sh do too
     );
   });
   await t.step("deno task cron (scripts/run.sh)", async () => {
-    const run = await new Deno.Command("sh", {
-      args: [join(ROOT, "scripts/run.sh"), "--list", "--config", sandbox.config],
-      env: { ...sandbox.env, HOME: home },
-      clearEnv: true,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const run = await runProgram(
+      "sh",
+      [join(ROOT, "scripts/run.sh"), "--list", "--config", sandbox.config],
+      { env: { ...sandbox.env, HOME: home } },
+    );
     assert.equal(run.code, 2);
-    assert.match(new TextDecoder().decode(run.stderr), /^HOME "\S+a,b\/home" has a comma/);
+    assert.match(run.stderr, /^HOME "\S+a,b\/home" has a comma/);
   });
   await t.step("init.sh", async () => {
     const linux = await fakeTools(sandbox, "Linux");
@@ -128,15 +118,12 @@ Deno.test("every other printable character in HOME and the socket path works: st
   await writeConfig(sandbox, "jobs:\n  j: { job: j, role: member }\n", ["j"]);
   await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 0 });
   const env = { ...sandbox.env, HOME: home, TELECLAUDE_API_SOCKET: socket };
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...await permissionFlags(env), MAIN, "--config", sandbox.config],
-    cwd: sandbox.project,
-    env,
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  const tick = await runProgram(
+    Deno.execPath(),
+    ["run", "--quiet", ...await permissionFlags(env), MAIN, "--config", sandbox.config],
+    { env, cwd: sandbox.project },
+  );
+  assert.equal(tick.code, 0, tick.stderr);
   // The role comes from the config only when the daemon answered on that socket.
   assert.equal(await readRecord(sandbox.records, "claude", "role"), "member");
   const state = JSON.parse(await Deno.readTextFile(join(home, ".teleclaude/cron_state.json")));

@@ -8,25 +8,11 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { writeRuntimeConfig } from "../../scripts/runtime_config.ts";
-import { makeSandbox, ROOT, type Sandbox, writeFile } from "../helpers/sandbox.ts";
+import { runProgram } from "../helpers/init_sh.ts";
+import { type CliResult, makeSandbox, ROOT, type Sandbox, writeFile } from "../helpers/sandbox.ts";
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function bash(script: string, args: string[], env: Record<string, string>): Promise<Ran> {
-  const output = await new Deno.Command("bash", {
-    args: [join(ROOT, script), ...args],
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+function bash(script: string, args: string[], env: Record<string, string>): Promise<CliResult> {
+  return runProgram("bash", [join(ROOT, script), ...args], { env });
 }
 
 /** What Deno 2.9.6 prints on stderr while `deno cache` fetches the runner's packages. */

@@ -11,8 +11,9 @@
 
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
-import { runInitSh, treeOf } from "../helpers/init_sh.ts";
+import { runInitSh, runProgram, treeOf } from "../helpers/init_sh.ts";
 import {
+  type CliResult,
   makeSandbox,
   readStateFile,
   ROOT,
@@ -51,14 +52,8 @@ interface UserManager extends AsyncDisposable {
   pid: number;
   /** The environment of the session: HOME, XDG_RUNTIME_DIR, a PATH with this Deno on it. */
   env: Record<string, string>;
-  run(command: string, args: string[], env?: Record<string, string>): Promise<Ran>;
-  systemctl(...args: string[]): Promise<Ran>;
-}
-
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
+  run(command: string, args: string[], env?: Record<string, string>): Promise<CliResult>;
+  systemctl(...args: string[]): Promise<CliResult>;
 }
 
 async function startUserManager(sandbox: Sandbox): Promise<UserManager> {
@@ -91,18 +86,10 @@ async function startUserManager(sandbox: Sandbox): Promise<UserManager> {
     clearEnv: true,
     stdin: "null",
   }).spawn();
-  const run = async (command: string, args: string[], extra: Record<string, string> = {}) => {
-    const output = await new Deno.Command("nsenter", {
-      args: ["--target", String(child.pid), "--mount", "--", command, ...args],
+  const run = (command: string, args: string[], extra: Record<string, string> = {}) =>
+    runProgram("nsenter", ["--target", String(child.pid), "--mount", "--", command, ...args], {
       env: { ...env, ...extra },
-      clearEnv: true,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-    return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-  };
+    });
   const manager: UserManager = {
     pid: child.pid,
     env,

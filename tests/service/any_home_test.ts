@@ -112,7 +112,10 @@ Deno.test("every other printable character in HOME and the socket path works: st
   // Printable ASCII but the comma and the slash (which separates, not names), and non-ASCII.
   const odd = ` !"#$%&'()*+-.:;<=>?@[\\]^_\`{|}~é`;
   const home = join(sandbox.dir, `h${odd}`);
-  const socket = join(sandbox.dir, `s${odd}.sock`);
+  // A socket path has at most 104 bytes on macOS: a short directory of its own.
+  const short = await Deno.makeTempDir({ dir: "/tmp", prefix: "tc-" });
+  await using _short = { [Symbol.asyncDispose]: () => Deno.remove(short, { recursive: true }) };
+  const socket = join(short, `s${odd}.sock`);
   await Deno.mkdir(home);
   await using _daemon = startFakeDaemon(socket, "healthy");
   await writeConfig(sandbox, "jobs:\n  j: { job: j, role: member }\n", ["j"]);

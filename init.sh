@@ -229,7 +229,7 @@ take_back() {
     printf 'init.sh: error: could not take back: %s\n' "${failed[@]}" >&2
     return 3
   fi
-  say "took back what this run had put in place: the service is as it was before"
+  say "took back what this run had put in place"
   return 1
 }
 

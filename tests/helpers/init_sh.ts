@@ -45,10 +45,9 @@ Caused by:
 
 const SYSTEMCTL = `
 state=$FAKE_STATE/systemd-timer
+if [ "\${FAKE_SYSTEMD:-}" = none ]; then echo "Failed to connect to bus: No medium found" >&2; exit 1; fi
 case "$*" in
-"--user show-environment")
-  if [ "\${FAKE_SYSTEMD:-}" = none ]; then echo "Failed to connect to bus: No medium found" >&2; exit 1; fi
-  echo "HOME=$HOME" ;;
+"--user show-environment") echo "HOME=$HOME" ;;
 "--user is-enabled "*)
   s=$(cat "$state" 2>/dev/null || echo disabled); echo "$s"; [ "$s" = enabled ] ;;
 "--user is-active "*)

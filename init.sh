@@ -422,6 +422,7 @@ build_compiled() {
     return 1
   fi
   rm -rf "$stage"
+  chmod 700 "$built" || return 1 # under ~/.teleclaude: the user's alone
   form=compiled
 }
 

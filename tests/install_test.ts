@@ -99,6 +99,9 @@ Deno.test({
       `launchctl bootstrap gui/${uid} ${plistPath}`,
       `launchctl print gui/${uid}/${LABEL}`,
     ]);
+    // Under ~/.teleclaude, as the runner's own files: the user's alone.
+    assert.equal((await Deno.stat(binary)).mode! & 0o777, 0o700);
+    assert.equal((await Deno.stat(join(sandbox.home, ".teleclaude"))).mode! & 0o777, 0o700);
     assert.match(
       new TextDecoder().decode(
         (await new Deno.Command(binary, { args: ["--version"] }).output()).stdout,
@@ -382,6 +385,7 @@ Deno.test("init.sh installs the source form where deno compile cannot get denort
   assert.deepEqual(await snapshot(units), compiledUnits);
   const launcher = await Deno.readTextFile(binary);
   assert.match(launcher, /--cached-only --frozen/);
+  assert.equal((await Deno.stat(binary)).mode! & 0o777, 0o700);
   const [version] = (await treeOf(runtime)).filter((path) => !path.includes("/"));
   assert.match(version!, /^\d+\.\d+\.\d+-[0-9a-f]{12}$/);
   assert.ok(launcher.includes(`runtime='${join(runtime, version!)}'`), launcher);

@@ -10,7 +10,7 @@ FROM node:22-bookworm-slim AS build
 # Deno from npm, as scripts/bootstrap.sh installs it.
 RUN npm install --global --no-fund --no-audit deno@2.9.6
 WORKDIR /src
-COPY deno.json deno.lock main.ts ./
+COPY deno.json deno.lock deno.runtime.json deno.runtime.lock main.ts ./
 COPY lib lib
 COPY scripts scripts
 # The permission flags baked into the binary name $HOME/.teleclaude, so it is compiled with the

@@ -16,10 +16,17 @@ import { loadConfig } from "./lib/config/load.ts";
 import { ConfigError, formatProblem, UsageError } from "./lib/errors.ts";
 import { lazyImport } from "./lib/lazy.ts";
 import { consoleLogger, print } from "./lib/log.ts";
-import { apiSocketFromEnv, homeFromEnv, type RunnerPaths, runnerPaths } from "./lib/paths.ts";
+import {
+  apiSocketFromEnv,
+  checkGrantable,
+  homeFromEnv,
+  type RunnerPaths,
+  runnerPaths,
+} from "./lib/paths.ts";
 import { type LastTick, readLastTick } from "./lib/store/tick_note.ts";
 import { runnerTimeZone, systemZoneName } from "./lib/time_zone.ts";
-import { VERSION } from "./lib/version.ts";
+import { INSTALLED, VERSION } from "./lib/version.ts";
+import type * as BuildModule from "./lib/build.ts";
 import type * as ViewsModule from "./lib/cli/views.ts";
 import type * as NotifyCheckModule from "./lib/cli/notify_check.ts";
 import type * as NotifyModule from "./lib/notify/notify.ts";
@@ -34,10 +41,12 @@ export async function main(args: string[]): Promise<number> {
       print(USAGE);
       return 0;
     case "version":
-      print(`teleclaude-cron ${VERSION}`);
+      print(await versionText());
       return 0;
   }
-  const paths = runnerPaths(homeFromEnv());
+  const home = homeFromEnv();
+  checkGrantable(home, apiSocketFromEnv());
+  const paths = runnerPaths(home);
   switch (flags.mode) {
     case "history": {
       const { showHistory } = await views();
@@ -80,6 +89,16 @@ export async function main(args: string[]): Promise<number> {
     });
   }
   return await showView(flags, config, paths, timeZone);
+}
+
+/**
+ * `--version`. A source tree answers at once; an installed copy also says its form and checks its
+ * build against the tree it came from (a few ms of reading files), loaded only then.
+ */
+async function versionText(): Promise<string> {
+  if (!INSTALLED) return `teleclaude-cron ${VERSION}`;
+  const { versionLine } = await lazyImport<typeof BuildModule>("./lib/build.ts", import.meta.url);
+  return await versionLine();
 }
 
 /** `--list` or `--dry-run`. */

@@ -2,7 +2,8 @@
  * Whole-process figures, each against a baseline measured in the same run (absolute times on a
  * shared machine are noise):
  *   1. the idle tick (60 jobs, none due) as launchd runs it, vs `deno run` of an empty script;
- *      also through `deno task cron`, and with the config cache cold;
+ *      also through `deno task cron`, as the source form init.sh installs where there is no
+ *      denort (its launcher, `deno run` of a stamped copy), and with the config cache cold;
  *   2. --list --json over 2,000 jobs vs 200 (per-job cost, linearity);
  *   3. the runner's overhead on a /bin/true script job vs spawning /bin/true directly (in process);
  *   4. stop latency: deadline to the whole group gone, for a child that exits on SIGTERM.
@@ -54,6 +55,39 @@ const flags = new TextDecoder().decode(
     stdout: "piped",
   }).output()).stdout,
 ).trim().split("\n");
+
+/**
+ * The source form as init.sh installs it: a stamped copy of this tree (scripts/stage.ts) and its
+ * launcher (scripts/launcher.sh), in this benchmark's HOME. Returns the launcher's path.
+ */
+async function sourceForm(): Promise<string> {
+  const runtimes = join(home, ".teleclaude/runtime");
+  const staged = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--no-config",
+      "--allow-read",
+      `--allow-write=${runtimes}`,
+      join(ROOT, "scripts/stage.ts"),
+      "source",
+      runtimes,
+    ],
+    stdout: "piped",
+  }).output();
+  const runtime = new TextDecoder().decode(staged.stdout).trim().split(" ").slice(2).join(" ");
+  const text = await new Deno.Command("sh", {
+    args: [join(ROOT, "scripts/launcher.sh"), runtime, Deno.execPath(), denoDir],
+    env,
+    clearEnv: true,
+    stdout: "piped",
+  }).output();
+  if (!staged.success || !text.success) throw new Error("the source form could not be made");
+  const path = join(home, ".teleclaude/bin/teleclaude-cron");
+  await Deno.mkdir(join(home, ".teleclaude/bin"), { recursive: true });
+  await Deno.writeFile(path, text.stdout, { mode: 0o700 });
+  return path;
+}
 
 interface Sample {
   ms: number;
@@ -141,16 +175,19 @@ const projectEmpty = join(ROOT, `.bench-empty-${Deno.pid}.ts`);
 await Deno.writeTextFile(projectEmpty, "");
 
 const tickArgs = ["run", "--quiet", ...flags, join(ROOT, "main.ts"), "--config", config];
+const launcher = await sourceForm();
 // As after an install: the first tick parses the config, which gives V8 the time to write its
 // code cache for the runner's modules (short ticks end before it would).
 await Deno.remove(join(home, ".teleclaude/cache"), { recursive: true }).catch(() => {});
 await measure(Deno.execPath(), tickArgs);
-const [floor, projectFloor, tick, task] = await interleaved([
+await measure(launcher, ["--config", config]);
+const [floor, projectFloor, tick, task, sourceTick] = await interleaved([
   [Deno.execPath(), ["run", "--quiet", empty]],
   [Deno.execPath(), ["run", "--quiet", projectEmpty]],
   [Deno.execPath(), tickArgs],
   [Deno.execPath(), ["task", "--quiet", "cron", "--config", config]],
-]) as [Figure, Figure, Figure, Figure];
+  [launcher, ["--config", config]],
+]) as [Figure, Figure, Figure, Figure, Figure];
 await Deno.remove(projectEmpty);
 const cache = join(home, ".teleclaude/cache");
 const cold: Sample[] = [];
@@ -179,6 +216,7 @@ tickRow(
 );
 tickRow("runner, production flags", tick, "target ≤ 1.3x, < 40 MiB");
 tickRow("deno task cron", task);
+tickRow("the source form's launcher", sourceTick, `${fmt(sourceTick.ms / tick.ms, 2)}x deno run`);
 tickRow("runner, config cache cold", coldTick, "parses YAML + zod");
 
 // 2. --list --json at scale.

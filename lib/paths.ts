@@ -55,3 +55,25 @@ export function homeFromEnv(): string {
 export function apiSocketFromEnv(): string {
   return Deno.env.get("TELECLAUDE_API_SOCKET") || DEFAULT_API_SOCKET;
 }
+
+/**
+ * Refuses a home or socket path that the runner's permission flags cannot name. Deno's lists
+ * (`--allow-write=A,B`) split on every comma and have no escape (Deno 2.9.6: `,,` is an empty
+ * path), and scripts/permission-flags.sh prints one flag per line, so a comma or a newline in
+ * either path leaves the runner without write access to its own files: every tick would stop
+ * with NotCapable, or every agent job fail on the socket. The flag script refuses the same
+ * paths; this holds for a runner whose flags were made before it did. A string test: it runs on
+ * every tick.
+ */
+export function checkGrantable(home: string, socket: string): void {
+  for (const [name, value] of [["HOME", home], ["TELECLAUDE_API_SOCKET", socket]] as const) {
+    const bad = value.includes(",") ? "a comma" : value.includes("\n") ? "a newline" : null;
+    if (bad) {
+      throw new UsageError(
+        `${name} ${JSON.stringify(value)} has ${bad}, which the runner's permission flags ` +
+          `cannot carry (Deno splits its lists on commas; the flags are one per line), so it ` +
+          `could not write there: use a ${name} without commas or newlines`,
+      );
+    }
+  }
+}

@@ -24,6 +24,22 @@ case $socket in
   exit 2
   ;;
 esac
+# Deno splits its permission lists on every comma, with no escape (Deno 2.9.6 reads `,,` as an
+# empty path), and these flags are one per line: a path with either would grant the wrong thing,
+# and the runner could not write its own files. lib/paths.ts checkGrantable refuses the same at
+# every tick, with the same words.
+newline='
+'
+for name in HOME TELECLAUDE_API_SOCKET; do
+  if [ "$name" = HOME ]; then value=$home; else value=$socket; fi
+  case $value in
+  *,*) bad="a comma" ;;
+  *"$newline"*) bad="a newline" ;;
+  *) continue ;;
+  esac
+  echo "$name \"$value\" has $bad, which the runner's permission flags cannot carry (Deno splits its lists on commas; the flags are one per line), so it could not write there: use a $name without commas or newlines" >&2
+  exit 2
+done
 printf '%s\n' \
   --no-prompt \
   --allow-read \

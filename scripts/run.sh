@@ -1,5 +1,7 @@
 #!/bin/sh
-# `deno task cron`: runs main.ts with the production permission flags (scripts/permission-flags.sh).
+# `deno task cron`: runs main.ts with the production permission flags (scripts/permission-flags.sh)
+# and the runner's own Deno config (deno.runtime.json and .lock: scripts/runtime_config.ts), so a
+# fresh machine fetches only the npm packages the runner loads.
 # When the flags cannot be made (HOME unset, a relative TELECLAUDE_API_SOCKET) it stops with that
 # script's message and exit status, rather than starting the runner with no permissions at all.
 set -eu
@@ -10,4 +12,5 @@ IFS='
 '
 set -f
 # shellcheck disable=SC2086 # the split above is the point
-exec deno run $flags "$root/main.ts" "$@"
+exec deno run --config "$root/deno.runtime.json" --lock "$root/deno.runtime.lock" --frozen \
+  $flags "$root/main.ts" "$@"

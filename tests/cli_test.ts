@@ -240,14 +240,18 @@ Deno.test("deno task cron, deno task compile and init.sh all take the flags from
   assert.equal(config.tasks.compile, "sh scripts/compile.sh");
   const run = await Deno.readTextFile(join(ROOT, "scripts/run.sh"));
   const compile = await Deno.readTextFile(join(ROOT, "scripts/compile.sh"));
-  for (const script of [run, compile]) {
+  const launcher = await Deno.readTextFile(join(ROOT, "scripts/launcher.sh"));
+  for (const script of [run, compile, launcher]) {
     assert.match(script, /flags=\$\(sh "\$root\/scripts\/permission-flags\.sh"\) \|\| exit \$\?/);
     assert.doesNotMatch(script, /-A\b|--allow-all/);
   }
   // compile.sh embeds lib/: main.ts reaches some of its modules only through lazyImport.
-  assert.match(compile, /deno compile \$flags --include "\$root\/lib" /);
+  assert.match(compile, /deno compile \$flags --include "\$source\/lib" /);
   const init = await Deno.readTextFile(join(ROOT, "init.sh"));
-  assert.match(init, /run sh "\$ROOT\/scripts\/compile\.sh" "\$BINARY"/);
+  // init.sh compiles a stamped copy of this tree, or writes the launcher (the same flags).
+  assert.match(init, /sh "\$ROOT\/scripts\/compile\.sh" "\$built" "\$stage_copy"/);
+  assert.match(init, /sh "\$ROOT\/scripts\/launcher\.sh" "\$runtime"/);
+  assert.match(init, /flags=\$\(.* sh "\$ROOT\/scripts\/permission-flags\.sh" 2>&1\)/);
 });
 
 Deno.test("deno task cron stops with the flag script's message when the flags cannot be made", async (t) => {

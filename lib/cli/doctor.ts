@@ -7,16 +7,13 @@
 import { runsOn, thisComputer } from "../computer.ts";
 import type { Config } from "../config/job.ts";
 import { checkDaemonHealth } from "../daemon.ts";
-import type { RunnerPaths } from "../paths.ts";
-import { dirname, join } from "../posix_path.ts";
-import { commandOutput } from "../subprocess.ts";
+import { dirname } from "../posix_path.ts";
 import { runnerTimeZone, zoneName } from "../time_zone.ts";
-import { VERSION } from "../version.ts";
-import { type Check, type DoctorContext, exists } from "./doctor/check.ts";
+import type { Check, DoctorContext } from "./doctor/check.ts";
 import { checkAgents } from "./doctor/agents.ts";
 import { checkConfig, checkSpecDocs } from "./doctor/config.ts";
 import { checkNotify } from "./doctor/notify.ts";
-import { checkService } from "./doctor/service.ts";
+import { checkInstalledRunner, checkService } from "./doctor/service.ts";
 import {
   checkLastTick,
   checkLock,
@@ -49,7 +46,7 @@ export async function runDoctor(context: DoctorContext): Promise<Check[]> {
   checkLastTick(context, checks);
   checkTimeZone(checks);
   await checkDaemon(context.socketPath, config, checks);
-  await checkBinary(context.paths, checks);
+  await checkInstalledRunner(context.paths, checks);
   return checks;
 }
 
@@ -126,32 +123,6 @@ async function checkDaemon(
             fix: "start the daemon, or set cron.notify.daemon: false (and use desktop or command)",
           }
           : {}),
-      },
-  );
-}
-
-async function checkBinary(paths: RunnerPaths, checks: Check[]): Promise<void> {
-  const binary = join(paths.root, "bin", "teleclaude-cron");
-  if (!exists(binary)) {
-    checks.push({
-      name: "binary",
-      status: "fail",
-      detail: `${binary} is not installed`,
-      fix: "run ./init.sh",
-    });
-    return;
-  }
-  const version = (await commandOutput(binary, ["--version"]))?.stdout.trim() ?? "";
-  checks.push(
-    version === `teleclaude-cron ${VERSION}`
-      ? { name: "binary", status: "ok", detail: `${binary} is ${VERSION}, like this source tree` }
-      : {
-        name: "binary",
-        status: "fail",
-        detail: `${binary} says ${
-          JSON.stringify(version || "nothing")
-        }, this source tree is ${VERSION}`,
-        fix: "run ./init.sh to rebuild and reinstall it",
       },
   );
 }

@@ -107,16 +107,35 @@ async function installAll(): Promise<InstalledAgents> {
     let results = await Promise.all(AGENTS.map(check));
     // The fast path takes no lock: a binary that answers its pinned version is complete.
     if (results.some((result) => !result.ok)) {
-      results = await withInstallLock(cache, () =>
-        Promise.all(AGENTS.map(async (agent) => {
-          const present = await check(agent); // another process may have installed it meanwhile
-          return present.ok ? present : await installAgent(cache, agent, nodeDir, probeHome);
-        })));
+      results = await withInstallLock(cache, async () => {
+        // Another process may have installed them meanwhile.
+        const present = await Promise.all(AGENTS.map(check));
+        announceInstall(AGENTS.filter((_, index) => !present[index]!.ok), cache);
+        return await Promise.all(
+          AGENTS.map((agent, index) =>
+            present[index]!.ok ? present[index]! : installAgent(cache, agent, nodeDir, probeHome)
+          ),
+        );
+      });
     }
     return summarize(results);
   } finally {
     await Deno.remove(probeHome, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * One line before the long wait: the pins are about 900 MB from npm (claude alone is a 400 MB
+ * native binary), minutes of silence otherwise. Nothing is said when they are all in place.
+ */
+function announceInstall(missing: AgentName[], cache: string): void {
+  if (missing.length === 0) return;
+  const pins = missing.map((agent) => `${AGENT_PINS[agent].package}@${AGENT_PINS[agent].version}`);
+  // deno-lint-ignore no-console -- a progress line for a person waiting
+  console.error(
+    `agents: installing ${pins.join(", ")} from npm into ${cache} (about 900 MB for all ` +
+      "three: this takes minutes on a slow link)",
+  );
 }
 
 function summarize(results: AgentResult[]): InstalledAgents {

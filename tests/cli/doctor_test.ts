@@ -3,9 +3,17 @@ import { join } from "node:path";
 import { type Check, formatChecks, runDoctor } from "../../lib/cli/doctor.ts";
 import { acquireRunnerLock, isHeld } from "../../lib/store/lock.ts";
 import { runnerPaths } from "../../lib/paths.ts";
+import { buildId, SHORT_BUILD } from "../../lib/build.ts";
 import { VERSION } from "../../lib/version.ts";
 import { writeFakeAgent } from "../helpers/fake_agent.ts";
-import { makeSandbox, runCli, type Sandbox, writeConfig, writeFile } from "../helpers/sandbox.ts";
+import {
+  makeSandbox,
+  ROOT,
+  runCli,
+  type Sandbox,
+  writeConfig,
+  writeFile,
+} from "../helpers/sandbox.ts";
 
 /** A machine that cannot show desktop notices (no notifier on this PATH, no session bus). */
 const NO_DESKTOP = { os: "linux" as const, path: "/nonexistent", sessionBus: false };
@@ -33,9 +41,11 @@ async function installedLinux(
     `#!/bin/sh\ncase "$*" in *is-enabled*) echo ${timer}; [ ${timer} = enabled ];; *show*) echo "Thu 2026-11-26 07:10:00 UTC";; esac\n`,
     true,
   );
+  // What an installed runner of this tree's build answers (lib/build.ts versionLine).
+  const build = (await buildId(ROOT)).slice(0, SHORT_BUILD);
   await writeFile(
     join(sandbox.home, ".teleclaude/bin/teleclaude-cron"),
-    `#!/bin/sh\necho "teleclaude-cron ${VERSION}"\n`,
+    `#!/bin/sh\necho "teleclaude-cron ${VERSION} (compiled, build ${build}; matches ${ROOT})"\n`,
     true,
   );
   await Deno.chmod(join(sandbox.home, ".teleclaude"), 0o700);

@@ -1,7 +1,14 @@
-/** The doctor on the service: the launchd plist (macOS) or the systemd timer (Linux). */
+/**
+ * The doctor on the service: the launchd plist (macOS) or the systemd timer (Linux), and the
+ * runner they start.
+ */
 
+import { parseVersionLine, SHORT_BUILD, sourceRoot, treeBuild } from "../../build.ts";
+import type { RunnerPaths } from "../../paths.ts";
 import { join } from "../../posix_path.ts";
-import { type Check, type DoctorContext, tool } from "./check.ts";
+import { commandOutput } from "../../subprocess.ts";
+import { VERSION } from "../../version.ts";
+import { type Check, type DoctorContext, exists, tool } from "./check.ts";
 
 export const LAUNCHD_LABEL = "ai.instrukt.teleclaude.cron";
 export const SYSTEMD_UNIT = "teleclaude-cron";
@@ -115,4 +122,54 @@ async function checkSystemd(context: DoctorContext, checks: Check[]): Promise<Se
   );
   const path = /"PATH=([^"]*)"/.exec(text)?.[1] ?? null;
   return { path, logFile: null };
+}
+
+/**
+ * The runner the service starts, ~/.teleclaude/bin/teleclaude-cron: which form it is (the
+ * compiled binary or the source form) and whether it is the build of the source tree, this one,
+ * or, asked of an installed runner, the tree it was installed from.
+ */
+export async function checkInstalledRunner(paths: RunnerPaths, checks: Check[]): Promise<void> {
+  const binary = join(paths.root, "bin", "teleclaude-cron");
+  if (!exists(binary)) {
+    checks.push({
+      name: "binary",
+      status: "fail",
+      detail: `${binary} is not installed`,
+      fix: "run ./init.sh",
+    });
+    return;
+  }
+  const said = (await commandOutput(binary, ["--version"]))?.stdout.trim() ?? "";
+  const installed = parseVersionLine(said);
+  const tree = sourceRoot();
+  const expected = await treeBuild(tree);
+  const here = "problem" in expected
+    ? `${VERSION} (${expected.problem})`
+    : `${VERSION}, build ${expected.build.slice(0, SHORT_BUILD)}`;
+  if (installed?.version !== VERSION || installed.build === null) {
+    checks.push({
+      name: "binary",
+      status: "fail",
+      detail: `${binary} says ${JSON.stringify(said || "nothing")}, this source tree is ${here}`,
+      fix: "run ./init.sh to rebuild and reinstall it",
+    });
+    return;
+  }
+  const form = installed.form === "source" ? "the source form" : "the compiled binary";
+  const what = `${binary} is ${form}, build ${installed.build}`;
+  checks.push(
+    "problem" in expected
+      ? { name: "binary", status: "warn", detail: `${what}; its source tree: ${expected.problem}` }
+      : expected.build.startsWith(installed.build)
+      ? { name: "binary", status: "ok", detail: `${what}, like this source tree` }
+      : {
+        name: "binary",
+        status: "fail",
+        detail: `${what}; the source tree ${tree} is build ${
+          expected.build.slice(0, SHORT_BUILD)
+        } now`,
+        fix: `run ./init.sh in ${tree} to reinstall it`,
+      },
+  );
 }

@@ -236,7 +236,7 @@ Deno.test("structured outcomes from real output: errors, max turns and usage are
   await using sandbox = await makeSandbox();
   await writeConfig(sandbox, "jobs:\n  j: { job: s, max_turns: 40 }\n", ["s"]);
   const cases: [string, number, string][] = [
-    ["overloaded", 1, "failed"],
+    ["overloaded", 1, "unavailable"],
     ["max_turns", 1, "max_turns"],
     ["budget", 1, "budget"],
     ["success_tool", 0, "success"],
@@ -259,6 +259,44 @@ Deno.test("structured outcomes from real output: errors, max turns and usage are
     "--max-turns",
     "40",
   ]);
+});
+
+/** Jobs c, o and g: one for each agent (claude, codex, gemini), spec s. */
+const JOB_PER_AGENT =
+  "jobs:\n  c: { job: s, agent: claude }\n  o: { job: s, agent: codex }\n  g: { job: s, agent: gemini }\n";
+
+Deno.test("an overloaded or unreachable service, as each real CLI says it, is unavailable", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, JOB_PER_AGENT, ["s"]);
+  // What each printed after its retries against the stand-in, and the code it exited with.
+  const fakes: [string, string, number, string][] = [
+    ["claude", "unreachable", 1, "c"],
+    ["codex", "server_error", 1, "o"],
+    ["gemini", "overloaded", 247, "g"], // HTTP 503 mod 256
+  ];
+  for (const [agent, capture, code] of fakes) {
+    const stdout = (await realOutput(agent, capture)).trim();
+    await writeFakeAgent(sandbox.bin, agent, { kind: "exit", code, stdout });
+  }
+  const result = await runCli(sandbox, []);
+  assert.equal(result.code, 1);
+  const state = await readStateFile(sandbox);
+  for (const [agent, , code, job] of fakes) {
+    assert.equal(
+      state.jobs[job]?.outcome,
+      "unavailable",
+      `${agent}: ${state.jobs[job]?.last_error}`,
+    );
+    assert.equal(state.jobs[job]?.exit_code, code);
+  }
+  assert.match(String(state.jobs.c?.last_error), /^API Error: Connection refused/);
+  assert.match(String(state.jobs.o?.last_error), /^We’re currently experiencing high demand/);
+  assert.equal(
+    state.jobs.g?.last_error,
+    "[API Error: The model is overloaded. Please try again later.]",
+  );
+  assert.equal(state.agent_backoff, undefined, "an outage defers nothing");
+  assert.match(result.stdout + result.stderr, /event=job_finished job=g status=unavailable /);
 });
 
 Deno.test("the run report an agent job writes is recorded; a run without one is flagged", async () => {

@@ -25,10 +25,20 @@ export interface AgentFacts {
   /** Not logged in, a bad key: no retry helps until a person acts. */
   auth: boolean;
   /**
-   * A per-minute rate limit the agent retried until it gave up: it lifts within minutes, so the
-   * run failed but nothing is deferred (however the agent's exit code words it).
+   * The model service would not serve the run for now and the agent gave up retrying: overloaded
+   * (claude's 529, gemini's 503), failing (5xx), unreachable (a refused or dropped connection, no
+   * answer in time) or holding requests back per minute (a 429 that is not the account's usage
+   * limit, however the agent's exit code words it). A retry minutes later helps; nothing is
+   * deferred.
    */
-  rateLimited: boolean;
+  unavailable: boolean;
+  /**
+   * The agent's words for the try it is retrying, when the service answered that try with an
+   * outage (a 5xx, an overload, a 429, a refused connection) rather than silence; cleared by
+   * progress. A run stopped for making no progress while it is set was kept waiting by a service
+   * that said it was unavailable, not by one that hung (`idleVerdict` in classify.ts).
+   */
+  retryingOutage: string | null;
   /** The agent stopped on its own before finishing (gemini's loop detection). */
   stoppedEarly: string | null;
   /** Trouble the agent retried (a transient error, a per-minute limit): worth a note, no more. */
@@ -62,10 +72,25 @@ export function noFacts(): AgentFacts {
     maxTurns: false,
     budget: false,
     auth: false,
-    rateLimited: false,
+    unavailable: false,
+    retryingOutage: null,
     stoppedEarly: null,
     retries: [],
     answer: null,
+  };
+}
+
+/** A reader that hands each event of the output to `read`, which says whether it is progress. */
+export function eventReader(
+  facts: AgentFacts,
+  read: (event: AgentEvent) => boolean,
+): AgentReader {
+  return {
+    facts,
+    line(text) {
+      const event = eventOf(text);
+      return event === null ? false : read(event);
+    },
   };
 }
 

@@ -14,6 +14,7 @@ import {
   runCli,
   type Sandbox,
   writeConfig,
+  writeFile,
 } from "./helpers/sandbox.ts";
 
 const THREE_AGENTS = `jobs:
@@ -297,6 +298,29 @@ Deno.test("an overloaded or unreachable service, as each real CLI says it, is un
   );
   assert.equal(state.agent_backoff, undefined, "an outage defers nothing");
   assert.match(result.stdout + result.stderr, /event=job_finished job=g status=unavailable /);
+});
+
+Deno.test("a program named like the agent that prints none of its events is named, not 'cut'", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, JOB_PER_AGENT, ["s"]);
+  // A claude that is some other program: it greets, ignores its arguments and exits 0.
+  await writeFile(
+    join(sandbox.bin, "claude"),
+    "#!/bin/sh\ncat > /dev/null\necho 'Hello from claude 0.1, the friendly chat bot'\necho 'Bye'\n",
+    true,
+  );
+  await writeFile(join(sandbox.bin, "codex"), "#!/bin/sh\necho 'codex: try --help' >&2\n", true);
+  await writeFile(join(sandbox.bin, "gemini"), "#!/bin/sh\nexit 0\n", true);
+  await runCli(sandbox, []);
+  const jobs = (await readStateFile(sandbox)).jobs;
+  const errors = Object.fromEntries(Object.entries(jobs).map(([job, e]) => [job, e.last_error]));
+  assert.deepEqual(errors, {
+    c: `${join(sandbox.bin, "claude")} printed no JSON event, only text ` +
+      `("Hello from claude 0.1, the friendly chat bot"); it exited 0: is it Claude Code?`,
+    o: `${join(sandbox.bin, "codex")} printed nothing on stdout and on stderr: ` +
+      "codex: try --help; it exited 0: is it Codex CLI?",
+    g: `${join(sandbox.bin, "gemini")} printed nothing on stdout; it exited 0: is it Gemini CLI?`,
+  });
 });
 
 Deno.test("the run report an agent job writes is recorded; a run without one is flagged", async () => {

@@ -146,7 +146,13 @@ export async function runAgentJob(job: AgentJob, context: JobContext): Promise<J
     });
   }
   const code = (result as Extract<SpawnResult, { kind: "exited" }>).code;
-  const verdict = agentVerdict(job.agent, code, reader.facts, result.stderrTail);
+  const verdict = agentVerdict(
+    job.agent,
+    code,
+    reader.facts,
+    result.stderrTail,
+    prepared.invocation.command,
+  );
   return jobResult({
     outcome: verdict.outcome,
     exitCode: code,

@@ -338,6 +338,37 @@ Deno.test("idleVerdict() calls a run stopped while it retried an outage unavaila
   });
 });
 
+Deno.test("agentVerdict() names a program that exits 0 without one of the agent's events", () => {
+  const run = (agent: AgentName, stdout: string, stderr = "") => {
+    const reader = agentReader(agent, Date.now, "UTC");
+    for (const line of stdout.split("\n")) reader.line(line);
+    return agentVerdict(agent, 0, reader.facts, stderr, `/opt/bin/${agent}`);
+  };
+  const text = run("claude", "Hello from my own claude script\nsecond line\n");
+  assert.equal(text.outcome, "failed");
+  assert.equal(
+    text.error,
+    '/opt/bin/claude printed no JSON event, only text ("Hello from my own claude script"); ' +
+      "it exited 0: is it Claude Code?",
+  );
+  assert.equal(
+    run("codex", "", "codex: unknown command exec\n").error,
+    "/opt/bin/codex printed nothing on stdout and on stderr: codex: unknown command exec; " +
+      "it exited 0: is it Codex CLI?",
+  );
+  // What it printed is quoted as JSON: a control character cannot reach a terminal raw.
+  assert.match(
+    run("gemini", "\u001b[31mred\rline").error!,
+    /\("\\u001b\[31mred\\rline"\).*Gemini CLI\?$/,
+  );
+  // gemini's one-shot answer is one object over many lines, read whole by its caller: finished.
+  const whole = { ...agentReader("gemini", Date.now, "UTC").facts, finished: true };
+  assert.equal(agentVerdict("gemini", 0, whole, "", "/opt/bin/gemini").outcome, "success");
+  // An agent whose events stop short is still an agent: its output was cut.
+  const first = capture("claude", "success_tool").stdout.split("\n")[0]!;
+  assert.match(run("claude", first).error!, /ended without its final result/);
+});
+
 Deno.test("statedReset() reads the shapes agents use for reset times", () => {
   const now = Date.parse("2026-11-26T10:00:00Z");
   const at = (text: string, zone = "UTC") => statedReset(text, now, zone);

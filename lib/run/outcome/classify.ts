@@ -75,12 +75,23 @@ function geminiExitOutcome(code: number): Outcome | undefined {
   return code >= 244 && code <= 255 ? "unavailable" : GEMINI_EXITS[code];
 }
 
-/** The verdict on a run that exited with `exitCode`, given its reader's facts and stderr. */
+/** What each agent is called by its makers, for a program that does not print like it. */
+const PRODUCTS: Record<AgentName, string> = {
+  claude: "Claude Code",
+  codex: "Codex CLI",
+  gemini: "Gemini CLI",
+};
+
+/**
+ * The verdict on a run that exited with `exitCode`, given its reader's facts and stderr; `binary`
+ * is the program that ran (named when its output shows it is not the agent).
+ */
 export function agentVerdict(
   agent: AgentName,
   exitCode: number,
   facts: AgentFacts,
   stderrTail: string,
+  binary: string = agent,
 ): AgentVerdict {
   const { usage, retries } = facts;
   const verdict = (outcome: Outcome, error: string | null, resetsAt: number | null = null) => ({
@@ -105,6 +116,9 @@ export function agentVerdict(
   if (facts.stoppedEarly) return verdict("failed", `${agent} stopped early: ${facts.stoppedEarly}`);
   if (exitCode !== 0) return verdict("failed", words ?? `${agent} exited with code ${exitCode}`);
   if (!facts.finished) {
+    if (facts.events === 0) {
+      return verdict("failed", notTheAgent(agent, binary, facts.stray, words));
+    }
     return verdict(
       "failed",
       `${agent} ended without its final result (stopped by a signal, or its output was cut)` +
@@ -112,6 +126,20 @@ export function agentVerdict(
     );
   }
   return verdict("success", null);
+}
+
+/** What a program that exited 0 without one event of the agent's printed: it is not the agent. */
+function notTheAgent(
+  agent: AgentName,
+  binary: string,
+  stray: string | null,
+  stderrWords: string | null,
+): string {
+  const seen = stray === null
+    ? "printed nothing on stdout"
+    : `printed no JSON event, only text (${JSON.stringify(stray)})`;
+  const stderr = stderrWords === null ? "" : ` and on stderr: ${stderrWords}`;
+  return errorText(`${binary} ${seen}${stderr}; it exited 0: is it ${PRODUCTS[agent]}?`);
 }
 
 /**

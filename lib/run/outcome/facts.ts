@@ -45,6 +45,10 @@ export interface AgentFacts {
   retries: string[];
   /** The last answer the agent gave (for `runOnce`). */
   answer: string | null;
+  /** How many of the agent's events (JSON objects) its output held. */
+  events: number;
+  /** The first line of output that was not an event: what a program that is not the agent said. */
+  stray: string | null;
 }
 
 /** One machine-readable event: a JSON object on a line of its own. */
@@ -77,10 +81,18 @@ export function noFacts(): AgentFacts {
     stoppedEarly: null,
     retries: [],
     answer: null,
+    events: 0,
+    stray: null,
   };
 }
 
-/** A reader that hands each event of the output to `read`, which says whether it is progress. */
+/** The most of a stray line kept: enough to recognise the program, never its whole output. */
+const MAX_STRAY_CHARS = 200;
+
+/**
+ * A reader that hands each event of the output to `read`, which says whether it is progress, and
+ * keeps count of the events, and the first line that was none.
+ */
 export function eventReader(
   facts: AgentFacts,
   read: (event: AgentEvent) => boolean,
@@ -89,7 +101,12 @@ export function eventReader(
     facts,
     line(text) {
       const event = eventOf(text);
-      return event === null ? false : read(event);
+      if (event !== null) {
+        facts.events++;
+        return read(event);
+      }
+      if (facts.stray === null && text.trim()) facts.stray = text.trim().slice(0, MAX_STRAY_CHARS);
+      return false;
     },
   };
 }

@@ -14,6 +14,7 @@ import {
   runCli,
   type Sandbox,
   writeConfig,
+  writeFile,
 } from "./helpers/sandbox.ts";
 
 const THREE_AGENTS = `jobs:
@@ -236,7 +237,7 @@ Deno.test("structured outcomes from real output: errors, max turns and usage are
   await using sandbox = await makeSandbox();
   await writeConfig(sandbox, "jobs:\n  j: { job: s, max_turns: 40 }\n", ["s"]);
   const cases: [string, number, string][] = [
-    ["overloaded", 1, "failed"],
+    ["overloaded", 1, "unavailable"],
     ["max_turns", 1, "max_turns"],
     ["budget", 1, "budget"],
     ["success_tool", 0, "success"],
@@ -259,6 +260,67 @@ Deno.test("structured outcomes from real output: errors, max turns and usage are
     "--max-turns",
     "40",
   ]);
+});
+
+/** Jobs c, o and g: one for each agent (claude, codex, gemini), spec s. */
+const JOB_PER_AGENT =
+  "jobs:\n  c: { job: s, agent: claude }\n  o: { job: s, agent: codex }\n  g: { job: s, agent: gemini }\n";
+
+Deno.test("an overloaded or unreachable service, as each real CLI says it, is unavailable", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, JOB_PER_AGENT, ["s"]);
+  // What each printed after its retries against the stand-in, and the code it exited with.
+  const fakes: [string, string, number, string][] = [
+    ["claude", "unreachable", 1, "c"],
+    ["codex", "server_error", 1, "o"],
+    ["gemini", "overloaded", 247, "g"], // HTTP 503 mod 256
+  ];
+  for (const [agent, capture, code] of fakes) {
+    const stdout = (await realOutput(agent, capture)).trim();
+    await writeFakeAgent(sandbox.bin, agent, { kind: "exit", code, stdout });
+  }
+  const result = await runCli(sandbox, []);
+  assert.equal(result.code, 1);
+  const state = await readStateFile(sandbox);
+  for (const [agent, , code, job] of fakes) {
+    assert.equal(
+      state.jobs[job]?.outcome,
+      "unavailable",
+      `${agent}: ${state.jobs[job]?.last_error}`,
+    );
+    assert.equal(state.jobs[job]?.exit_code, code);
+  }
+  assert.match(String(state.jobs.c?.last_error), /^API Error: Connection refused/);
+  assert.match(String(state.jobs.o?.last_error), /^We’re currently experiencing high demand/);
+  assert.equal(
+    state.jobs.g?.last_error,
+    "[API Error: The model is overloaded. Please try again later.]",
+  );
+  assert.equal(state.agent_backoff, undefined, "an outage defers nothing");
+  assert.match(result.stdout + result.stderr, /event=job_finished job=g status=unavailable /);
+});
+
+Deno.test("a program named like the agent that prints none of its events is named, not 'cut'", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, JOB_PER_AGENT, ["s"]);
+  // A claude that is some other program: it greets, ignores its arguments and exits 0.
+  await writeFile(
+    join(sandbox.bin, "claude"),
+    "#!/bin/sh\ncat > /dev/null\necho 'Hello from claude 0.1, the friendly chat bot'\necho 'Bye'\n",
+    true,
+  );
+  await writeFile(join(sandbox.bin, "codex"), "#!/bin/sh\necho 'codex: try --help' >&2\n", true);
+  await writeFile(join(sandbox.bin, "gemini"), "#!/bin/sh\nexit 0\n", true);
+  await runCli(sandbox, []);
+  const jobs = (await readStateFile(sandbox)).jobs;
+  const errors = Object.fromEntries(Object.entries(jobs).map(([job, e]) => [job, e.last_error]));
+  assert.deepEqual(errors, {
+    c: `${join(sandbox.bin, "claude")} printed no JSON event, only text ` +
+      `("Hello from claude 0.1, the friendly chat bot"); it exited 0: is it Claude Code?`,
+    o: `${join(sandbox.bin, "codex")} printed nothing on stdout and on stderr: ` +
+      "codex: try --help; it exited 0: is it Codex CLI?",
+    g: `${join(sandbox.bin, "gemini")} printed nothing on stdout; it exited 0: is it Gemini CLI?`,
+  });
 });
 
 Deno.test("the run report an agent job writes is recorded; a run without one is flagged", async () => {

@@ -22,7 +22,7 @@ import {
 import { checkDaemonHealth, resolveRole } from "../daemon.ts";
 import { isAbsolute, join, resolve } from "../posix_path.ts";
 import { writeGeminiTurnCap } from "./gemini_settings.ts";
-import { agentReader, agentVerdict } from "./outcome/classify.ts";
+import { agentReader, agentVerdict, idleVerdict } from "./outcome/classify.ts";
 import type { AgentReader } from "./outcome/facts.ts";
 import { scriptVerdict } from "./outcome/script.ts";
 import { abnormalEnd, type JobResult, jobResult } from "../process/result.ts";
@@ -136,6 +136,9 @@ export async function runAgentJob(job: AgentJob, context: JobContext): Promise<J
   if (abnormal) {
     return jobResult({
       ...abnormal,
+      ...(result.kind === "idle"
+        ? idleVerdict(job.agent, reader.facts, result.outputTail, abnormal.error!)
+        : null),
       ...guard.capEnd(),
       details,
       reportPath,
@@ -143,7 +146,13 @@ export async function runAgentJob(job: AgentJob, context: JobContext): Promise<J
     });
   }
   const code = (result as Extract<SpawnResult, { kind: "exited" }>).code;
-  const verdict = agentVerdict(job.agent, code, reader.facts, result.stderrTail);
+  const verdict = agentVerdict(
+    job.agent,
+    code,
+    reader.facts,
+    result.stderrTail,
+    prepared.invocation.command,
+  );
   return jobResult({
     outcome: verdict.outcome,
     exitCode: code,

@@ -41,6 +41,11 @@ export interface AgentOptions {
   mcpServers?: McpServer[];
   /** How hard the CLI tries by itself before it gives up; by default briefly (see `Patience`). */
   patience?: Patience;
+  /**
+   * Where the CLI is pointed instead of the stand-in: `unreachableUrl()`, a service that cannot
+   * be reached.
+   */
+  baseUrl?: string;
 }
 
 /**
@@ -87,6 +92,7 @@ export async function agentEnvironment(
   const common = { TMPDIR: tmp, PATH: withNodeOnPath(sandbox.env.PATH ?? "/usr/bin:/bin") };
   const mcpServers = options.mcpServers ?? [];
   const patience = { ...DEFAULT_PATIENCE[agent], ...options.patience };
+  const url = options.baseUrl ?? server.url;
   switch (agent) {
     case "claude":
       if (mcpServers.length) {
@@ -94,12 +100,12 @@ export async function agentEnvironment(
       }
       return {
         ...common,
-        ...claudeEnvironment(server.url, options.subscriber ?? false, patience),
+        ...claudeEnvironment(url, options.subscriber ?? false, patience),
       };
     case "codex":
       await writeFile(
         join(sandbox.home, ".codex/config.toml"),
-        codexConfig(server.url, mcpServers, patience),
+        codexConfig(url, mcpServers, patience),
       );
       return { ...common, STANDIN_API_KEY: STAND_IN_KEY };
     case "gemini":
@@ -107,7 +113,7 @@ export async function agentEnvironment(
         join(sandbox.home, ".gemini/settings.json"),
         JSON.stringify(geminiSettings(mcpServers, patience), null, 2),
       );
-      return { ...common, GOOGLE_GEMINI_BASE_URL: server.url, GEMINI_API_KEY: STAND_IN_KEY };
+      return { ...common, GOOGLE_GEMINI_BASE_URL: url, GEMINI_API_KEY: STAND_IN_KEY };
   }
 }
 

@@ -3,7 +3,7 @@
  * windows, codex's plan limit, gemini's spent quota) is recorded as `usage_limit` in the agent's
  * own words and holds every job of that agent back until the reset the service stated, so the
  * second job of the same agent in the same run never starts. A per-minute limit the CLI retried
- * and still hit is a plain failure and defers nothing.
+ * and still hit defers nothing: it is `unavailable`, which a retry minutes later gets past.
  */
 
 import assert from "node:assert/strict";
@@ -166,14 +166,14 @@ const RATE_LIMITS: RateLimit[] = [
 
 for (const { agent, scenario, words } of RATE_LIMITS) {
   Deno.test({
-    name: `${agent} still rate-limited after its retries: a failure that defers nothing`,
+    name: `${agent} still rate-limited after its retries: unavailable, deferring nothing`,
     ignore,
     async fn() {
       const run = await runScenario({ agent, scenario, agentOptions: { subscriber: true } });
       assert.ok(run.modelCalls.length >= 2, "the CLI retried");
       assert.ok(run.modelCalls.every((call) => call.status === 429));
       const entry = run.state.jobs.x!;
-      assert.equal(entry.outcome, "failed", String(entry.last_error));
+      assert.equal(entry.outcome, "unavailable", String(entry.last_error));
       assert.match(String(entry.last_error), words);
       assert.ok(agentSaid(run.runLogs.x!, String(entry.last_error)), "the agent's own words");
       assert.equal(run.state.agent_backoff, undefined, "nothing is deferred");

@@ -22,7 +22,12 @@ import {
   writeSpecDoc,
 } from "./harness.ts";
 import { installAgents } from "./install.ts";
-import { type RecordedRequest, startModelServer } from "./stand_in/server.ts";
+import {
+  type Outage,
+  type RecordedRequest,
+  startModelServer,
+  unreachableUrl,
+} from "./stand_in/server.ts";
 
 /** Whether the real CLIs are here; when not, prints why, once per test file, for `ignore`. */
 export async function realAgentsMissing(suite: string): Promise<boolean> {
@@ -38,12 +43,21 @@ export interface Scenario {
   agent: AgentName;
   /** What the stand-in plays (stand_in/anthropic.ts, openai.ts, gemini.ts list them). */
   scenario: string;
+  /** The model service down before the scenario plays (stand_in/server.ts `Outage`). */
+  outage?: Outage;
+  /** The agent pointed at a port nothing listens on: the service cannot be reached. */
+  unreachable?: boolean;
   /** Fields of job `x` beyond its agent and spec, as YAML flow (`max_turns: 1`); or `jobs`. */
   job?: string;
   /** The whole `jobs:` block instead of job `x`: every job's spec is `x`. */
   jobs?: string;
   /** The runner's arguments after `--config`; by default `--force --job x`. */
   args?: string[];
+  /**
+   * More runner invocations after the first, each with its own arguments, against the same
+   * sandbox and stand-in (whose outage and call counts carry on): a job run again later.
+   */
+  then?: string[][];
   /** The text of spec doc `x`. */
   spec?: string;
   agentOptions?: AgentOptions;
@@ -59,7 +73,10 @@ export interface Scenario {
 
 /** What a run left behind. */
 export interface ScenarioRun {
+  /** The last invocation's. */
   result: BoundedCliResult;
+  /** Every invocation's, in order (one unless `then` asked for more). */
+  results: BoundedCliResult[];
   /** The runner's log lines (stdout and stderr). */
   runnerLog: string;
   state: Awaited<ReturnType<typeof readStateFile>>;
@@ -82,20 +99,30 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioRun> {
   if (agents.kind !== "installed") throw new Error("runScenario needs the installed agents");
   const { agent } = scenario;
   await using sandbox = await makeSandbox({ tz: scenario.tz ?? "UTC" });
-  await using server = startModelServer({ scenario: scenario.scenario });
+  await using server = startModelServer({
+    scenario: scenario.scenario,
+    ...(scenario.outage ? { outage: scenario.outage } : {}),
+  });
   await using daemon = scenario.daemon ? startFakeDaemon(sandbox.socket, scenario.daemon) : null;
   const jobs = scenario.jobs ??
     `jobs:\n  x: { job: x, agent: ${agent}, ${scenario.job ?? DEFAULT_JOB} }\n`;
   await writeAgentConfig(sandbox, jobs, agents.binaries, ["x"]);
   await writeSpecDoc(sandbox, "x", scenario.spec ?? "Write report.md containing the word done.\n");
-  const env = await agentEnvironment(sandbox, server, agent, scenario.agentOptions);
-  const args = scenario.args ?? ["--force", "--job", "x"];
-  const result = await runCliBounded(sandbox, args, env, scenario.deadlineMs ?? 90_000);
-  printRun(scenario, result, describeRequests(server));
+  const env = await agentEnvironment(sandbox, server, agent, {
+    ...scenario.agentOptions,
+    ...(scenario.unreachable ? { baseUrl: unreachableUrl() } : {}),
+  });
+  const results: BoundedCliResult[] = [];
+  for (const args of [scenario.args ?? ["--force", "--job", "x"], ...scenario.then ?? []]) {
+    results.push(await runCliBounded(sandbox, args, env, scenario.deadlineMs ?? 90_000));
+  }
+  const result = results.at(-1)!;
+  printRun(scenario, results, describeRequests(server));
   const state = await readStateFile(sandbox);
   return {
     result,
-    runnerLog: result.stdout + result.stderr,
+    results,
+    runnerLog: results.map((run) => run.stdout + run.stderr).join(""),
     state,
     history: await readHistory(sandbox),
     runLogs: await readRunLogs(state),
@@ -138,14 +165,16 @@ async function readOrNull(path: string): Promise<string | null> {
 }
 
 /** What the runner and the stand-in saw, printed with the test (deno shows it on failure too). */
-function printRun(scenario: Scenario, result: BoundedCliResult, requests: string): void {
-  const summary =
-    `${scenario.agent} ${scenario.scenario}: runner exit ${result.code} in ${result.durationMs} ms${
+function printRun(scenario: Scenario, results: BoundedCliResult[], requests: string): void {
+  const ends = results.map((result) =>
+    `runner exit ${result.code} in ${result.durationMs} ms${
       result.timedOut ? ", deadline passed" : ""
-    }`;
+    }`
+  );
+  const summary = `${scenario.agent} ${scenario.scenario}: ${ends.join("; then ")}`;
   // Only the runner's own lines: a failed job's output tail repeats the run log.
-  const runnerLines = (result.stdout + result.stderr).split("\n").filter((line) =>
-    line.startsWith("ts=")
+  const runnerLines = results.flatMap((result) =>
+    (result.stdout + result.stderr).split("\n").filter((line) => line.startsWith("ts="))
   );
   // deno-lint-ignore no-console -- the recorded exchange is what a reader of a failure needs
   console.log(`${summary}\n${requests}\n--- runner log ---\n${runnerLines.join("\n")}`);

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { startModelServer } from "./stand_in/server.ts";
+import { startModelServer, unreachableUrl } from "./stand_in/server.ts";
 
 function post(url: string, body: unknown): Promise<Response> {
   return fetch(url, {
@@ -80,6 +80,64 @@ Deno.test("setting the scenario restarts the call counts, so 'fail twice, then s
   server.scenario = "transient_then_success";
   assert.deepEqual(await statuses(), [529, 529, 200]);
   assert.equal(server.requests.length, 6);
+});
+
+const CODEX_TURN = { input: [], tools: [{ name: "exec_command" }] };
+const GEMINI_TURN = { contents: [{ role: "user", parts: [{ text: "hi" }] }] };
+const GEMINI_PATH = "/v1beta/models/gemini-2.5-flash-lite:streamGenerateContent";
+
+Deno.test("an outage answers the first N model calls, then the scenario plays from its start", async () => {
+  await using server = startModelServer({ outage: { status: 529, calls: 2 } });
+  const answers: [number, string][] = [];
+  for (let i = 0; i < 4; i++) {
+    const response = await post(`${server.url}/v1/responses`, CODEX_TURN);
+    answers.push([response.status, await response.text()]);
+  }
+  assert.deepEqual(answers.map(([status]) => status), [529, 529, 200, 200]);
+  // success_tool's first step (a shell call), not its second: the outage's calls do not count.
+  assert.match(answers[2]![1], /exec_command/);
+  assert.match(answers[3]![1], /All done\./);
+  assert.deepEqual(server.requests.map((r) => [r.callIndex, r.scenario]), [
+    [0, "outage 529"],
+    [1, "outage 529"],
+    [2, "success_tool"],
+    [3, "success_tool"],
+  ]);
+  server.outage = { status: 503 };
+  for (let i = 0; i < 3; i++) {
+    const response = await post(`${server.url}/v1/responses`, CODEX_TURN);
+    await response.body?.cancel();
+    assert.equal(response.status, 503, "without `calls`, every call");
+  }
+});
+
+Deno.test("each API words an outage as its service does", async () => {
+  await using server = startModelServer();
+  const answer = async (status: 500 | 502 | 503 | 504 | 529, path: string, body: unknown) => {
+    server.outage = { status };
+    const response = await post(`${server.url}${path}`, body);
+    return [response.status, response.headers.get("content-type"), await response.text()];
+  };
+  const claude = (status: 500 | 502 | 503 | 504 | 529) =>
+    answer(status, "/v1/messages", CLAUDE_TURN);
+  assert.deepEqual((await claude(529)).slice(0, 2), [529, "application/json"]);
+  assert.match(String((await claude(529))[2]), /"type":"overloaded_error","message":"Overloaded"/);
+  assert.match(String((await claude(500))[2]), /"type":"api_error"/);
+  assert.match(String((await claude(504))[2]), /"type":"timeout_error"/);
+  // The API documents no 502/503 of its own: those are a gateway's page.
+  assert.deepEqual((await claude(503)).slice(0, 2), [503, "text/html"]);
+  const codex = await answer(503, "/v1/responses", CODEX_TURN);
+  assert.match(String(codex[2]), /The server is overloaded or not ready yet\./);
+  const gemini = await answer(503, GEMINI_PATH, GEMINI_TURN);
+  assert.match(String(gemini[2]), /"status":"UNAVAILABLE"/);
+  assert.match(String((await answer(502, GEMINI_PATH, GEMINI_TURN))[2]), /502 Bad Gateway/);
+});
+
+Deno.test("unreachableUrl() names a port on 127.0.0.1 that refuses connections", async () => {
+  const url = unreachableUrl();
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  const refused = await fetch(`${url}/v1/messages`).then(() => null, (error: Error) => error);
+  assert.match(String(refused?.cause), /Connection refused/);
 });
 
 Deno.test("the stand-in records what it answered: when, its headers, a JSON body", async () => {

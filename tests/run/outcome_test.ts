@@ -6,7 +6,12 @@
 
 import assert from "node:assert/strict";
 import type { AgentName } from "../../lib/config/job.ts";
-import { agentReader, agentVerdict, lastWords } from "../../lib/run/outcome/classify.ts";
+import {
+  agentReader,
+  agentVerdict,
+  idleVerdict,
+  lastWords,
+} from "../../lib/run/outcome/classify.ts";
 import type { AgentFacts } from "../../lib/run/outcome/facts.ts";
 import { statedReset } from "../../lib/run/outcome/reset.ts";
 import { usageBackoffMs } from "../../lib/run/record.ts";
@@ -74,11 +79,21 @@ const EXPECTED: Record<AgentName, Record<string, Expected>> = {
     usage_limit_weekly: { outcome: "usage_limit", resetsAt: "2026-11-29T09:38:51Z" },
     usage_limit_weekly_tz_berlin: { outcome: "usage_limit", resetsAt: "2026-11-29T09:40:53Z" },
     oneshot_usage_limit_5h: { outcome: "usage_limit", resetsAt: "2026-11-26T11:40:00Z" },
-    // With an API key a 429 is the key's rate limit, which claude retried: not a usage window.
-    usage_limit_5h_apikey: { outcome: "failed", error: /Request rejected \(429\)/, retried: true },
-    server_throttle: { outcome: "failed", error: /not your usage limit/, retried: true },
-    overloaded: { outcome: "failed", error: /^API Error: 529 Overloaded/, retried: true },
-    stall: { outcome: "failed", error: /^Request timed out/ },
+    // With an API key a 429 is the key's rate limit, which claude retried: not a usage window,
+    // and one that lifts within minutes, so a later retry helps.
+    usage_limit_5h_apikey: {
+      outcome: "unavailable",
+      error: /Request rejected \(429\)/,
+      retried: true,
+    },
+    server_throttle: { outcome: "unavailable", error: /not your usage limit/, retried: true },
+    overloaded: { outcome: "unavailable", error: /^API Error: 529 Overloaded/, retried: true },
+    server_error: { outcome: "unavailable", error: /^API Error: 500 Internal server error/ },
+    gateway_503: { outcome: "unavailable", error: /^API Error: 503 Service Temporarily/ },
+    unreachable: { outcome: "unavailable", error: /Connection refused/, retried: true },
+    // No answer within API_TIMEOUT_MS, each try: claude files it as a server error too.
+    stall: { outcome: "unavailable", error: /^Request timed out/ },
+    hang: { outcome: "unavailable", error: /^Request timed out/, retried: true },
     root_refusal: {
       outcome: "failed",
       error: /^--dangerously-skip-permissions cannot be used with root\/sudo privileges/,
@@ -103,9 +118,17 @@ const EXPECTED: Record<AgentName, Record<string, Expected>> = {
     usage_limit_weekly: { outcome: "usage_limit", resetsAt: "2026-11-29T10:47:00Z" },
     usage_limit_no_reset: { outcome: "usage_limit", resetsAt: null },
     quota_exceeded: { outcome: "usage_limit", error: /^Quota exceeded/, resetsAt: null },
-    rate_limit_always: { outcome: "failed", error: /exceeded retry limit, last status: 429/ },
-    overloaded: { outcome: "failed", error: /503 Service Unavailable/, retried: true },
-    stall: { outcome: "failed", error: /idle timeout waiting for SSE/, retried: true },
+    rate_limit_always: {
+      outcome: "unavailable",
+      error: /exceeded retry limit, last status: 429/,
+    },
+    overloaded: { outcome: "unavailable", error: /503 Service Unavailable/, retried: true },
+    // codex words a 500 as high demand, and an overloaded response as a model at capacity.
+    server_error: { outcome: "unavailable", error: /^We’re currently experiencing high demand/ },
+    gateway_502: { outcome: "unavailable", error: /^unexpected status 502 Bad Gateway/ },
+    overloaded_sse: { outcome: "unavailable", error: /^Selected model is at capacity/ },
+    unreachable: { outcome: "unavailable", error: /^Connection failed/, retried: true },
+    stall: { outcome: "unavailable", error: /idle timeout waiting for SSE/, retried: true },
   },
   gemini: {
     success_tool: { outcome: "success" },
@@ -121,16 +144,24 @@ const EXPECTED: Record<AgentName, Record<string, Expected>> = {
     },
     quota_retry_long: { outcome: "usage_limit", resetsAt: "2026-11-26T10:53:02Z" },
     // A per-minute limit gemini retried until it gave up exits 173 too: no usage limit.
-    rate_limit_persistent: { outcome: "failed", error: /Please retry in 2s\./, resetsAt: null },
+    rate_limit_persistent: {
+      outcome: "unavailable",
+      error: /Please retry in 2s\./,
+      resetsAt: null,
+    },
     resource_exhausted: { outcome: "usage_limit", error: /Resource has been exhausted/ },
     loop: { outcome: "failed", error: /^gemini stopped early: Loop detected/ },
     max_turns: { outcome: "max_turns", error: /^Reached max session turns/ },
     untrusted: { outcome: "untrusted", error: /not running in a trusted directory/ },
-    server_error: { outcome: "failed", error: /"code":500/ },
-    overloaded: { outcome: "failed", error: /The model is overloaded/ },
+    // Exit 244, 246, 247: HTTP 500, 502, 503 mod 256.
+    server_error: { outcome: "unavailable", error: /"code":500/ },
+    gateway_502: { outcome: "unavailable", error: /502 Bad Gateway/ },
+    overloaded: { outcome: "unavailable", error: /The model is overloaded/ },
+    unreachable: { outcome: "unavailable", error: /fetch failed/ },
     sigterm_hang: { outcome: "failed", error: /ended without its final result/ },
     no_finish_reason: { outcome: "failed", error: /without a finish reason/ },
-    stall: { outcome: "failed", error: /terminated/ },
+    // Headers, then silence past gemini's body timeout: undici's "terminated".
+    stall: { outcome: "unavailable", error: /terminated/ },
   },
 };
 
@@ -239,6 +270,103 @@ Deno.test("agentVerdict() reads gemini's exit codes where its output says nothin
     assert.equal(agentVerdict("gemini", code, none, "").outcome, outcome, String(code));
   }
   assert.equal(agentVerdict("gemini", 9, none, "").error, "gemini exited with code 9");
+});
+
+/**
+ * A capture cut where the runner would have stopped it: the stdout lines before the first that
+ * matches `stop` (the agent's final word on the outage), and stderr up to its last retry notice.
+ */
+function cutBefore(agent: AgentName, name: string, stop: RegExp) {
+  const run = capture(agent, name);
+  const reader = agentReader(agent, () => run.capturedAt, run.timeZone);
+  const lines = run.stdout.split("\n");
+  const kept = lines.slice(0, lines.findIndex((line) => stop.test(line)));
+  for (const line of kept) reader.line(line);
+  const lastRetry = run.stderr.lastIndexOf("Retrying");
+  const stderr = lastRetry === -1 ? "" : run.stderr.slice(0, run.stderr.indexOf("\n", lastRetry));
+  const outputTail = `${kept.join("\n")}\n${stderr}`;
+  return idleVerdict(agent, reader.facts, outputTail, "idle for 600s");
+}
+
+Deno.test("idleVerdict() calls a run stopped while it retried an outage unavailable, not idle", async (t) => {
+  await t.step("claude retrying a 529 or a 500 (its api_retry events)", () => {
+    assert.deepEqual(cutBefore("claude", "overloaded", /"type":"assistant"/), {
+      outcome: "unavailable",
+      error: "idle for 600s while claude retried: overloaded (529)",
+    });
+    assert.equal(
+      cutBefore("claude", "server_error", /"type":"assistant"/)?.error,
+      "idle for 600s while claude retried: server_error (500)",
+    );
+  });
+  await t.step("codex reconnecting after a 503", () => {
+    assert.match(
+      cutBefore("codex", "overloaded", /"type":"turn\.failed"/)?.error ?? "",
+      /^idle for 600s while codex retried: Reconnecting\.\.\. 2\/2 \(unexpected status 503/,
+    );
+  });
+  await t.step("gemini retrying a 503 (on stderr, after its last event)", () => {
+    assert.equal(
+      cutBefore("gemini", "overloaded", /"type":"result"/)?.error,
+      "idle for 600s while gemini retried: Attempt 2 failed with status 503. Retrying with backoff...",
+    );
+  });
+  await t.step("gemini waiting out a per-minute limit (a notice over several lines)", () => {
+    const error = cutBefore("gemini", "rate_limit_persistent", /"type":"result"/)?.error ?? "";
+    assert.match(error, /^idle for 600s while gemini retried: Attempt 1 failed: You exceeded your/);
+    assert.match(
+      error,
+      / Please retry in 2s\. Suggested retry after 2s\.\. Retrying after \d+ms\.\.\.$/,
+    );
+  });
+  await t.step("a service that never answered: the agent hung, idle stands", () => {
+    // claude says `unknown` of a try with no answer; codex reconnects after a silent stream.
+    assert.equal(cutBefore("claude", "hang", /"type":"assistant"/), null);
+    assert.equal(cutBefore("codex", "stall", /"type":"turn\.failed"/), null);
+    // gemini's notice without a status is also what a request that got no headers gets.
+    assert.equal(cutBefore("gemini", "unreachable", /"type":"result"/), null);
+  });
+  await t.step("progress after the retries: it was not waiting on them when stopped", () => {
+    assert.equal(cutBefore("claude", "transient_then_success", /"type":"result"/), null);
+    // gemini's retry notices, then the events of the answer that came after them.
+    const gemini = capture("gemini", "transient_then_success");
+    const reader = agentReader("gemini", Date.now, "UTC");
+    for (const line of gemini.stdout.split("\n")) reader.line(line);
+    const tail = `${gemini.stderr}\n${gemini.stdout}`;
+    assert.match(tail, /^Attempt 2 failed with status 503\. Retrying/m);
+    assert.equal(idleVerdict("gemini", reader.facts, tail, "idle for 600s"), null);
+  });
+});
+
+Deno.test("agentVerdict() names a program that exits 0 without one of the agent's events", () => {
+  const run = (agent: AgentName, stdout: string, stderr = "") => {
+    const reader = agentReader(agent, Date.now, "UTC");
+    for (const line of stdout.split("\n")) reader.line(line);
+    return agentVerdict(agent, 0, reader.facts, stderr, `/opt/bin/${agent}`);
+  };
+  const text = run("claude", "Hello from my own claude script\nsecond line\n");
+  assert.equal(text.outcome, "failed");
+  assert.equal(
+    text.error,
+    '/opt/bin/claude printed no JSON event, only text ("Hello from my own claude script"); ' +
+      "it exited 0: is it Claude Code?",
+  );
+  assert.equal(
+    run("codex", "", "codex: unknown command exec\n").error,
+    "/opt/bin/codex printed nothing on stdout and on stderr: codex: unknown command exec; " +
+      "it exited 0: is it Codex CLI?",
+  );
+  // What it printed is quoted as JSON: a control character cannot reach a terminal raw.
+  assert.match(
+    run("gemini", "\u001b[31mred\rline").error!,
+    /\("\\u001b\[31mred\\rline"\).*Gemini CLI\?$/,
+  );
+  // gemini's one-shot answer is one object over many lines, read whole by its caller: finished.
+  const whole = { ...agentReader("gemini", Date.now, "UTC").facts, finished: true };
+  assert.equal(agentVerdict("gemini", 0, whole, "", "/opt/bin/gemini").outcome, "success");
+  // An agent whose events stop short is still an agent: its output was cut.
+  const first = capture("claude", "success_tool").stdout.split("\n")[0]!;
+  assert.match(run("claude", first).error!, /ended without its final result/);
 });
 
 Deno.test("statedReset() reads the shapes agents use for reset times", () => {

@@ -57,7 +57,8 @@ export function agentReader(
 /**
  * Gemini's exit codes that say more than its output: 41 no auth configured, 144/145/147 the API
  * refused the key (HTTP 400/401/403 mod 256), 53 its turn limit, 55 an untrusted folder, 173 a
- * quota (HTTP 429 mod 256).
+ * quota (HTTP 429 mod 256). An API error exits with its HTTP status mod 256, so 244 to 255 are
+ * 500 to 511: the service failing or overloaded (503 is 247) after gemini's retries.
  */
 const GEMINI_EXITS: Record<number, Outcome> = {
   41: "auth",
@@ -69,12 +70,28 @@ const GEMINI_EXITS: Record<number, Outcome> = {
   173: "usage_limit",
 };
 
-/** The verdict on a run that exited with `exitCode`, given its reader's facts and stderr. */
+/** What gemini's exit code says, if anything (`GEMINI_EXITS`, and 244-255 for 500-511). */
+function geminiExitOutcome(code: number): Outcome | undefined {
+  return code >= 244 && code <= 255 ? "unavailable" : GEMINI_EXITS[code];
+}
+
+/** What each agent is called by its makers, for a program that does not print like it. */
+const PRODUCTS: Record<AgentName, string> = {
+  claude: "Claude Code",
+  codex: "Codex CLI",
+  gemini: "Gemini CLI",
+};
+
+/**
+ * The verdict on a run that exited with `exitCode`, given its reader's facts and stderr; `binary`
+ * is the program that ran (named when its output shows it is not the agent).
+ */
 export function agentVerdict(
   agent: AgentName,
   exitCode: number,
   facts: AgentFacts,
   stderrTail: string,
+  binary: string = agent,
 ): AgentVerdict {
   const { usage, retries } = facts;
   const verdict = (outcome: Outcome, error: string | null, resetsAt: number | null = null) => ({
@@ -86,7 +103,7 @@ export function agentVerdict(
   });
   const words = facts.error ?? lastWords(stderrTail);
   // A per-minute limit gemini retried and still hit exits 173 like a spent quota.
-  const byExit = agent === "gemini" && !facts.rateLimited ? GEMINI_EXITS[exitCode] : undefined;
+  const byExit = agent === "gemini" && !facts.unavailable ? geminiExitOutcome(exitCode) : undefined;
   if (facts.limit || byExit === "usage_limit") {
     return verdict("usage_limit", facts.limit?.text ?? words, facts.limit?.resetsAt ?? null);
   }
@@ -94,10 +111,14 @@ export function agentVerdict(
   if (facts.auth) return verdict("auth", words);
   if (facts.budget) return verdict("budget", words);
   if (facts.maxTurns) return verdict("max_turns", words);
+  if (facts.unavailable) return verdict("unavailable", words);
   if (facts.failed) return verdict("failed", words);
   if (facts.stoppedEarly) return verdict("failed", `${agent} stopped early: ${facts.stoppedEarly}`);
   if (exitCode !== 0) return verdict("failed", words ?? `${agent} exited with code ${exitCode}`);
   if (!facts.finished) {
+    if (facts.events === 0) {
+      return verdict("failed", notTheAgent(agent, binary, facts.stray, words));
+    }
     return verdict(
       "failed",
       `${agent} ended without its final result (stopped by a signal, or its output was cut)` +
@@ -105,6 +126,62 @@ export function agentVerdict(
     );
   }
   return verdict("success", null);
+}
+
+/** What a program that exited 0 without one event of the agent's printed: it is not the agent. */
+function notTheAgent(
+  agent: AgentName,
+  binary: string,
+  stray: string | null,
+  stderrWords: string | null,
+): string {
+  const seen = stray === null
+    ? "printed nothing on stdout"
+    : `printed no JSON event, only text (${JSON.stringify(stray)})`;
+  const stderr = stderrWords === null ? "" : ` and on stderr: ${stderrWords}`;
+  return errorText(`${binary} ${seen}${stderr}; it exited 0: is it ${PRODUCTS[agent]}?`);
+}
+
+/**
+ * The verdict on a run the runner stopped for making no progress (`idleError` says how long):
+ * `unavailable` when the agent was retrying a service that kept answering with an outage (those
+ * retries are not progress, yet the agent was not hung: the service kept it waiting); null when
+ * it hung, and `idle` stands. Claude's and codex's retries are in their events; gemini says its
+ * own ("Attempt 2 failed with status 503. Retrying with backoff...") on stderr only, so they are
+ * read from the output after its last event.
+ */
+export function idleVerdict(
+  agent: AgentName,
+  facts: AgentFacts,
+  outputTail: string,
+  idleError: string,
+): { outcome: "unavailable"; error: string } | null {
+  const retrying = agent === "gemini" ? geminiRetrying(outputTail) : facts.retryingOutage;
+  if (retrying === null) return null;
+  return {
+    outcome: "unavailable",
+    error: errorText(`${idleError} while ${agent} retried: ${retrying}`),
+  };
+}
+
+/**
+ * A retry notice of gemini's, up to the wait it announces (the error it quotes after that, over
+ * many lines, is left out); it never runs on into the next notice.
+ */
+const GEMINI_RETRY =
+  /^Attempt \d+ failed\b(?:(?!\nAttempt \d)[\s\S])*?Retrying (?:with backoff|after \d+ms)\.\.\./gm;
+
+/**
+ * Gemini's notice of the retry it was making when its output ended, when the try had failed on
+ * a status (5xx, 429) rather than on no answer at all ("Attempt 1 failed. Retrying with
+ * backoff...", which is also what a request without headers for 60 s gets).
+ */
+function geminiRetrying(outputTail: string): string | null {
+  const lastEvent = outputTail.lastIndexOf('\n{"type":');
+  const since = lastEvent === -1 ? outputTail : outputTail.slice(lastEvent + 1);
+  const last = since.match(GEMINI_RETRY)?.at(-1);
+  if (last === undefined || /^Attempt \d+ failed\. Retrying/.test(last)) return null;
+  return last.replace(/\s+/g, " ");
 }
 
 /**

@@ -1,7 +1,10 @@
 /**
  * Claude Code's `stream-json` (and one-shot `json`) events, as 2.1.332 prints them (captured in
  * tests/testdata/streams/claude/). The final `result` event carries the verdict; a usage limit
- * also comes as a `rate_limit_event` and on the assistant event, with the reset as an epoch.
+ * also comes as a `rate_limit_event` and on the assistant event, with the reset as an epoch. An
+ * API error is said on its assistant event too, with claude's own kind of it (`error`:
+ * `server_error` for a 5xx, an overload, a refused connection or no answer in time;
+ * `rate_limit`; `authentication_failed`; ...).
  */
 
 import {
@@ -9,7 +12,7 @@ import {
   type AgentFacts,
   type AgentReader,
   errorText,
-  eventOf,
+  eventReader,
   noFacts,
   numberAt,
   objectAt,
@@ -20,36 +23,77 @@ import {
 /** A reader of one claude run. */
 export function claudeReader(statedReset: ResetReader): AgentReader {
   const facts = noFacts();
-  return {
-    facts,
-    line(text) {
-      const event = eventOf(text);
-      if (event === null) return false;
-      switch (event.type) {
-        case "system":
-          return readSystem(facts, event);
-        case "rate_limit_event":
-          readRateLimit(facts, objectAt(event, "rate_limit_info"));
-          return false;
-        case "assistant":
-          readAssistant(facts, event);
-          return true;
-        case "result":
-          readResult(facts, event, statedReset);
-          return true;
-        default:
-          return event.type === "user";
-      }
-    },
-  };
+  // The kind of API error claude said last (its assistant event's `error`).
+  const apiError = { kind: null as string | null, detail: null as string | null };
+  return eventReader(facts, (event) => {
+    switch (event.type) {
+      case "system":
+        return readSystem(facts, event);
+      case "rate_limit_event":
+        readRateLimit(facts, objectAt(event, "rate_limit_info"));
+        return false;
+      case "assistant":
+        facts.retryingOutage = null;
+        apiError.kind = event.is_api_error_message === true ? textOf(event.error) : null;
+        apiError.detail = textOf(event.api_error);
+        readAssistant(facts, event);
+        return true;
+      case "result":
+        readResult(facts, event, statedReset);
+        if (facts.failed && !facts.limit) facts.unavailable = unavailable(event, apiError);
+        return true;
+      default:
+        if (event.type === "user") facts.retryingOutage = null;
+        return event.type === "user";
+    }
+  });
 }
 
-/** `init` is the agent starting; `api_retry` a retry it makes: worth a note, not progress. */
+/**
+ * `init` is the agent starting; `api_retry` a retry it makes: worth a note, not progress. A retry
+ * of a 5xx, an overload or a 429 is a retry of an unavailable service; `unknown` (no status) is
+ * also what claude says of a try that got no answer, so it proves nothing.
+ */
 function readSystem(facts: AgentFacts, event: AgentEvent): boolean {
   if (event.subtype !== "api_retry") return event.subtype === "init";
   const status = numberAt(event, "error_status");
-  facts.retries.push(`${textOf(event.error) ?? "error"}${status ? ` (${status})` : ""}`);
+  const note = `${textOf(event.error) ?? "error"}${status ? ` (${status})` : ""}`;
+  facts.retries.push(note);
+  const outage = isOutageStatus(status) || OUTAGE_KINDS.has(textOf(event.error) ?? "");
+  facts.retryingOutage = outage ? note : null;
   return false;
+}
+
+/** A 5xx, or a 429 that is not a usage limit (those are read before): the service, for now. */
+function isOutageStatus(status: number | undefined): boolean {
+  return status !== undefined && (status >= 500 || status === 429);
+}
+
+/** Claude's kinds of API error that say the service would not serve the request for now. */
+const OUTAGE_KINDS = new Set(["server_error", "overloaded", "rate_limit"]);
+
+/**
+ * Kinds of connection error claude also files under `server_error` that a retry does not mend:
+ * a certificate nobody trusts, a gateway answering something that is not the API.
+ */
+const NEEDS_A_PERSON = new Set([
+  "tls_untrusted_ca",
+  "tls_cert_signature_failure",
+  "gateway_content_type",
+]);
+
+/**
+ * Whether the failed result is the service being unavailable: a 5xx or 429 status (a usage limit
+ * was ruled out before), or claude's own kind of the error that ended the run.
+ */
+function unavailable(
+  result: AgentEvent,
+  apiError: { kind: string | null; detail: string | null },
+): boolean {
+  const status = numberAt(result, "api_error_status");
+  if (status !== undefined) return isOutageStatus(status);
+  return apiError.kind !== null && OUTAGE_KINDS.has(apiError.kind) &&
+    !NEEDS_A_PERSON.has(apiError.detail ?? "");
 }
 
 /**

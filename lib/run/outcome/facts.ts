@@ -25,16 +25,30 @@ export interface AgentFacts {
   /** Not logged in, a bad key: no retry helps until a person acts. */
   auth: boolean;
   /**
-   * A per-minute rate limit the agent retried until it gave up: it lifts within minutes, so the
-   * run failed but nothing is deferred (however the agent's exit code words it).
+   * The model service would not serve the run for now and the agent gave up retrying: overloaded
+   * (claude's 529, gemini's 503), failing (5xx), unreachable (a refused or dropped connection, no
+   * answer in time) or holding requests back per minute (a 429 that is not the account's usage
+   * limit, however the agent's exit code words it). A retry minutes later helps; nothing is
+   * deferred.
    */
-  rateLimited: boolean;
+  unavailable: boolean;
+  /**
+   * The agent's words for the try it is retrying, when the service answered that try with an
+   * outage (a 5xx, an overload, a 429, a refused connection) rather than silence; cleared by
+   * progress. A run stopped for making no progress while it is set was kept waiting by a service
+   * that said it was unavailable, not by one that hung (`idleVerdict` in classify.ts).
+   */
+  retryingOutage: string | null;
   /** The agent stopped on its own before finishing (gemini's loop detection). */
   stoppedEarly: string | null;
   /** Trouble the agent retried (a transient error, a per-minute limit): worth a note, no more. */
   retries: string[];
   /** The last answer the agent gave (for `runOnce`). */
   answer: string | null;
+  /** How many of the agent's events (JSON objects) its output held. */
+  events: number;
+  /** The first line of output that was not an event: what a program that is not the agent said. */
+  stray: string | null;
 }
 
 /** One machine-readable event: a JSON object on a line of its own. */
@@ -62,10 +76,38 @@ export function noFacts(): AgentFacts {
     maxTurns: false,
     budget: false,
     auth: false,
-    rateLimited: false,
+    unavailable: false,
+    retryingOutage: null,
     stoppedEarly: null,
     retries: [],
     answer: null,
+    events: 0,
+    stray: null,
+  };
+}
+
+/** The most of a stray line kept: enough to recognise the program, never its whole output. */
+const MAX_STRAY_CHARS = 200;
+
+/**
+ * A reader that hands each event of the output to `read`, which says whether it is progress, and
+ * keeps count of the events, and the first line that was none.
+ */
+export function eventReader(
+  facts: AgentFacts,
+  read: (event: AgentEvent) => boolean,
+): AgentReader {
+  return {
+    facts,
+    line(text) {
+      const event = eventOf(text);
+      if (event !== null) {
+        facts.events++;
+        return read(event);
+      }
+      if (facts.stray === null && text.trim()) facts.stray = text.trim().slice(0, MAX_STRAY_CHARS);
+      return false;
+    },
   };
 }
 

@@ -10,7 +10,7 @@ import {
   type AgentFacts,
   type AgentReader,
   errorText,
-  eventOf,
+  eventReader,
   noFacts,
   numberAt,
   objectAt,
@@ -30,39 +30,34 @@ export function geminiReader(statedReset: ResetReader): AgentReader {
     if (!inTurn) facts.usage.turns = (facts.usage.turns ?? 0) + 1;
     inTurn = true;
   };
-  return {
-    facts,
-    line(text) {
-      const event = eventOf(text);
-      if (event === null) return false;
-      switch (event.type) {
-        case "error": {
-          const message = textOf(event.message) ?? "error";
-          if (/loop detected/i.test(message)) facts.stoppedEarly = message;
-          else lastError = message;
-          return false;
-        }
-        case "message":
-          // Deltas are pieces of one answer, spaces included: joined as they come.
-          if (event.role === "assistant" && typeof event.content === "string") {
-            modelSpoke();
-            facts.answer = (facts.answer ?? "") + event.content;
-          }
-          return true;
-        case "tool_use":
-          modelSpoke();
-          return true;
-        case "tool_result":
-          inTurn = false;
-          return true;
-        case "result":
-          readResult(facts, event, lastError, statedReset);
-          return true;
-        default:
-          return event.type === "init";
+  return eventReader(facts, (event) => {
+    switch (event.type) {
+      case "error": {
+        const message = textOf(event.message) ?? "error";
+        if (/loop detected/i.test(message)) facts.stoppedEarly = message;
+        else lastError = message;
+        return false;
       }
-    },
-  };
+      case "message":
+        // Deltas are pieces of one answer, spaces included: joined as they come.
+        if (event.role === "assistant" && typeof event.content === "string") {
+          modelSpoke();
+          facts.answer = (facts.answer ?? "") + event.content;
+        }
+        return true;
+      case "tool_use":
+        modelSpoke();
+        return true;
+      case "tool_result":
+        inTurn = false;
+        return true;
+      case "result":
+        readResult(facts, event, lastError, statedReset);
+        return true;
+      default:
+        return event.type === "init";
+    }
+  });
 }
 
 function readResult(
@@ -83,8 +78,16 @@ function readResult(
   const words = textOf(objectAt(event, "error")?.message) ?? lastError ??
     "gemini reported an error";
   facts.error = errorText(words);
-  readQuota(facts, words, statedReset);
+  if (NO_CONNECTION.test(words)) facts.unavailable = true;
+  else readQuota(facts, words, statedReset);
 }
+
+/**
+ * A service gemini could not reach, or whose answer broke off, once its retries were spent: the
+ * words its HTTP client gives a refused or reset connection ("fetch failed") and a stream cut or
+ * silent past its body timeout ("terminated"). A 5xx is said by its exit code (classify.ts).
+ */
+const NO_CONNECTION = /^\[API Error: (?:exception TypeError: )?(?:fetch failed|terminated)\b/;
 
 /** Gemini's words for a spent quota (its exit code 173, HTTP 429, says it too: classify.ts). */
 const QUOTA =
@@ -102,6 +105,6 @@ const RETRIED_WAIT_SECONDS = 300;
 function readQuota(facts: AgentFacts, words: string, statedReset: ResetReader): void {
   if (!QUOTA.test(words)) return;
   const wait = STATED_WAIT.exec(words);
-  if (wait && Number(wait[1]) <= RETRIED_WAIT_SECONDS) facts.rateLimited = true;
+  if (wait && Number(wait[1]) <= RETRIED_WAIT_SECONDS) facts.unavailable = true;
   else facts.limit = { resetsAt: statedReset(words), text: words };
 }

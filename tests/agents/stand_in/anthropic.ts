@@ -14,6 +14,8 @@
  * when it shuts down.
  */
 
+import { gatewayPage } from "./gateway.ts";
+
 export type Scenario = string;
 
 /**
@@ -106,7 +108,7 @@ function answer(
     case "overloaded":
       return overloaded();
     case "server_error":
-      return apiError(500, "api_error", "Internal server error");
+      return outage(500);
     case "rate_limit_minute":
       return callIndex < 1 ? perMinuteRateLimit(1) : reply(writeReportThenFinish(body));
     case "server_throttle":
@@ -195,6 +197,24 @@ function apiError(
 
 function overloaded(): Response {
   return apiError(529, "overloaded_error", "Overloaded");
+}
+
+/**
+ * The service overloaded or failing, as the API answers: 529 `overloaded_error`, 500
+ * `api_error`, 504 `timeout_error` (the errors the API documents). A 502 or 503 comes from a
+ * gateway in front of it, as an HTML page rather than the API's JSON.
+ */
+export function outage(status: 500 | 502 | 503 | 504 | 529): Response {
+  switch (status) {
+    case 529:
+      return overloaded();
+    case 500:
+      return apiError(500, "api_error", "Internal server error");
+    case 504:
+      return apiError(504, "timeout_error", "Request timeout");
+    default:
+      return gatewayPage(status);
+  }
 }
 
 /** A plain 429 (API key per-minute limit): no unified headers, a short retry-after. */

@@ -20,6 +20,8 @@
  * when it shuts down.
  */
 
+import { gatewayPage } from "./gateway.ts";
+
 /** What the stand-in plays; see SCENARIOS for the vocabulary. */
 export type Scenario = string;
 
@@ -269,6 +271,29 @@ const overloaded = () =>
   rpcError(503, "UNAVAILABLE", "The model is overloaded. Please try again later.");
 const internalError = () =>
   rpcError(500, "INTERNAL", "An internal error has occurred. Please retry or report.");
+
+/**
+ * The service overloaded or failing, as Google's front end answers: 500 INTERNAL, 503
+ * UNAVAILABLE ("The model is overloaded"), 504 DEADLINE_EXCEEDED; a 502 or 529 as a gateway's
+ * page.
+ */
+export function outage(status: 500 | 502 | 503 | 504 | 529): Response {
+  switch (status) {
+    case 500:
+      return internalError();
+    case 503:
+      return overloaded();
+    case 504:
+      return rpcError(
+        504,
+        "DEADLINE_EXCEEDED",
+        "Deadline expired before operation could complete.",
+      );
+    default:
+      return gatewayPage(status);
+  }
+}
+
 const unauthenticated = () =>
   rpcError(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.");
 const permissionDenied = () =>

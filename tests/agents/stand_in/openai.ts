@@ -26,6 +26,8 @@
  * when it shuts down.
  */
 
+import { gatewayPage } from "./gateway.ts";
+
 export type Scenario = string;
 
 /** Every scenario `handle` knows; any other name is answered like `success_tool`. */
@@ -208,6 +210,36 @@ function refuseWebSocket(signal: AbortSignal, scenario: Scenario): Response | Pr
   if (scenario === "websocket_hang") return untilAborted(signal);
   if (scenario === "websocket_error") return serverError(500);
   return json(426, { error: { message: "Upgrade Required" } });
+}
+
+/**
+ * The service overloaded or failing, in the API's words: 500 "The server had an error while
+ * processing your request", 503 "The server is overloaded or not ready yet." (the errors OpenAI
+ * documents); a 502, 504 or 529 from the gateway in front of it.
+ */
+export function outage(status: 500 | 502 | 503 | 504 | 529): Response {
+  switch (status) {
+    case 500:
+      return json(500, {
+        error: {
+          message: "The server had an error while processing your request. Sorry about that!",
+          type: "server_error",
+          param: null,
+          code: null,
+        },
+      });
+    case 503:
+      return json(503, {
+        error: {
+          message: "The server is overloaded or not ready yet.",
+          type: "server_error",
+          param: null,
+          code: null,
+        },
+      });
+    default:
+      return gatewayPage(status);
+  }
 }
 
 function serverError(status: number): Response {

@@ -2,7 +2,7 @@
  * One stand-in model server for the three agent CLIs: the Anthropic Messages API (claude), the
  * OpenAI Responses API (codex) and the Gemini API (gemini), told apart by the request path, on
  * 127.0.0.1 and a free port. Every request is recorded; each API module answers it as the
- * current scenario says.
+ * current scenario says, after the outage (if any) the server plays first.
  */
 
 import * as anthropic from "./anthropic.ts";
@@ -48,12 +48,30 @@ export interface RecordedAnswer {
   body: unknown;
 }
 
+/** The HTTP statuses of a model service that is overloaded or failing, as `Outage` plays them. */
+export const OUTAGE_STATUSES = [500, 502, 503, 504, 529] as const;
+export type OutageStatus = typeof OUTAGE_STATUSES[number];
+
+/**
+ * The model service down before (or instead of) the scenario: every model call answered with
+ * `status`, worded as that API words it (each module's `outage`), for the first `calls` model
+ * calls or, without `calls`, for all of them. After those the scenario plays as if they had
+ * never happened (its `callIndex` starts at 0), so "overloaded for 3 calls, then fine" is
+ * `{ status: 529, calls: 3 }` before `success_tool`. Side calls and probes are answered as usual.
+ */
+export interface Outage {
+  status: OutageStatus;
+  calls?: number;
+}
+
 /** A running stand-in; `await using` shuts it down, hanging answers included. */
 export interface ModelServer extends AsyncDisposable {
   /** `http://127.0.0.1:PORT`, without a trailing slash. */
   readonly url: string;
   /** What every API plays; setting it (between runs) also restarts the model-call counts. */
   scenario: string;
+  /** The outage played before the scenario; setting it also restarts the model-call counts. */
+  outage: Outage | null;
   /** Every request so far, in arrival order. */
   readonly requests: readonly RecordedRequest[];
   /** The model calls `api` received, in order. */
@@ -65,6 +83,7 @@ export interface ModelServer extends AsyncDisposable {
 interface Api {
   routes: RegExp[];
   isModelCall(request: Request, bodyText: string): boolean;
+  outage(status: OutageStatus): Response;
   handle(
     request: Request,
     bodyText: string,
@@ -77,10 +96,21 @@ const APIS: Record<ApiName, Api> = {
   anthropic: {
     routes: anthropic.ROUTES,
     isModelCall: anthropic.isModelCall,
+    outage: anthropic.outage,
     handle: anthropic.handle,
   },
-  openai: { routes: openai.ROUTES, isModelCall: openai.isModelCall, handle: openai.handle },
-  gemini: { routes: gemini.ROUTES, isModelCall: gemini.isModelCall, handle: gemini.handle },
+  openai: {
+    routes: openai.ROUTES,
+    isModelCall: openai.isModelCall,
+    outage: openai.outage,
+    handle: openai.handle,
+  },
+  gemini: {
+    routes: gemini.ROUTES,
+    isModelCall: gemini.isModelCall,
+    outage: gemini.outage,
+    handle: gemini.handle,
+  },
 };
 
 /** Auth, versions, betas, retry bookkeeping and session ids: what tells one call from another. */
@@ -106,11 +136,17 @@ const INTERESTING_HEADERS = new RegExp(
 const SECRET_HEADERS = new Set(["authorization", "x-api-key", "x-goog-api-key"]);
 
 /** Starts the server; the scenario defaults to `success_tool`, which all three APIs know. */
-export function startModelServer(options: { scenario?: string } = {}): ModelServer {
+export function startModelServer(
+  options: { scenario?: string; outage?: Outage } = {},
+): ModelServer {
   const started = performance.now();
   const requests: RecordedRequest[] = [];
   const counts: Record<ApiName, number> = { anthropic: 0, openai: 0, gemini: 0 };
   let scenario = options.scenario ?? "success_tool";
+  let outage = options.outage ?? null;
+  const restartCounts = () => {
+    for (const api of Object.keys(counts) as ApiName[]) counts[api] = 0;
+  };
   // Aborted on dispose: ends every hanging or stalled answer, which graceful shutdown awaits.
   const stopping = new AbortController();
 
@@ -121,6 +157,8 @@ export function startModelServer(options: { scenario?: string } = {}): ModelServ
       const url = new URL(request.url);
       const api = apiFor(url.pathname);
       const modelCall = api !== null && APIS[api].isModelCall(request, bodyText);
+      const callIndex = modelCall ? counts[api!]++ : null;
+      const down = callIndex !== null && outage !== null && callIndex < (outage.calls ?? Infinity);
       const record: RecordedRequest = {
         api,
         method: request.method,
@@ -129,20 +167,26 @@ export function startModelServer(options: { scenario?: string } = {}): ModelServ
         headers: headersOfInterest(request.headers),
         body: parseBody(bodyText),
         modelCall,
-        callIndex: modelCall ? counts[api!]++ : null,
-        scenario,
+        callIndex,
+        scenario: down ? `outage ${outage!.status}` : scenario,
         atMs: Math.round(performance.now() - started),
         receivedAt: Date.now(),
         status: null,
         answer: null,
       };
       requests.push(record);
-      const response = api === null ? notServed(url.pathname) : await APIS[api].handle(
-        withStopSignal(request, stopping.signal),
-        bodyText,
-        record.scenario,
-        record.callIndex ?? counts[api],
-      );
+      // The scenario counts its own calls: the outage's come before its first.
+      const outageCalls = outage === null ? 0 : outage.calls ?? 0;
+      const response = api === null
+        ? notServed(url.pathname)
+        : down
+        ? APIS[api].outage(outage!.status)
+        : await APIS[api].handle(
+          withStopSignal(request, stopping.signal),
+          bodyText,
+          scenario,
+          (callIndex ?? counts[api]) - outageCalls,
+        );
       record.status = response.status;
       record.answer = await recordedAnswer(response);
       return response;
@@ -156,7 +200,14 @@ export function startModelServer(options: { scenario?: string } = {}): ModelServ
     },
     set scenario(value: string) {
       scenario = value;
-      for (const api of Object.keys(counts) as ApiName[]) counts[api] = 0;
+      restartCounts();
+    },
+    get outage() {
+      return outage;
+    },
+    set outage(value: Outage | null) {
+      outage = value;
+      restartCounts();
     },
     requests,
     modelRequests: (api) => requests.filter((r) => r.api === api && r.modelCall),
@@ -166,6 +217,17 @@ export function startModelServer(options: { scenario?: string } = {}): ModelServ
       await server.shutdown();
     },
   };
+}
+
+/**
+ * An address on 127.0.0.1 where nothing listens, for a model service that cannot be reached: a
+ * port the system just gave a listener, closed again, so every connection to it is refused.
+ */
+export function unreachableUrl(): string {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return `http://127.0.0.1:${port}`;
 }
 
 function apiFor(path: string): ApiName | null {

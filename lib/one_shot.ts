@@ -129,7 +129,10 @@ async function ask(
   const facts = request.agent === "gemini"
     ? geminiFacts(result.stdoutTail, result.stderrTail, reader.facts)
     : reader.facts;
-  const verdict = agentVerdict(request.agent, result.code, facts, result.stderrTail);
+  const verdict = agentVerdict(request.agent, result.code, facts, result.stderrTail, {
+    binary: invocation.command,
+    stdoutTail: result.stdoutTail,
+  });
   if (verdict.outcome !== "success" || facts.answer === null) {
     const words = verdict.error ?? `${request.agent} one-shot gave no answer`;
     throw new OneShotError(`${words} (output in ${request.logPath})`, verdict.outcome);

@@ -151,7 +151,7 @@ export async function runAgentJob(job: AgentJob, context: JobContext): Promise<J
     code,
     reader.facts,
     result.stderrTail,
-    prepared.invocation.command,
+    { binary: prepared.invocation.command, stdoutTail: result.stdoutTail },
   );
   return jobResult({
     outcome: verdict.outcome,

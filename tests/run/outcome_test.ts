@@ -12,7 +12,7 @@ import {
   idleVerdict,
   lastWords,
 } from "../../lib/run/outcome/classify.ts";
-import type { AgentFacts } from "../../lib/run/outcome/facts.ts";
+import { type AgentFacts, MAX_ANSWER_CHARS } from "../../lib/run/outcome/facts.ts";
 import { statedReset } from "../../lib/run/outcome/reset.ts";
 import { usageBackoffMs } from "../../lib/run/record.ts";
 
@@ -342,7 +342,10 @@ Deno.test("agentVerdict() names a program that exits 0 without one of the agent'
   const run = (agent: AgentName, stdout: string, stderr = "") => {
     const reader = agentReader(agent, Date.now, "UTC");
     for (const line of stdout.split("\n")) reader.line(line);
-    return agentVerdict(agent, 0, reader.facts, stderr, `/opt/bin/${agent}`);
+    return agentVerdict(agent, 0, reader.facts, stderr, {
+      binary: `/opt/bin/${agent}`,
+      stdoutTail: stdout,
+    });
   };
   const text = run("claude", "Hello from my own claude script\nsecond line\n");
   assert.equal(text.outcome, "failed");
@@ -363,7 +366,10 @@ Deno.test("agentVerdict() names a program that exits 0 without one of the agent'
   );
   // gemini's one-shot answer is one object over many lines, read whole by its caller: finished.
   const whole = { ...agentReader("gemini", Date.now, "UTC").facts, finished: true };
-  assert.equal(agentVerdict("gemini", 0, whole, "", "/opt/bin/gemini").outcome, "success");
+  assert.equal(
+    agentVerdict("gemini", 0, whole, "", { binary: "/opt/bin/gemini" }).outcome,
+    "success",
+  );
   // An agent whose events stop short is still an agent: its output was cut.
   const first = capture("claude", "success_tool").stdout.split("\n")[0]!;
   assert.match(run("claude", first).error!, /ended without its final result/);
@@ -399,4 +405,14 @@ Deno.test("usageBackoffMs() doubles from 15 minutes up to 4 hours", () => {
     240,
     240,
   ]);
+});
+
+Deno.test("the gemini reader keeps at most the last 4 MiB of a long run's answer", () => {
+  const reader = agentReader("gemini", Date.now, "UTC");
+  const delta = "x".repeat(64 * 1024 - 1) + "y";
+  for (let piece = 0; piece < 80; piece++) {
+    reader.line(JSON.stringify({ type: "message", role: "assistant", content: delta }));
+  }
+  assert.equal(reader.facts.answer!.length, MAX_ANSWER_CHARS);
+  assert.ok(reader.facts.answer!.endsWith("y"), "its end is kept");
 });

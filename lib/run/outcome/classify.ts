@@ -82,16 +82,24 @@ const PRODUCTS: Record<AgentName, string> = {
   gemini: "Gemini CLI",
 };
 
+/** What the runner saw of a run besides its events: who ran, and what it printed that was not one. */
+export interface RunSeen {
+  /** The program that ran (named when its output shows it is not the agent). */
+  binary?: string;
+  /** The end of its stdout. */
+  stdoutTail?: string;
+}
+
 /**
- * The verdict on a run that exited with `exitCode`, given its reader's facts and stderr; `binary`
- * is the program that ran (named when its output shows it is not the agent).
+ * The verdict on a run that exited with `exitCode`, given its reader's facts and stderr, and
+ * (`seen`) the program and its stdout, for a program that turns out not to be the agent.
  */
 export function agentVerdict(
   agent: AgentName,
   exitCode: number,
   facts: AgentFacts,
   stderrTail: string,
-  binary: string = agent,
+  seen: RunSeen = {},
 ): AgentVerdict {
   const { usage, retries } = facts;
   const verdict = (outcome: Outcome, error: string | null, resetsAt: number | null = null) => ({
@@ -117,7 +125,10 @@ export function agentVerdict(
   if (exitCode !== 0) return verdict("failed", words ?? `${agent} exited with code ${exitCode}`);
   if (!facts.finished) {
     if (facts.events === 0) {
-      return verdict("failed", notTheAgent(agent, binary, facts.stray, words));
+      return verdict(
+        "failed",
+        notTheAgent(agent, seen.binary ?? agent, firstLine(seen.stdoutTail ?? ""), words),
+      );
     }
     return verdict(
       "failed",
@@ -126,6 +137,15 @@ export function agentVerdict(
     );
   }
   return verdict("success", null);
+}
+
+/** The most of a stray line quoted: enough to recognise the program, never its whole output. */
+const MAX_STRAY_CHARS = 200;
+
+/** The first line with something on it, trimmed and cut short; null when there is none. */
+function firstLine(text: string): string | null {
+  const line = text.split("\n").find((line) => line.trim() !== "");
+  return line === undefined ? null : line.trim().slice(0, MAX_STRAY_CHARS);
 }
 
 /** What a program that exited 0 without one event of the agent's printed: it is not the agent. */

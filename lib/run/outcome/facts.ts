@@ -47,8 +47,6 @@ export interface AgentFacts {
   answer: string | null;
   /** How many of the agent's events (JSON objects) its output held. */
   events: number;
-  /** The first line of output that was not an event: what a program that is not the agent said. */
-  stray: string | null;
 }
 
 /** One machine-readable event: a JSON object on a line of its own. */
@@ -82,16 +80,12 @@ export function noFacts(): AgentFacts {
     retries: [],
     answer: null,
     events: 0,
-    stray: null,
   };
 }
 
-/** The most of a stray line kept: enough to recognise the program, never its whole output. */
-const MAX_STRAY_CHARS = 200;
-
 /**
  * A reader that hands each event of the output to `read`, which says whether it is progress, and
- * keeps count of the events, and the first line that was none.
+ * keeps count of the events. (It is given only lines shaped like events: `process/output.ts`.)
  */
 export function eventReader(
   facts: AgentFacts,
@@ -105,7 +99,6 @@ export function eventReader(
         facts.events++;
         return read(event);
       }
-      if (facts.stray === null && text.trim()) facts.stray = text.trim().slice(0, MAX_STRAY_CHARS);
       return false;
     },
   };
@@ -143,6 +136,9 @@ export function numberAt(event: AgentEvent | null, key: string): number | undefi
   const value = event?.[key];
   return typeof value === "number" && Number.isFinite(value) ? value : undefined;
 }
+
+/** The most of an agent's answer kept (its end): more than any one-shot answer, never a log. */
+export const MAX_ANSWER_CHARS = 4 * 1024 * 1024;
 
 /** The most of an agent's error text kept: enough for its own words, never a whole log. */
 const MAX_ERROR_CHARS = 2000;

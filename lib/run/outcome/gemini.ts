@@ -11,6 +11,7 @@ import {
   type AgentReader,
   errorText,
   eventReader,
+  MAX_ANSWER_CHARS,
   noFacts,
   numberAt,
   objectAt,
@@ -39,10 +40,14 @@ export function geminiReader(statedReset: ResetReader): AgentReader {
         return false;
       }
       case "message":
-        // Deltas are pieces of one answer, spaces included: joined as they come.
+        // Deltas are pieces of one answer, spaces included: joined as they come, up to a
+        // bound (an answer is for runOnce; a job that talks for hours must not hold it all).
         if (event.role === "assistant" && typeof event.content === "string") {
           modelSpoke();
-          facts.answer = (facts.answer ?? "") + event.content;
+          const answer = (facts.answer ?? "") + event.content;
+          facts.answer = answer.length > MAX_ANSWER_CHARS
+            ? answer.slice(-MAX_ANSWER_CHARS)
+            : answer;
         }
         return true;
       case "tool_use":

@@ -3,6 +3,8 @@
  * place it was found and the exit code; `main.ts` catches it in one place and prints it.
  */
 
+import { printable } from "./log.ts";
+
 /** One problem, located as precisely as we know it. */
 export interface Problem {
   /** The file the problem is in, as the user named it. */
@@ -16,7 +18,10 @@ export interface Problem {
   message: string;
 }
 
-/** Formats a problem as `file:line:col: field: message`. */
+/**
+ * Formats a problem as `file:line:col: field: message`, on one line of plain characters: a key,
+ * a value or a file name it quotes keeps no control character (`printable`).
+ */
 export function formatProblem(problem: Problem): string {
   let place = problem.file ?? "";
   if (place && problem.line !== undefined) {
@@ -24,7 +29,7 @@ export function formatProblem(problem: Problem): string {
     if (problem.column !== undefined) place += `:${problem.column}`;
   }
   const parts = [place, problem.field, problem.message].filter((part) => part);
-  return parts.join(": ");
+  return printable(parts.join(": "));
 }
 
 /** A condition the user must fix. Exit status 2 unless said otherwise. */

@@ -6,7 +6,7 @@
 
 import type { Config, Job } from "../config/job.ts";
 import { UsageError } from "../errors.ts";
-import { print } from "../log.ts";
+import { print, printable } from "../log.ts";
 import type { RunnerPaths } from "../paths.ts";
 import { join } from "../posix_path.ts";
 import { listRunLogs } from "../run/run_logs.ts";
@@ -322,19 +322,6 @@ export function table(rows: string[][]): string {
   return cells.map((row) =>
     row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd()
   ).join("\n");
-}
-
-/**
- * Text a job controls (its error, its message) as one line of plain characters: a newline would
- * forge another row, an escape sequence would reach the terminal. Each control character becomes
- * its escape (`\n`, `\x1b`).
- */
-export function printable(text: string): string {
-  // deno-lint-ignore no-control-regex -- matching control characters is the point.
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) => {
-    const named: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
-    return named[char] ?? `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`;
-  });
 }
 
 /**

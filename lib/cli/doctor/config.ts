@@ -29,11 +29,7 @@ export async function checkConfig(context: DoctorContext, checks: Check[]): Prom
         : { name: "jobs folder", status: "ok", detail: "every entry of jobs/ could be looked at" },
     );
     for (const warning of config.warnings) {
-      checks.push({
-        name: "config",
-        status: "info",
-        detail: `warning: ${warning.field}: ${warning.message}`,
-      });
+      checks.push({ name: "config", status: "warn", detail: formatProblem(warning) });
     }
     return config;
   } catch (error) {

@@ -14,7 +14,7 @@ import { runnerTimeZone, zoneName } from "../time_zone.ts";
 import { VERSION } from "../version.ts";
 import { type Check, type DoctorContext, exists } from "./doctor/check.ts";
 import { checkAgents } from "./doctor/agents.ts";
-import { checkConfig, checkSpecDocs } from "./doctor/config.ts";
+import { checkConfig, checkPrograms, checkSpecDocs } from "./doctor/config.ts";
 import { checkNotify } from "./doctor/notify.ts";
 import { checkService } from "./doctor/service.ts";
 import {
@@ -37,6 +37,7 @@ export async function runDoctor(context: DoctorContext): Promise<Check[]> {
   if (config) {
     checkComputer(config, context, checks);
     checkSpecDocs(config, checks);
+    checkPrograms(config, context, service?.path ?? null, checks);
     await checkAgents(config, context, service?.path ?? null, checks);
     checkNotify(config, context, context.desktop, checks);
   }

@@ -82,6 +82,11 @@ export function printable(text: string): string {
   });
 }
 
+/** `1 job`, `2 jobs`: a count and its noun, in the singular for one (`plural` when not `+s`). */
+export function counted(count: number, noun: string, plural = `${noun}s`): string {
+  return `${count} ${count === 1 ? noun : plural}`;
+}
+
 function hex(char: string, digits: number): string {
   return char.charCodeAt(0).toString(16).padStart(digits, "0");
 }

@@ -6,7 +6,7 @@
 
 import type { Config, Job } from "../config/job.ts";
 import { UsageError } from "../errors.ts";
-import { print, printable } from "../log.ts";
+import { counted, print, printable } from "../log.ts";
 import type { RunnerPaths } from "../paths.ts";
 import { join } from "../posix_path.ts";
 import { startProblem } from "../run/preflight.ts";
@@ -142,7 +142,10 @@ export async function showHistory(
   return 0;
 }
 
-/** `--logs NAME [--run N]`: the output of a job's Nth latest run, as it was written. */
+/**
+ * `--logs NAME [--run N]`: the output of a job's Nth latest run, as it was written. `job` is a
+ * job's name (`flags.ts` refuses anything else), so the folder read is always under the logs.
+ */
 export async function showLogs(paths: RunnerPaths, job: string, run: number): Promise<number> {
   const dir = join(paths.logs, job);
   const names = listRunLogs(dir).reverse();
@@ -150,8 +153,8 @@ export async function showLogs(paths: RunnerPaths, job: string, run: number): Pr
   if (!name) {
     throw new UsageError(
       names.length
-        ? `${job} has ${names.length} run logs; --run ${run} is past the oldest`
-        : `no run logs for ${job} in ${dir}`,
+        ? `${job} has ${counted(names.length, "run log")}; --run ${run} is past the oldest`
+        : `no run logs for ${job} (${jobsWithLogs(paths.logs)})`,
     );
   }
   print(`# ${dir}/${name}`, "stderr");
@@ -159,6 +162,22 @@ export async function showLogs(paths: RunnerPaths, job: string, run: number): Pr
   const file = await Deno.open(`${dir}/${name}`, { read: true });
   await file.readable.pipeTo(Deno.stdout.writable, { preventClose: true });
   return 0;
+}
+
+/** The jobs that have run logs, for a person who named one that has none. */
+function jobsWithLogs(logs: string): string {
+  let names: string[];
+  try {
+    names = [...Deno.readDirSync(logs)]
+      .filter((entry) => entry.isDirectory && listRunLogs(join(logs, entry.name)).length > 0)
+      .map((entry) => entry.name)
+      .sort();
+  } catch (error) {
+    // No logs folder (or not a folder): no job has logs to name; the message says the rest.
+    if (error instanceof Deno.errors.NotCapable) throw error;
+    names = [];
+  }
+  return names.length ? `jobs with run logs: ${names.join(", ")}` : `no job has run logs yet`;
 }
 
 /** One row of `--list`, also its JSON form. */

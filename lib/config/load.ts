@@ -7,7 +7,7 @@
 
 import { ConfigError, type Problem, StoreError } from "../errors.ts";
 import { lazyImport } from "../lazy.ts";
-import { basename, extname, join, resolve } from "../posix_path.ts";
+import { basename, dirname, extname, join, resolve } from "../posix_path.ts";
 import { describeFsError, OPEN_TIMEOUT_MS, readRegularFile } from "../regular_file.ts";
 import { atomicWrite, ensurePrivateDir } from "../store/fs.ts";
 import { VERSION } from "../version.ts";
@@ -24,6 +24,9 @@ import type * as ParseModule from "./parse.ts";
 
 /** Other modules name file system errors as the config's reader does. */
 export { describeFsError };
+
+/** The config a command reads when `--config` does not name one: in the current directory. */
+export const DEFAULT_CONFIG_FILE = "teleclaude.yml";
 
 /** A config larger than this is refused: thousands of jobs take a few hundred KiB. */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -153,8 +156,13 @@ async function readConfigText(
 ): Promise<string> {
   const read = await readRegularFile(file, MAX_CONFIG_BYTES, openTimeoutMs);
   if (read.kind === "text") return read.text;
+  // Only someone who did not name a config is told how to.
   const message = read.kind === "absent"
-    ? "config file not found (pass --config PATH to use another one)"
+    ? `config file not found${
+      displayName === DEFAULT_CONFIG_FILE
+        ? ` in ${dirname(file)} (pass --config PATH to use another one)`
+        : ` (${file})`
+    }`
     : read.reason;
   throw new ConfigError({ file: displayName, message });
 }

@@ -42,7 +42,11 @@ export async function checkAgents(
           : {
             name: `agent ${agent}`,
             status: "fail",
-            detail: `not found for ${where}: ${found.reason}`,
+            // The reason's own advice (set agents.NAME.binary) is the fix below: where it looked
+            // is what the detail adds.
+            detail: config.agents[agent]?.binary
+              ? `not found for ${where}: ${found.reason}`
+              : `not found for ${where}: looked in ${found.searched.join(", ")}`,
             fix: where === "the service"
               ? `re-run ./init.sh from a shell where \`${agent}\` works (it writes that PATH into the service), or set agents.${agent}.binary`
               : `install the ${agent} CLI, or set agents.${agent}.binary to its full path`,

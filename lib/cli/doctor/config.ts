@@ -4,6 +4,7 @@ import { specDocPath } from "../../agents.ts";
 import type { Config } from "../../config/job.ts";
 import { loadConfig } from "../../config/load.ts";
 import { ConfigError, formatProblem } from "../../errors.ts";
+import { counted } from "../../log.ts";
 import { join } from "../../posix_path.ts";
 import { specDocProblem, startProblem } from "../../run/preflight.ts";
 import { type Check, type DoctorContext } from "./check.ts";
@@ -17,7 +18,7 @@ export async function checkConfig(context: DoctorContext, checks: Check[]): Prom
     checks.push({
       name: "config",
       status: "ok",
-      detail: `${context.configPath} is valid (${scheduled} jobs)`,
+      detail: `${context.configPath} is valid (${counted(scheduled, "job")})`,
     });
     checks.push(
       discoveryProblems.length
@@ -39,7 +40,7 @@ export async function checkConfig(context: DoctorContext, checks: Check[]): Prom
       name: "config",
       status: "fail",
       detail: error.message,
-      fix: "correct the config as the message says",
+      fix: `edit ${context.configPath} where the message points`,
     });
     return null;
   }

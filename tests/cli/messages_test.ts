@@ -8,52 +8,22 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Check } from "../../lib/cli/doctor.ts";
-import { parseFlags } from "../../lib/cli/flags.ts";
-import { UsageError } from "../../lib/errors.ts";
 import { makeSandbox, runCli, spawnCli, writeConfig, writeFile } from "../helpers/sandbox.ts";
 
-async function usageError(args: string[]): Promise<string> {
-  try {
-    await parseFlags(args);
-  } catch (error) {
-    if (error instanceof UsageError) return error.message;
-    throw error;
-  }
-  assert.fail(`expected a usage error for ${args.join(" ")}`);
-}
-
-Deno.test("a mistyped option is answered with the likely one, in the runner's own words", async () => {
-  assert.equal(await usageError(["--lst"]), "unknown option --lst (did you mean --list?)");
-  assert.equal(await usageError(["--dryrun"]), "unknown option --dryrun (did you mean --dry-run?)");
-  assert.equal(await usageError(["--frobnicate"]), "unknown option --frobnicate (see --help)");
-  assert.equal(
-    await usageError(["--config"]),
-    "option '--config <value>' argument missing (see --help)",
-  );
-});
-
-Deno.test("--help and --version win over an option the runner does not know", async () => {
-  assert.equal((await parseFlags(["--help", "--frobnicate"])).mode, "help");
-  assert.equal((await parseFlags(["--frobnicate", "-h"])).mode, "help");
-  assert.equal((await parseFlags(["--version", "--lst"])).mode, "version");
+Deno.test("--help wins over an option the runner does not know", async () => {
   await using sandbox = await makeSandbox();
   const result = await runCli(sandbox, ["--help", "--frobnicate"]);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /^Usage: teleclaude-cron /m);
 });
 
-Deno.test("--logs takes a job's name only: a path never leaves the logs folder", async () => {
-  for (const name of ["../../../x", "a/b", "..", "Nightly"]) {
-    assert.equal(
-      await usageError(["--logs", name]),
-      `--logs takes a job's name (a-z, 0-9, _ and -), got ${JSON.stringify(name)}`,
-    );
-  }
+Deno.test("--logs given a path never reads outside the logs folder", async () => {
   await using sandbox = await makeSandbox();
   // ~/.teleclaude/logs/cron/../../../x is ~/x: a folder with a file named like a run log.
   await writeFile(join(sandbox.home, "x/261126-070001Z-1.log"), "outside\n");
   const result = await runCli(sandbox, ["--logs", "../../../x"]);
   assert.equal(result.code, 2);
+  assert.match(result.stderr, /--logs takes a job's name/);
   assert.doesNotMatch(result.stdout, /outside/);
 });
 

@@ -8,16 +8,29 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { writeFakeAgent } from "../helpers/fake_agent.ts";
-import { type BoundedResult, runCliWithin } from "../helpers/deadline.ts";
-import { makeSandbox, readStateFile, writeConfig, writeFile } from "../helpers/sandbox.ts";
+import { runCliWithin } from "../helpers/deadline.ts";
+import {
+  makeSandbox,
+  readStateFile,
+  type Sandbox,
+  writeConfig,
+  writeFile,
+} from "../helpers/sandbox.ts";
 
 /** A run that hangs never ends; this is room for a cold start on a loaded machine. */
 const DEADLINE_MS = 30_000;
 
-function assertNoRunnerError(result: BoundedResult): void {
+/**
+ * A tick of the sandbox's one job `j`, which must end with `code`, without a stack or a runner
+ * error in its log; what it printed, and the job's state entry.
+ */
+async function tick(sandbox: Sandbox, code: number, env: Record<string, string> = {}) {
+  const result = await runCliWithin(sandbox, [], DEADLINE_MS, env);
   assert.equal(result.hung, false, `the run hung:\n${result.stdout}${result.stderr}`);
   const log = result.stdout + result.stderr;
   assert.doesNotMatch(log, /runner error|event=job_error|^\s+at /m, log);
+  assert.equal(result.code, code, log);
+  return { result, entry: (await readStateFile(sandbox)).jobs.j! };
 }
 
 Deno.test("a spec folder that is a file fails the job with the spec doc named, and no stack", async () => {
@@ -25,10 +38,7 @@ Deno.test("a spec folder that is a file fails the job with the spec doc named, a
   await writeConfig(sandbox, "jobs:\n  j: { job: s }\n");
   await writeFile(join(sandbox.project, "docs/project/spec"), "not a folder\n");
   await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 0 });
-  const result = await runCliWithin(sandbox, [], DEADLINE_MS);
-  assertNoRunnerError(result);
-  assert.equal(result.code, 1, result.stderr);
-  const entry = (await readStateFile(sandbox)).jobs.j!;
+  const { entry } = await tick(sandbox, 1);
   assert.equal(entry.outcome, "failed");
   assert.equal(
     entry.last_error,
@@ -44,10 +54,7 @@ Deno.test("a run reports folder that is a file leaves a successful agent run a s
   await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 0 });
   const runs = join(sandbox.home, ".teleclaude/jobs/j/runs");
   await writeFile(runs, "not a folder\n");
-  const result = await runCliWithin(sandbox, [], DEADLINE_MS);
-  assertNoRunnerError(result);
-  assert.equal(result.code, 0, result.stdout + result.stderr);
-  const entry = (await readStateFile(sandbox)).jobs.j!;
+  const { result, entry } = await tick(sandbox, 0);
   assert.equal(entry.outcome, "success");
   assert.equal(entry.report_path, null);
   assert.match(
@@ -64,10 +71,7 @@ Deno.test("~/.teleclaude/agents a link fails a capped gemini job as not started,
   await Deno.mkdir(elsewhere);
   await Deno.mkdir(join(sandbox.home, ".teleclaude"), { recursive: true, mode: 0o700 });
   await Deno.symlink(elsewhere, join(sandbox.home, ".teleclaude/agents"));
-  const result = await runCliWithin(sandbox, [], DEADLINE_MS);
-  assertNoRunnerError(result);
-  assert.equal(result.code, 1, result.stderr);
-  const entry = (await readStateFile(sandbox)).jobs.j!;
+  const { entry } = await tick(sandbox, 1);
   assert.equal(entry.outcome, "failed");
   assert.match(
     entry.last_error as string,
@@ -82,12 +86,7 @@ Deno.test("GEMINI_CLI_SYSTEM_SETTINGS_PATH naming a FIFO fails a capped gemini j
   await writeFakeAgent(sandbox.bin, "gemini", { kind: "exit", code: 0 });
   const fifo = join(sandbox.dir, "system-settings.json");
   assert.ok((await new Deno.Command("mkfifo", { args: [fifo] }).output()).success);
-  const result = await runCliWithin(sandbox, [], DEADLINE_MS, {
-    GEMINI_CLI_SYSTEM_SETTINGS_PATH: fifo,
-  });
-  assertNoRunnerError(result);
-  assert.equal(result.code, 1, result.stderr);
-  const entry = (await readStateFile(sandbox)).jobs.j!;
+  const { entry } = await tick(sandbox, 1, { GEMINI_CLI_SYSTEM_SETTINGS_PATH: fifo });
   assert.equal(entry.outcome, "failed");
   assert.equal(
     entry.last_error,

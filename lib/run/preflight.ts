@@ -9,7 +9,6 @@ import { specDocPath } from "../agents.ts";
 import type { Job } from "../config/job.ts";
 import { isAbsolute, join, resolve } from "../posix_path.ts";
 import { describeFsError } from "../regular_file.ts";
-import { findProgram } from "../subprocess.ts";
 
 /**
  * Why `job` cannot start as configured, in words that name the file; null when it can. `path` is
@@ -20,9 +19,10 @@ export function startProblem(job: Job, configDir: string, path: string): string 
   const program = job.command[0]!;
   const command = scriptPath(program, configDir);
   if (command === program && !program.includes("/")) {
-    return findProgram(program, path) === null
-      ? `program not found: ${program} is in neither ${configDir} nor PATH (${path})`
-      : null;
+    // As the system's own lookup does: the first executable file of that name on PATH.
+    return path.split(":").some((dir) => dir && programProblem(join(dir, program)) === null)
+      ? null
+      : `program not found: ${program} is in neither ${configDir} nor PATH (${path})`;
   }
   return programProblem(command);
 }

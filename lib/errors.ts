@@ -3,6 +3,8 @@
  * place it was found and the exit code; `main.ts` catches it in one place and prints it.
  */
 
+import { printable } from "./log.ts";
+
 /** One problem, located as precisely as we know it. */
 export interface Problem {
   /** The file the problem is in, as the user named it. */
@@ -16,7 +18,10 @@ export interface Problem {
   message: string;
 }
 
-/** Formats a problem as `file:line:col: field: message`. */
+/**
+ * Formats a problem as `file:line:col: field: message`, on one line of plain characters: a key,
+ * a value or a file name it quotes keeps no control character (`printable`).
+ */
 export function formatProblem(problem: Problem): string {
   let place = problem.file ?? "";
   if (place && problem.line !== undefined) {
@@ -24,7 +29,7 @@ export function formatProblem(problem: Problem): string {
     if (problem.column !== undefined) place += `:${problem.column}`;
   }
   const parts = [place, problem.field, problem.message].filter((part) => part);
-  return parts.join(": ");
+  return printable(parts.join(": "));
 }
 
 /** A condition the user must fix. Exit status 2 unless said otherwise. */
@@ -62,4 +67,31 @@ export class StoreError extends ConfigError {
     this.name = "StoreError";
     this.path = path;
   }
+}
+
+/**
+ * The known name nearest to a typo (a config key, a command-line option), when it is close enough
+ * to be the likely intent.
+ */
+export function closest(key: string, known: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
+  for (const candidate of known) {
+    const distance = editDistance(key, candidate);
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }

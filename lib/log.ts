@@ -11,7 +11,7 @@ export interface Logger {
   warn(event: string, fields?: Record<string, unknown>): void;
   error(event: string, fields?: Record<string, unknown>): void;
   debug(event: string, fields?: Record<string, unknown>): void;
-  /** A raw line (a job's output tail). */
+  /** A line of a job's own output (its tail), printed with its control characters escaped. */
   raw(line: string): void;
 }
 
@@ -40,10 +40,7 @@ const NEEDS_QUOTES = /[\s"=\u0000-\u001f\u007f-\u009f]/;
 
 /** A JSON string, with DEL and the C1 controls escaped too (JSON leaves them raw). */
 function quote(text: string): string {
-  return JSON.stringify(text).replace(
-    /[\u007f-\u009f]/g,
-    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+  return JSON.stringify(text).replace(/[\u007f-\u009f]/g, (char) => `\\u${hex(char, 4)}`);
 }
 
 /** A logger writing to stdout (info, debug) and stderr (warn, error); debug only when asked. */
@@ -55,12 +52,41 @@ export function consoleLogger(options: { debug: boolean }): Logger {
     debug: (event, fields = {}) => {
       if (options.debug) console.log(logLine("debug", event, fields));
     },
-    raw: (line) => console.log(line),
+    raw: (line) => console.log(printable(line)),
   };
 }
 
-/** Prints a line for a person (tables, dry-run reasons, errors) on stdout or stderr. */
+/**
+ * Prints text for a person (tables, dry-run reasons, errors, JSON) on stdout or stderr. Lines and
+ * tabs stay; any other control character is written as `\u00XX` (JSON reads it back the same).
+ */
 export function print(text: string, stream: "stdout" | "stderr" = "stdout"): void {
-  if (stream === "stdout") console.log(text);
-  else console.error(text);
+  const safe = text.replace(TERMINAL_CONTROL, (char) => `\\u${hex(char, 4)}`);
+  if (stream === "stdout") console.log(safe);
+  else console.error(safe);
+}
+
+// deno-lint-ignore no-control-regex -- control characters are what must not reach a terminal.
+const TERMINAL_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/**
+ * Text a job or a file controls (an error, a message, a line of output, a config key) as one line
+ * of plain characters: a newline would forge another line or row, an escape sequence would reach
+ * the terminal. Each control character becomes its escape (`\n`, `\r`, `\t`, `\x1b`).
+ */
+export function printable(text: string): string {
+  // deno-lint-ignore no-control-regex -- matching control characters is the point.
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) => {
+    const named: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+    return named[char] ?? `\\x${hex(char, 2)}`;
+  });
+}
+
+/** `1 job`, `2 jobs`: a count and its noun, in the singular for one (`plural` when not `+s`). */
+export function counted(count: number, noun: string, plural = `${noun}s`): string {
+  return `${count} ${count === 1 ? noun : plural}`;
+}
+
+function hex(char: string, digits: number): string {
+  return char.charCodeAt(0).toString(16).padStart(digits, "0");
 }

@@ -94,8 +94,8 @@ Deno.test("#4 a config that is not a regular file, or too large, is refused with
     ["/dev/zero", /\/dev\/zero: is not a regular file/],
     ["/dev/stdin", /\/dev\/stdin: (is not a regular file|config file not found)/],
     [fifo, /config\.fifo: is not a regular file/],
-    [sandbox.dir, /is a directory, not a config file/],
-    [big, /big\.yml: is \d+ bytes; a config may be at most 4194304 \(4 MiB\)/],
+    [sandbox.dir, /is a directory, not a file/],
+    [big, /big\.yml: is \d+ bytes, over the limit of 4194304 bytes \(4 MiB\)/],
   ];
   for (const [config, message] of cases) {
     await t.step(config, async () => {

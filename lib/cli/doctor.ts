@@ -11,7 +11,7 @@ import { dirname } from "../posix_path.ts";
 import { runnerTimeZone, zoneName } from "../time_zone.ts";
 import type { Check, DoctorContext } from "./doctor/check.ts";
 import { checkAgents } from "./doctor/agents.ts";
-import { checkConfig, checkSpecDocs } from "./doctor/config.ts";
+import { checkConfig, checkPrograms, checkSpecDocs } from "./doctor/config.ts";
 import { checkNotify } from "./doctor/notify.ts";
 import { checkInstalledRunner, checkService } from "./doctor/service.ts";
 import {
@@ -34,6 +34,7 @@ export async function runDoctor(context: DoctorContext): Promise<Check[]> {
   if (config) {
     checkComputer(config, context, checks);
     checkSpecDocs(config, checks);
+    checkPrograms(config, context, service?.path ?? null, checks);
     await checkAgents(config, context, service?.path ?? null, checks);
     checkNotify(config, context, context.desktop, checks);
   }

@@ -4,7 +4,9 @@
  * (`--json` alone would otherwise start a real run).
  */
 
-import { UsageError } from "../errors.ts";
+import { DEFAULT_CONFIG_FILE } from "../config/load.ts";
+import { isJobName } from "../config/job.ts";
+import { closest, UsageError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 
 /** What the runner is asked to do. `run` (no mode flag) is the tick launchd starts. */
@@ -49,7 +51,7 @@ export interface Flags {
 /** Every default, in one place. */
 export const DEFAULT_FLAGS: Readonly<Flags> = {
   mode: "run",
-  config: "teleclaude.yml",
+  config: DEFAULT_CONFIG_FILE,
   force: false,
   job: null,
   json: false,
@@ -117,6 +119,9 @@ type Values = Awaited<ReturnType<typeof readArgs>>["values"];
 export async function parseFlags(args: string[]): Promise<Flags> {
   const quick = tickFlags(args);
   if (quick) return quick;
+  // They win over everything, a flag the runner does not know included.
+  if (args.includes("--help") || args.includes("-h")) return { ...DEFAULT_FLAGS, mode: "help" };
+  if (args.includes("--version")) return { ...DEFAULT_FLAGS, mode: "version" };
   const { values, positionals } = await readArgs(args);
   const mode = modeOf(values);
   if (positionals.length > 0 && !(mode === "history" && positionals.length === 1)) {
@@ -130,7 +135,7 @@ export async function parseFlags(args: string[]): Promise<Flags> {
     job: values.job ?? DEFAULT_FLAGS.job,
     json: values.json ?? DEFAULT_FLAGS.json,
     historyJob: positionals[0] ?? DEFAULT_FLAGS.historyJob,
-    logsJob: values.logs ?? DEFAULT_FLAGS.logsJob,
+    logsJob: values.logs === undefined ? DEFAULT_FLAGS.logsJob : logsJob(values.logs),
     run: values.run === undefined ? DEFAULT_FLAGS.run : count("run", values.run),
     limit: values.limit === undefined ? DEFAULT_FLAGS.limit : count("limit", values.limit),
     debug: values.debug ?? DEFAULT_FLAGS.debug,
@@ -141,39 +146,57 @@ export async function parseFlags(args: string[]): Promise<Flags> {
   };
 }
 
+const OPTIONS = {
+  config: { type: "string" },
+  force: { type: "boolean" },
+  job: { type: "string" },
+  "dry-run": { type: "boolean" },
+  list: { type: "boolean" },
+  json: { type: "boolean" },
+  history: { type: "boolean" },
+  logs: { type: "string" },
+  run: { type: "string" },
+  limit: { type: "string" },
+  debug: { type: "boolean" },
+  doctor: { type: "boolean" },
+  export: { type: "string" },
+  "notify-test": { type: "boolean" },
+  namespace: { type: "string" },
+  image: { type: "string" },
+  secret: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
+} as const;
+
 async function readArgs(args: string[]) {
   const { parseArgs } = await import("node:util");
   try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        config: { type: "string" },
-        force: { type: "boolean" },
-        job: { type: "string" },
-        "dry-run": { type: "boolean" },
-        list: { type: "boolean" },
-        json: { type: "boolean" },
-        history: { type: "boolean" },
-        logs: { type: "string" },
-        run: { type: "string" },
-        limit: { type: "string" },
-        debug: { type: "boolean" },
-        doctor: { type: "boolean" },
-        export: { type: "string" },
-        "notify-test": { type: "boolean" },
-        namespace: { type: "string" },
-        image: { type: "string" },
-        secret: { type: "string" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean" },
-      },
-    });
+    return parseArgs({ args, allowPositionals: true, options: OPTIONS });
   } catch (error) {
-    // node's parseArgs adds advice about `--` that does not apply here: keep its first sentence.
-    const message = error instanceof Error ? error.message : String(error);
-    throw new UsageError(`${message.split(". ")[0]!.replace(/\.$/, "")} (see --help)`);
+    throw new UsageError(argsProblem(error));
   }
+}
+
+/** What node's parseArgs refused, in the runner's words (it adds advice about `--` too). */
+function argsProblem(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const unknown = /^Unknown option '(-[^']*)'/.exec(message)?.[1];
+  if (unknown !== undefined) {
+    const guess = closest(unknown.replace(/^-+/, ""), Object.keys(OPTIONS));
+    return `unknown option ${unknown} (${guess ? `did you mean --${guess}?` : "see --help"})`;
+  }
+  const first = message.split(/\.(\s|$)/)[0]!;
+  return `${first[0]!.toLowerCase()}${first.slice(1)} (see --help)`;
+}
+
+/** `--logs NAME` names a job's folder of run logs: a job's name, never a path. */
+function logsJob(name: string): string {
+  if (!isJobName(name)) {
+    throw new UsageError(
+      `--logs takes a job's name (a-z, 0-9, _ and -), got ${JSON.stringify(name)}`,
+    );
+  }
+  return name;
 }
 
 /** The one mode the flags ask for; --help and --version win over everything else. */

@@ -6,9 +6,10 @@
 
 import type { Config, Job } from "../config/job.ts";
 import { UsageError } from "../errors.ts";
-import { print } from "../log.ts";
+import { counted, print, printable } from "../log.ts";
 import type { RunnerPaths } from "../paths.ts";
 import { join } from "../posix_path.ts";
+import { startProblem } from "../run/preflight.ts";
 import { listRunLogs } from "../run/run_logs.ts";
 import { describeSchedule, describeSpan, formatLocal, nextDue } from "../schedule.ts";
 import { runsOn } from "../computer.ts";
@@ -43,7 +44,15 @@ export function showList(request: ViewRequest): number {
   const state = readStateForView(paths.state);
   const now = Date.now();
   const ticks = { last: readLastTick(paths.lastTick), config: config.file };
-  const rows = listRows(jobsOf(request), state, now, timeZone, ticks, request.computer);
+  const rows = listRows(
+    jobsOf(request),
+    state,
+    now,
+    timeZone,
+    ticks,
+    request.computer,
+    (job) => startProblem(job, config.dir, searchPath()),
+  );
   print(
     request.json
       ? JSON.stringify(rows, null, 2)
@@ -63,11 +72,15 @@ export function showDryRun(request: ViewRequest): number {
     // As the tick decides (select.ts): a person naming a pinned job runs it anywhere.
     const here = job.computers === null || (request.force && request.job === job.name) ||
       runsOn(job, request.computer());
-    print(dueReason(job, state, now, request.timeZone, request.force, here));
+    const problem = startProblem(job, request.config.dir, searchPath());
+    print(dueReason(job, state, now, request.timeZone, request.force, here, problem));
   }
   if (jobs.length === 0) print(`no jobs in ${request.config.displayName}`);
   return 0;
 }
+
+/** The PATH a script's bare program name is looked up on, as the run would. */
+const searchPath = () => Deno.env.get("PATH") ?? "";
 
 function jobsOf(request: ViewRequest): Job[] {
   return request.config.jobs.filter((job) => request.job === null || job.name === request.job);
@@ -129,7 +142,10 @@ export async function showHistory(
   return 0;
 }
 
-/** `--logs NAME [--run N]`: the output of a job's Nth latest run, as it was written. */
+/**
+ * `--logs NAME [--run N]`: the output of a job's Nth latest run, as it was written. `job` is a
+ * job's name (`flags.ts` refuses anything else), so the folder read is always under the logs.
+ */
 export async function showLogs(paths: RunnerPaths, job: string, run: number): Promise<number> {
   const dir = join(paths.logs, job);
   const names = listRunLogs(dir).reverse();
@@ -137,8 +153,8 @@ export async function showLogs(paths: RunnerPaths, job: string, run: number): Pr
   if (!name) {
     throw new UsageError(
       names.length
-        ? `${job} has ${names.length} run logs; --run ${run} is past the oldest`
-        : `no run logs for ${job} in ${dir}`,
+        ? `${job} has ${counted(names.length, "run log")}; --run ${run} is past the oldest`
+        : `no run logs for ${job} (${jobsWithLogs(paths.logs)})`,
     );
   }
   print(`# ${dir}/${name}`, "stderr");
@@ -146,6 +162,22 @@ export async function showLogs(paths: RunnerPaths, job: string, run: number): Pr
   const file = await Deno.open(`${dir}/${name}`, { read: true });
   await file.readable.pipeTo(Deno.stdout.writable, { preventClose: true });
   return 0;
+}
+
+/** The jobs that have run logs, for a person who named one that has none. */
+function jobsWithLogs(logs: string): string {
+  let names: string[];
+  try {
+    names = [...Deno.readDirSync(logs)]
+      .filter((entry) => entry.isDirectory && listRunLogs(join(logs, entry.name)).length > 0)
+      .map((entry) => entry.name)
+      .sort();
+  } catch (error) {
+    // No logs folder (or not a folder): no job has logs to name; the message says the rest.
+    if (error instanceof Deno.errors.NotCapable) throw error;
+    names = [];
+  }
+  return names.length ? `jobs with run logs: ${names.join(", ")}` : `no job has run logs yet`;
 }
 
 /** One row of `--list`, also its JSON form. */
@@ -161,6 +193,8 @@ export interface ListRow {
   outcome: string | null;
   last_error: string | null;
   next_due: string | null;
+  /** Why the job cannot start (its spec doc or program is missing); null when it can. */
+  start_problem: string | null;
   timeout_seconds: number;
   /** Things worth a look: last run failed, deferred by a usage limit, no run report. */
   flags: string[];
@@ -174,8 +208,10 @@ export function listRows(
   timeZone: string,
   ticks: { last: LastTick | null; config: string } | null = null,
   computer: () => string = () => "",
+  problemOf: (job: Job) => string | null = () => null,
 ): ListRow[] {
   return jobs.map((job) => {
+    const problem = problemOf(job);
     const entry = jobEntry(state, job.name);
     const lastRun = lastRunAsOf(state, job.name, now);
     const due = nextDue(job.schedule, lastRun.at, now, timeZone);
@@ -194,9 +230,13 @@ export function listRows(
       outcome,
       last_error: entry?.last_error ?? null,
       next_due: due === null ? null : new Date(Math.max(due, deferred ?? due)).toISOString(),
+      start_problem: problem,
       timeout_seconds: job.timeoutSeconds,
       flags: job.computers === null || runsOn(job, computer())
-        ? rowFlags(job, state, { now, timeZone, due, deferred, lastRun, ticks })
+        ? [
+          ...(problem === null ? [] : [problem]),
+          ...rowFlags(job, state, { now, timeZone, due, deferred, lastRun, ticks }),
+        ]
         : [`not this computer (${computer()})`],
     };
   });
@@ -305,7 +345,7 @@ export function listTable(rows: ListRow[], now: number, timeZone: string): strin
     const next = row.next_due === null
       ? "-"
       : Date.parse(row.next_due) <= now
-      ? "due now"
+      ? row.start_problem === null ? "due now" : "cannot start"
       : formatLocal(Date.parse(row.next_due), timeZone);
     const type = row.agent ? `agent:${row.agent}` : row.type;
     return [row.name, type, row.schedule, lastRun, row.last_status, next, row.flags.join("; ")];
@@ -325,21 +365,9 @@ export function table(rows: string[][]): string {
 }
 
 /**
- * Text a job controls (its error, its message) as one line of plain characters: a newline would
- * forge another row, an escape sequence would reach the terminal. Each control character becomes
- * its escape (`\n`, `\x1b`).
- */
-export function printable(text: string): string {
-  // deno-lint-ignore no-control-regex -- matching control characters is the point.
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) => {
-    const named: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
-    return named[char] ?? `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`;
-  });
-}
-
-/**
  * Why a job is or is not due, in one line:
- * `nightly: due: last run 3 min ago, every 10m: due in 7 min` or `due now (never ran)`.
+ * `nightly: due: last run 3 min ago, every 10m: due in 7 min` or `due now (never ran)`. A job
+ * that cannot start (`problem`: its spec doc or program is missing) is never "due now".
  */
 export function dueReason(
   job: Job,
@@ -348,6 +376,7 @@ export function dueReason(
   timeZone: string,
   force: boolean,
   here = true,
+  problem: string | null = null,
 ): string {
   const { at: lastRun, future } = lastRunAsOf(state, job.name, now);
   const schedule = describeSchedule(job.schedule);
@@ -377,11 +406,15 @@ export function dueReason(
     } (usage limit of ${job.type === "agent" ? job.agent : ""})`;
   }
   const due = nextDue(job.schedule, lastRun, now, timeZone);
-  if (force) return `${job.name}: ${last}, ${schedule}: would run (forced)`;
-  if (due === null) return `${job.name}: ${last}, ${schedule}: no next run`;
-  if (due <= now) return `${job.name}: ${last}, ${schedule}: due now`;
+  const head = `${job.name}: ${last}, ${schedule}`;
+  if (problem !== null && (force || (due !== null && due <= now))) {
+    return `${head}: cannot start: ${problem}`;
+  }
+  if (force) return `${head}: would run (forced)`;
+  if (due === null) return `${head}: no next run`;
+  if (due <= now) return `${head}: due now`;
   const at = due - now < 12 * 3600_000
     ? `in ${describeSpan(due - now)}`
     : `at ${formatLocal(due, timeZone)}`;
-  return `${job.name}: ${last}, ${schedule}: due ${at}`;
+  return `${head}: due ${at}${problem === null ? "" : ` (it cannot start: ${problem})`}`;
 }

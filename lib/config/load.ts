@@ -7,7 +7,8 @@
 
 import { ConfigError, type Problem, StoreError } from "../errors.ts";
 import { lazyImport } from "../lazy.ts";
-import { basename, extname, join, resolve } from "../posix_path.ts";
+import { basename, dirname, extname, join, resolve } from "../posix_path.ts";
+import { describeFsError, OPEN_TIMEOUT_MS, readRegularFile } from "../regular_file.ts";
 import { atomicWrite, ensurePrivateDir } from "../store/fs.ts";
 import { VERSION } from "../version.ts";
 import {
@@ -20,6 +21,12 @@ import {
   type ScriptJob,
 } from "./job.ts";
 import type * as ParseModule from "./parse.ts";
+
+/** Other modules name file system errors as the config's reader does. */
+export { describeFsError };
+
+/** The config a command reads when `--config` does not name one: in the current directory. */
+export const DEFAULT_CONFIG_FILE = "teleclaude.yml";
 
 /** A config larger than this is refused: thousands of jobs take a few hundred KiB. */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -75,7 +82,9 @@ export interface LoadedConfig {
  */
 export async function loadConfig(path: string, cache: ConfigCache | null): Promise<LoadedConfig> {
   const file = resolve(path);
-  const text = readConfigText(file, path);
+  // The tick (the one command that writes the cache) opens it synchronously: a bounded open
+  // costs the idle tick 0.7 MiB (docs/benchmarks.md, "Idle tick").
+  const text = await readConfigText(file, path, cache?.write ? null : OPEN_TIMEOUT_MS);
   const cacheFile = cache === null ? null : join(cache.dir, `config-${shortHash(file)}.json`);
   let cacheProblem: string | null = null;
   let config = cacheFile === null ? null : await readCache(cacheFile, text, cache?.trusted ?? null);
@@ -110,7 +119,7 @@ export async function settingsForBrokenConfig(
 ): Promise<CronSettings> {
   const file = resolve(path);
   try {
-    const text = readConfigText(file, path);
+    const text = await readConfigText(file, path, OPEN_TIMEOUT_MS);
     const { parseCronSection } = await lazyImport<typeof ParseModule>(
       "./parse.ts",
       import.meta.url,
@@ -136,43 +145,26 @@ async function lastLoadedConfig(cacheFile: string): Promise<Config | null> {
   }
 }
 
-const NOT_A_FILE = "is not a regular file (a FIFO, socket or device): name the config file itself";
-
-/** The config's text: a regular file (not a FIFO or device, which would hang or never end). */
-function readConfigText(file: string, displayName: string): string {
-  const fail = (message: string) => new ConfigError({ file: displayName, message });
-  let info: Deno.FileInfo;
-  try {
-    info = Deno.statSync(file);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
-      throw fail("config file not found (pass --config PATH to use another one)");
-    }
-    // Reading is granted everywhere, so a refusal is Deno's own for special files (/dev/stdin).
-    if (error instanceof Deno.errors.NotCapable) throw fail(NOT_A_FILE);
-    throw fail(`cannot be read: ${describeFsError(error)}`);
-  }
-  if (info.isDirectory) throw fail("is a directory, not a config file");
-  if (!info.isFile) throw fail(NOT_A_FILE);
-  if (info.size > MAX_CONFIG_BYTES) {
-    throw fail(`is ${info.size} bytes; a config may be at most ${MAX_CONFIG_BYTES} (4 MiB)`);
-  }
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(file);
-  } catch (error) {
-    throw fail(`cannot be read: ${describeFsError(error)}`);
-  }
-  // It may have grown between the stat and the read.
-  if (text.length > MAX_CONFIG_BYTES) throw fail(`is larger than ${MAX_CONFIG_BYTES} bytes`);
-  return text;
-}
-
-/** A file system error in words, without the stack (Deno permission errors stay bugs). */
-export function describeFsError(error: unknown): string {
-  if (error instanceof Deno.errors.NotCapable) throw error;
-  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
-  return error instanceof Error ? error.message : String(error);
+/**
+ * The config's text: a regular file of at most `MAX_CONFIG_BYTES`, judged as it was opened
+ * (`readRegularFile`): a FIFO or a device can neither hang nor flood the reader.
+ */
+async function readConfigText(
+  file: string,
+  displayName: string,
+  openTimeoutMs: number | null,
+): Promise<string> {
+  const read = await readRegularFile(file, MAX_CONFIG_BYTES, openTimeoutMs);
+  if (read.kind === "text") return read.text;
+  // Only someone who did not name a config is told how to.
+  const message = read.kind === "absent"
+    ? `config file not found${
+      displayName === DEFAULT_CONFIG_FILE
+        ? ` in ${dirname(file)} (pass --config PATH to use another one)`
+        : ` (${file})`
+    }`
+    : read.reason;
+  throw new ConfigError({ file: displayName, message });
 }
 
 async function readCache(

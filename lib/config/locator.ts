@@ -15,6 +15,9 @@ import {
 import type { z } from "zod";
 import type { Problem } from "../errors.ts";
 
+/** The suggestion for a typo lives with the errors: the command line makes them too. */
+export { closest } from "../errors.ts";
+
 /** What the parse of one config collects as it goes: the places, the problems, the warnings. */
 export interface Findings {
   here: Locator;
@@ -126,9 +129,17 @@ function describeIssue(issue: z.core.$ZodIssue, actual: unknown): string {
     case "too_small":
       return issue.origin === "array" || issue.origin === "string"
         ? `must not be empty`
-        : `${describe(actual)} is too small (minimum ${issue.minimum})`;
+        : `${describe(actual)} is too small (${
+          issue.inclusive === false
+            ? `it must be more than ${issue.minimum}`
+            : `minimum ${issue.minimum}`
+        })`;
     case "too_big":
-      return `${describe(actual)} is too large (maximum ${issue.maximum})`;
+      return `${describe(actual)} is too large (${
+        issue.inclusive === false
+          ? `it must be less than ${issue.maximum}`
+          : `maximum ${issue.maximum}`
+      })`;
     default:
       return `${issue.message}, got ${describe(actual)}`;
   }
@@ -156,28 +167,4 @@ function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
     current = (current as Record<PropertyKey, unknown>)[key];
   }
   return current;
-}
-
-/** The known key nearest to a typo, when it is close enough to be the likely intent. */
-export function closest(key: string, known: readonly string[]): string | null {
-  let best: string | null = null;
-  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
-  for (const candidate of known) {
-    const distance = editDistance(key, candidate);
-    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }

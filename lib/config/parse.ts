@@ -225,7 +225,11 @@ function parseJob(
     : agentJob(base, fields, agents, path, found);
 }
 
-/** The job's fields checked for shape; unknown keys become warnings with a "did you mean". */
+/**
+ * The job's fields checked for shape. An unknown key that is a near miss of a known one is a typo
+ * that changes what runs (`scheduel: hourly` would run daily): an error. Any other unknown key
+ * may be another component's: a warning.
+ */
 function jobFields(raw: unknown, path: string[], found: Findings): RawJob | null {
   const { here, problems, warnings } = found;
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
@@ -235,12 +239,17 @@ function jobFields(raw: unknown, path: string[], found: Findings): RawJob | null
   for (const key of Object.keys(raw)) {
     if (KNOWN_JOB_KEYS.includes(key)) continue;
     const guess = closest(key, KNOWN_JOB_KEYS);
-    warnings.push(here.keyProblem(
-      [...path, key],
-      `unknown key ignored${
-        guess ? ` (did you mean ${guess}?)` : " (it may belong to another component)"
-      }`,
-    ));
+    if (guess) {
+      problems.push(here.keyProblem(
+        [...path, key],
+        `unknown key (did you mean ${guess}?): the job would run as if it were not there`,
+      ));
+    } else {
+      warnings.push(here.keyProblem(
+        [...path, key],
+        "unknown key ignored (it may belong to another component)",
+      ));
+    }
   }
   const result = jobSchema.safeParse(raw);
   if (!result.success) {

@@ -20,8 +20,12 @@ import {
   type ScriptJob,
 } from "../config/job.ts";
 import { checkDaemonHealth, resolveRole } from "../daemon.ts";
-import { isAbsolute, join, resolve } from "../posix_path.ts";
+import { join } from "../posix_path.ts";
+import { describeFsError } from "../regular_file.ts";
+import { StoreError } from "../errors.ts";
+import { storeFailure } from "../store/fs.ts";
 import { writeGeminiTurnCap } from "./gemini_settings.ts";
+import { scriptPath, specDocProblem } from "./preflight.ts";
 import { agentReader, agentVerdict, idleVerdict } from "./outcome/classify.ts";
 import type { AgentReader } from "./outcome/facts.ts";
 import { scriptVerdict } from "./outcome/script.ts";
@@ -97,18 +101,6 @@ export async function runScriptJob(job: ScriptJob, context: JobContext): Promise
   });
 }
 
-/** A script path: absolute as given, else relative to the config's directory, else from PATH. */
-export function scriptPath(program: string, configDir: string): string {
-  if (isAbsolute(program)) return program;
-  if (program.includes("/")) return resolve(configDir, program);
-  try {
-    Deno.statSync(join(configDir, program));
-    return join(configDir, program);
-  } catch {
-    return program;
-  }
-}
-
 /**
  * Runs an agent job as a plain subprocess with every tool and MCP server. The role is the job's
  * when the daemon answers its health check, and admin otherwise.
@@ -129,7 +121,9 @@ export async function runAgentJob(job: AgentJob, context: JobContext): Promise<J
     stop: guard.stop,
     onStdoutLine: guard.line,
   });
-  const reportPath = await findRunReport(join(context.reportsDir, job.name, "runs"), startedAt);
+  const reports = await findRunReport(join(context.reportsDir, job.name, "runs"), startedAt);
+  const reportPath = reports.path;
+  if (reports.problem) details.report_problem = reports.problem;
   const retried = reader.facts.retries;
   if (retried.length) details.retries = `${retried.length} (last: ${retried.at(-1)})`;
   const abnormal = abnormalEnd(result);
@@ -197,13 +191,8 @@ async function prepareAgentJob(
   job: AgentJob,
   context: JobContext,
 ): Promise<{ invocation: Invocation; role: string } | string> {
-  const spec = join(context.config.dir, specDocPath(job.spec));
-  try {
-    Deno.statSync(spec);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-    return `spec doc not found: ${spec}`;
-  }
+  const missing = specDocProblem(join(context.config.dir, specDocPath(job.spec)));
+  if (missing) return missing;
   const override = context.config.agents[job.agent];
   const binary = resolveAgentBinary(job.agent, override, {
     path: Deno.env.get("PATH") ?? "",
@@ -215,6 +204,10 @@ async function prepareAgentJob(
   if (!health.healthy) {
     context.debug("daemon not available: role admin", { job: job.name, reason: health.reason });
   }
+  const turnCap = job.agent === "gemini" && job.maxTurns
+    ? await geminiTurnCap(context.home, job.name, job.maxTurns)
+    : null;
+  if (turnCap?.problem) return `not started: ${turnCap.problem}`;
   const invocation = jobInvocation(binary.path, {
     agent: job.agent,
     thinkingMode: job.thinkingMode,
@@ -222,15 +215,39 @@ async function prepareAgentJob(
     override,
     maxTurns: job.maxTurns,
     maxBudgetUsd: job.maxBudgetUsd,
-    geminiSettingsPath: job.agent === "gemini" && job.maxTurns
-      ? writeGeminiTurnCap(join(context.home, ".teleclaude"), job.name, job.maxTurns)
-      : null,
+    geminiSettingsPath: turnCap?.path ?? null,
   });
   return { invocation, role: resolveRole(job.role, health) };
 }
 
+/**
+ * Gemini's turn cap written for this run (`writeGeminiTurnCap`), or why it could not be: a path of
+ * the runner's own that is not what it must be is the user's to fix, and the job does not start.
+ */
+async function geminiTurnCap(
+  home: string,
+  job: string,
+  maxTurns: number,
+): Promise<{ path: string; problem?: never } | { path?: never; problem: string }> {
+  const root = join(home, ".teleclaude");
+  try {
+    return await writeGeminiTurnCap(root, job, maxTurns);
+  } catch (error) {
+    const failure = storeFailure(join(root, "agents"), error);
+    if (failure instanceof StoreError) return { problem: failure.message };
+    throw failure;
+  }
+}
+
+/** The run reports an agent job wrote: the newest since a time, or why none could be looked for. */
+export interface RunReports {
+  path: string | null;
+  /** Why the reports folder could not be read (a file where it belongs); null when it could. */
+  problem: string | null;
+}
+
 /** The newest run report written since `since`, per the agent-job procedure; null if none. */
-export async function findRunReport(dir: string, since: number): Promise<string | null> {
+export async function findRunReport(dir: string, since: number): Promise<RunReports> {
   let newest: { path: string; mtime: number } | null = null;
   try {
     for await (const entry of Deno.readDir(dir)) {
@@ -241,8 +258,12 @@ export async function findRunReport(dir: string, since: number): Promise<string 
       if (mtime >= since - 1000 && (!newest || mtime > newest.mtime)) newest = { path, mtime };
     }
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw error;
+    if (error instanceof Deno.errors.NotFound) return { path: null, problem: null };
+    // The agent's work is done whatever this folder is: its run keeps its outcome.
+    const words = error instanceof Deno.errors.NotADirectory
+      ? "not a folder (a file is where the run reports belong)"
+      : describeFsError(error);
+    return { path: newest?.path ?? null, problem: `${dir}: ${words}` };
   }
-  return newest?.path ?? null;
+  return { path: newest?.path ?? null, problem: null };
 }

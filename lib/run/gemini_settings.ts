@@ -9,6 +9,7 @@
  */
 
 import { join } from "../posix_path.ts";
+import { readRegularFile } from "../regular_file.ts";
 import { atomicWrite, ensurePrivateDir } from "../store/fs.ts";
 
 /** Where gemini reads its system settings when GEMINI_CLI_SYSTEM_SETTINGS_PATH does not say. */
@@ -18,21 +19,37 @@ function systemSettingsPath(os: typeof Deno.build.os): string {
     : "/etc/gemini-cli/settings.json";
 }
 
+/** The most of the machine's system settings read: gemini's own are a few KiB. */
+const MAX_SYSTEM_SETTINGS_BYTES = 1024 * 1024;
+
 /**
  * Writes `<root>/agents/gemini-<job>.json`: the current system settings with the turn cap, and
- * returns its path. An unreadable or absent system settings file starts from nothing.
+ * returns its path. Absent system settings (the usual case) start from nothing; system settings
+ * that cannot be read (a FIFO, a directory, too large) are a problem naming them: gemini itself
+ * stops on them. Throws what `atomicWrite` throws for the runner's own paths.
  */
-export function writeGeminiTurnCap(root: string, job: string, maxTurns: number): string {
-  const source = Deno.env.get("GEMINI_CLI_SYSTEM_SETTINGS_PATH") ||
-    systemSettingsPath(Deno.build.os);
+export async function writeGeminiTurnCap(
+  root: string,
+  job: string,
+  maxTurns: number,
+): Promise<{ path: string; problem?: never } | { path?: never; problem: string }> {
+  const named = Deno.env.get("GEMINI_CLI_SYSTEM_SETTINGS_PATH");
+  const source = named || systemSettingsPath(Deno.build.os);
+  const read = await readRegularFile(source, MAX_SYSTEM_SETTINGS_BYTES);
+  if (read.kind === "refused") {
+    const which = named
+      ? "gemini's system settings (GEMINI_CLI_SYSTEM_SETTINGS_PATH)"
+      : "gemini's system settings";
+    return { problem: `${which} ${source}: ${read.reason}` };
+  }
   let settings: Record<string, unknown> = {};
   try {
-    const parsed: unknown = JSON.parse(Deno.readTextFileSync(source));
+    const parsed: unknown = read.kind === "text" ? JSON.parse(read.text) : {};
     if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) {
       settings = parsed as Record<string, unknown>;
     }
   } catch {
-    // No system settings (the usual case), or none we can read: the cap alone.
+    // Not a JSON object: there is nothing of it to keep, so the cap alone is written.
   }
   const model = (settings.model ?? {}) as Record<string, unknown>;
   settings.model = { ...model, maxSessionTurns: maxTurns };
@@ -40,5 +57,5 @@ export function writeGeminiTurnCap(root: string, job: string, maxTurns: number):
   ensurePrivateDir(dir, root);
   const path = join(dir, `gemini-${job}.json`);
   atomicWrite(path, new TextEncoder().encode(`${JSON.stringify(settings, null, 2)}\n`));
-  return path;
+  return { path };
 }

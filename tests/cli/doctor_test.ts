@@ -122,7 +122,7 @@ Deno.test("--doctor names each problem of a broken Linux setup with its fix, and
   const checks = byName(JSON.parse(result.stdout));
   assert.match(
     checks["spec docs"]![0]!.detail,
-    /missing: nightly: \S+docs\/project\/spec\/jobs\/nightly\.md/,
+    /^nightly: spec doc not found: \S+docs\/project\/spec\/jobs\/nightly\.md$/,
   );
   const [shell, service] = checks["agent claude"]!;
   assert.equal(shell!.status, "ok");

@@ -74,7 +74,7 @@ Deno.test("parseFlags() wants whole numbers ≥ 1 for --run and --limit", async 
     await usageError(["--history", "--limit", "2.5"]),
     '--limit takes a whole number ≥ 1, got "2.5"',
   );
-  assert.match(await usageError(["--frobnicate"]), /Unknown option '--frobnicate' \(see --help\)/);
+  assert.match(await usageError(["--frobnicate"]), /^unknown option --frobnicate \(see --help\)$/);
 });
 
 Deno.test("parseFlags() reads --export kubernetes with its own options", async () => {
@@ -125,4 +125,29 @@ Deno.test("parseFlags() refuses an export target it does not know, and export op
     await usageError(["--export", "kubernetes", "--list"]),
     /^--list and --export cannot be combined: use one of .*--export\b/,
   );
+});
+
+Deno.test("parseFlags() answers a mistyped option with the likely one, in the runner's own words", async () => {
+  assert.equal(await usageError(["--lst"]), "unknown option --lst (did you mean --list?)");
+  assert.equal(await usageError(["--dryrun"]), "unknown option --dryrun (did you mean --dry-run?)");
+  assert.equal(await usageError(["--frobnicate"]), "unknown option --frobnicate (see --help)");
+  assert.equal(
+    await usageError(["--config"]),
+    "option '--config <value>' argument missing (see --help)",
+  );
+});
+
+Deno.test("parseFlags(): --help and --version win over an option the runner does not know", async () => {
+  assert.equal((await parseFlags(["--help", "--frobnicate"])).mode, "help");
+  assert.equal((await parseFlags(["--frobnicate", "-h"])).mode, "help");
+  assert.equal((await parseFlags(["--version", "--lst"])).mode, "version");
+});
+
+Deno.test("parseFlags() takes a job's name for --logs, never a path", async () => {
+  for (const name of ["../../../x", "a/b", "..", "Nightly"]) {
+    assert.equal(
+      await usageError(["--logs", name]),
+      `--logs takes a job's name (a-z, 0-9, _ and -), got ${JSON.stringify(name)}`,
+    );
+  }
 });

@@ -177,19 +177,24 @@ Deno.test("parseConfig() reports every bad job, not only the first", () => {
   assert.equal(problems.length, 2);
 });
 
-Deno.test("parseConfig() warns about unknown keys, suggesting the likely typo, and runs the job", () => {
-  const config = parseConfig(
-    "jobs:\n  n:\n    script: x\n    schedul: hourly\n    owner: ops\n",
-    source,
+Deno.test("parseConfig() refuses a near miss of a known key at its place, and warns of an unrelated one", () => {
+  assert.deepEqual(
+    problemsOf("jobs:\n  n:\n    script: x\n    scheduel: hourly\n    owner: ops\n"),
+    [
+      "teleclaude.yml:4:5: jobs.n.scheduel: unknown key (did you mean schedule?): " +
+      "the job would run as if it were not there",
+    ],
   );
-  assert.equal(config.jobs.length, 1);
-  const messages = config.warnings.map((warning) =>
-    `${warning.line}:${warning.field}: ${warning.message}`
-  );
-  assert.deepEqual(messages, [
-    "4:jobs.n.schedul: unknown key ignored (did you mean schedule?)",
-    "5:jobs.n.owner: unknown key ignored (it may belong to another component)",
+  assert.deepEqual(problemsOf("jobs:\n  n: { script: x, timout: 60 }\n"), [
+    "teleclaude.yml:2:19: jobs.n.timout: unknown key (did you mean timeout?): the job " +
+    "would run as if it were not there",
   ]);
+  const config = parseConfig("jobs:\n  n:\n    script: x\n    owner: ops\n", source);
+  assert.equal(config.jobs.length, 1);
+  assert.deepEqual(
+    config.warnings.map((warning) => `${warning.line}:${warning.field}: ${warning.message}`),
+    ["4:jobs.n.owner: unknown key ignored (it may belong to another component)"],
+  );
 });
 
 Deno.test("parseConfig(): when takes precedence over the legacy schedule, with a warning", () => {

@@ -7,11 +7,15 @@
 import { AGENT_PACKAGES, resolveAgentBinary, VERIFIED_VERSIONS } from "../../agents.ts";
 import type { AgentName, Config } from "../../config/job.ts";
 import { dirname, join } from "../../posix_path.ts";
+import { readRegularFile } from "../../regular_file.ts";
 import { commandOutput } from "../../subprocess.ts";
 import { type Check, type DoctorContext, tool } from "./check.ts";
 
 /** How long a CLI may take to print its version (a node CLI starting cold takes seconds). */
 const VERSION_TIMEOUT_MS = 20_000;
+
+/** The most of an agent's own settings file the doctor reads: theirs are a few KiB. */
+const MAX_AGENT_FILE_BYTES = 1024 * 1024;
 
 export async function checkAgents(
   config: Config,
@@ -38,7 +42,11 @@ export async function checkAgents(
           : {
             name: `agent ${agent}`,
             status: "fail",
-            detail: `not found for ${where}: ${found.reason}`,
+            // The reason's own advice (set agents.NAME.binary) is the fix below: where it looked
+            // is what the detail adds.
+            detail: config.agents[agent]?.binary
+              ? `not found for ${where}: ${found.reason}`
+              : `not found for ${where}: looked in ${found.searched.join(", ")}`,
             fix: where === "the service"
               ? `re-run ./init.sh from a shell where \`${agent}\` works (it writes that PATH into the service), or set agents.${agent}.binary`
               : `install the ${agent} CLI, or set agents.${agent}.binary to its full path`,
@@ -51,8 +59,8 @@ export async function checkAgents(
     }
   }
   if (agents.includes("claude")) await checkClaudeAsRoot(context, checks);
-  if (agents.includes("gemini")) checkGeminiTrust(config.dir, context, checks);
-  if (agents.includes("codex")) checkCodexProvider(context, checks);
+  if (agents.includes("gemini")) await checkGeminiTrust(config.dir, context, checks);
+  if (agents.includes("codex")) await checkCodexProvider(context, checks);
 }
 
 /** The CLI's version against the verified one; run with the PATH it would have (node scripts). */
@@ -144,7 +152,11 @@ const TRUST_LEVELS = ["TRUST_FOLDER", "TRUST_PARENT", "DO_NOT_TRUST"];
  * the folder is the trust), so only what overrides that fails them: an invalid trust file (exit
  * 52 before anything runs) or an environment forcing untrusted mode.
  */
-function checkGeminiTrust(dir: string, context: DoctorContext, checks: Check[]): void {
+async function checkGeminiTrust(
+  dir: string,
+  context: DoctorContext,
+  checks: Check[],
+): Promise<void> {
   const forced = context.env.GEMINI_CLI_TRUST_WORKSPACE === "false"
     ? "GEMINI_CLI_TRUST_WORKSPACE=false"
     : context.env.GEMINI_RESTRICTED_MODE === "true"
@@ -161,12 +173,14 @@ function checkGeminiTrust(dir: string, context: DoctorContext, checks: Check[]):
   }
   const file = context.env.GEMINI_CLI_TRUSTED_FOLDERS_PATH ||
     join(context.env.GEMINI_CLI_HOME || context.paths.home, ".gemini", "trustedFolders.json");
-  const rules = readTrustRules(file);
-  if (typeof rules === "string") {
+  const rules = await readTrustRules(file);
+  if ("unreadable" in rules || "invalid" in rules) {
     checks.push({
       name: "gemini trust",
       status: "fail",
-      detail: `${file}: ${rules}: gemini stops before any job (exit 52)`,
+      detail: "invalid" in rules
+        ? `${file}: ${rules.invalid}: gemini stops before any job (exit 52)`
+        : `${file}: ${rules.unreadable}: gemini reads it before any job, so every one would fail`,
       fix: `correct ${file} (levels: ${TRUST_LEVELS.join(", ")}) or remove it`,
     });
     return;
@@ -174,36 +188,35 @@ function checkGeminiTrust(dir: string, context: DoctorContext, checks: Check[]):
   checks.push({
     name: "gemini trust",
     status: "info",
-    detail: `${dir} is ${trustOf(dir, rules)} in ${file}; ` +
+    detail: `${dir} is ${trustOf(dir, rules.rules)} in ${file}; ` +
       "gemini jobs pass --skip-trust, so they run either way",
   });
 }
 
-/** The rules of a trust file; a string saying what is wrong with it; none when it is absent. */
-function readTrustRules(file: string): Record<string, string> | string {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(file);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return {};
-    return `cannot be read (${(error as Error).message})`;
-  }
+/** What a trust file holds: its rules (none when it is absent), or what is wrong with it. */
+type TrustFile = { rules: Record<string, string> } | { unreadable: string } | { invalid: string };
+
+async function readTrustRules(file: string): Promise<TrustFile> {
+  const read = await readRegularFile(file, MAX_AGENT_FILE_BYTES);
+  if (read.kind === "absent") return { rules: {} };
+  if (read.kind === "refused") return { unreadable: read.reason };
+  const text = read.text;
   let rules: unknown;
   try {
     // Gemini allows // comments in it.
     rules = JSON.parse(text.replace(/^\s*\/\/.*$/gm, ""));
   } catch {
-    return "is not valid JSON";
+    return { invalid: "is not valid JSON" };
   }
   if (rules === null || typeof rules !== "object" || Array.isArray(rules)) {
-    return "is not a JSON object of path → level";
+    return { invalid: "is not a JSON object of path → level" };
   }
   for (const [path, level] of Object.entries(rules)) {
     if (!TRUST_LEVELS.includes(level as string)) {
-      return `invalid trust level ${JSON.stringify(level)} for ${path}`;
+      return { invalid: `invalid trust level ${JSON.stringify(level)} for ${path}` };
     }
   }
-  return rules as Record<string, string>;
+  return { rules: rules as Record<string, string> };
 }
 
 /** Which rule decides `dir`: the longest path that contains it (TRUST_PARENT: its parent does). */
@@ -231,15 +244,21 @@ function realPath(path: string): string {
  * Codex's provider, from its user config: jobs choose the model (`-m`), the provider and its
  * credentials come from `$CODEX_HOME/config.toml` (default `~/.codex`).
  */
-function checkCodexProvider(context: DoctorContext, checks: Check[]): void {
+async function checkCodexProvider(context: DoctorContext, checks: Check[]): Promise<void> {
   const home = context.env.CODEX_HOME || join(context.paths.home, ".codex");
   const file = join(home, "config.toml");
-  let text = "";
-  try {
-    text = Deno.readTextFileSync(file);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  const read = await readRegularFile(file, MAX_AGENT_FILE_BYTES);
+  if (read.kind === "refused") {
+    checks.push({
+      name: "codex provider",
+      status: "fail",
+      detail: `${file}: ${read.reason}`,
+      fix: `make ${file} a regular file or remove it: codex reads its settings from it, so ` +
+        "every codex job would fail",
+    });
+    return;
   }
+  const text = read.kind === "text" ? read.text : "";
   // Top-level keys come before the first [table].
   const topLevel = text.split(/^\s*\[/m)[0] ?? "";
   const provider = /^\s*model_provider\s*=\s*"([^"]+)"/m.exec(topLevel)?.[1] ?? "openai";

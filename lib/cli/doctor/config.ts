@@ -1,11 +1,13 @@
-/** The doctor on the config: it parses and its spec docs exist. */
+/** The doctor on the config: it parses, its spec docs exist, its programs can be started. */
 
 import { specDocPath } from "../../agents.ts";
 import type { Config } from "../../config/job.ts";
 import { loadConfig } from "../../config/load.ts";
 import { ConfigError, formatProblem } from "../../errors.ts";
+import { counted } from "../../log.ts";
 import { join } from "../../posix_path.ts";
-import { type Check, type DoctorContext, exists } from "./check.ts";
+import { specDocProblem, startProblem } from "../../run/preflight.ts";
+import { type Check, type DoctorContext } from "./check.ts";
 
 export async function checkConfig(context: DoctorContext, checks: Check[]): Promise<Config | null> {
   try {
@@ -16,7 +18,7 @@ export async function checkConfig(context: DoctorContext, checks: Check[]): Prom
     checks.push({
       name: "config",
       status: "ok",
-      detail: `${context.configPath} is valid (${scheduled} jobs)`,
+      detail: `${context.configPath} is valid (${counted(scheduled, "job")})`,
     });
     checks.push(
       discoveryProblems.length
@@ -29,11 +31,7 @@ export async function checkConfig(context: DoctorContext, checks: Check[]): Prom
         : { name: "jobs folder", status: "ok", detail: "every entry of jobs/ could be looked at" },
     );
     for (const warning of config.warnings) {
-      checks.push({
-        name: "config",
-        status: "info",
-        detail: `warning: ${warning.field}: ${warning.message}`,
-      });
+      checks.push({ name: "config", status: "warn", detail: formatProblem(warning) });
     }
     return config;
   } catch (error) {
@@ -42,7 +40,7 @@ export async function checkConfig(context: DoctorContext, checks: Check[]): Prom
       name: "config",
       status: "fail",
       detail: error.message,
-      fix: "correct the config as the message says",
+      fix: `edit ${context.configPath} where the message points`,
     });
     return null;
   }
@@ -52,17 +50,50 @@ export function checkSpecDocs(config: Config, checks: Check[]): void {
   const missing: string[] = [];
   for (const job of config.jobs) {
     if (job.type !== "agent") continue;
-    const path = join(config.dir, specDocPath(job.spec));
-    if (!exists(path)) missing.push(`${job.name}: ${path}`);
+    const problem = specDocProblem(join(config.dir, specDocPath(job.spec)));
+    if (problem) missing.push(`${job.name}: ${problem}`);
   }
   checks.push(
     missing.length
       ? {
         name: "spec docs",
         status: "fail",
-        detail: `missing: ${missing.join("; ")}`,
+        detail: missing.join("; "),
         fix: "write the spec doc, or correct the job's `job:` field",
       }
       : { name: "spec docs", status: "ok", detail: "every agent job's spec doc exists" },
+  );
+}
+
+/**
+ * Every script job's program is there and executable, as the run will look for it: from the
+ * config's directory, else (a bare name) on this shell's PATH and the service's.
+ */
+export function checkPrograms(
+  config: Config,
+  context: DoctorContext,
+  servicePath: string | null,
+  checks: Check[],
+): void {
+  const scripts = config.jobs.filter((job) => job.type === "script" && !job.discovered);
+  if (scripts.length === 0) return;
+  const problems: string[] = [];
+  for (const job of scripts) {
+    const here = startProblem(job, config.dir, context.path);
+    const there = here === null && servicePath !== null
+      ? startProblem(job, config.dir, servicePath)
+      : null;
+    if (here) problems.push(`${job.name}: ${here}`);
+    else if (there) problems.push(`${job.name}: for the service, ${there}`);
+  }
+  checks.push(
+    problems.length
+      ? {
+        name: "programs",
+        status: "fail",
+        detail: problems.join("; "),
+        fix: "correct each job's `script:` or the file it names (a program must be executable)",
+      }
+      : { name: "programs", status: "ok", detail: "every script job's program can be started" },
   );
 }

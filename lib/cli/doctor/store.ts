@@ -7,6 +7,7 @@ import { StoreError } from "../../errors.ts";
 import { pathKind } from "../../store/fs.ts";
 import { CLOCK_SKEW_MS, lastRunOf, readState } from "../../store/state.ts";
 import { readLastTick } from "../../store/tick_note.ts";
+import { counted } from "../../log.ts";
 import { commandOutput } from "../../subprocess.ts";
 import { type Check, type DoctorContext, isDirectory } from "./check.ts";
 
@@ -15,13 +16,16 @@ import { type Check, type DoctorContext, isDirectory } from "./check.ts";
  * node_exporter needs to reach the metrics' own directory) lists and reads nothing: it is allowed.
  */
 export function checkPrivateModes(paths: RunnerPaths, checks: Check[]): void {
-  const loose: string[] = [];
+  const loose: { what: string; fix: string }[] = [];
   const checked = [[paths.root, 0o700, 0o066], [paths.state, 0o600, 0o077]] as const;
   for (const [path, wanted, forbidden] of checked) {
     try {
       const mode = Deno.statSync(path).mode! & 0o777;
       if (mode & forbidden) {
-        loose.push(`${path} is ${mode.toString(8)} (chmod ${wanted.toString(8)} ${path})`);
+        loose.push({
+          what: `${path} is ${mode.toString(8)}, open to others`,
+          fix: `chmod ${wanted.toString(8)} ${path}`,
+        });
       }
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
@@ -32,8 +36,8 @@ export function checkPrivateModes(paths: RunnerPaths, checks: Check[]): void {
       ? {
         name: "permissions",
         status: "fail",
-        detail: loose.join("; "),
-        fix: loose.map((line) => line.split("(")[1]!.slice(0, -1)).join("; "),
+        detail: loose.map((entry) => entry.what).join("; "),
+        fix: loose.map((entry) => entry.fix).join("; "),
       }
       : {
         name: "permissions",
@@ -79,7 +83,7 @@ export function checkState(paths: RunnerPaths, checks: Check[]): void {
       status: "ok",
       detail: read.kind === "missing"
         ? "no state yet (nothing has run)"
-        : `${Object.keys(read.state.jobs).length} jobs recorded`,
+        : `${counted(Object.keys(read.state.jobs).length, "job")} recorded`,
     });
   }
 }

@@ -86,6 +86,7 @@ Options:
   --config PATH      the config file (default: ./teleclaude.yml)
   --force            with a run or --dry-run: ignore schedules (and usage-limit deferrals)
   --job NAME         with a run, --dry-run, --list or --export: only this job
+                     (--job=NAME for a name that starts with -)
   --json             with --list, --history or --doctor: JSON instead of text
   --namespace N      with --export: the manifests' namespace (default: none, kubectl's own)
   --image IMAGE      with --export: the runner's image (default: teleclaude-cron:${VERSION},
@@ -170,8 +171,17 @@ async function readArgs(args: string[]) {
       },
     });
   } catch (error) {
-    // node's parseArgs adds advice about `--` that does not apply here: keep its first sentence.
     const message = error instanceof Error ? error.message : String(error);
+    const dashed = /^Option '(--[a-z-]+)' argument is ambiguous/.exec(message)?.[1];
+    if (dashed !== undefined) {
+      // A job may be named `-x`; after `--job` it reads as an option of its own.
+      const value = args[args.indexOf(dashed) + 1] ?? "";
+      throw new UsageError(
+        `${dashed} ${JSON.stringify(value)}: a value that starts with - goes after =: ` +
+          `${dashed}=${value}`,
+      );
+    }
+    // node's parseArgs adds advice about `--` that does not apply here: keep its first sentence.
     throw new UsageError(`${message.split(". ")[0]!.replace(/\.$/, "")} (see --help)`);
   }
 }

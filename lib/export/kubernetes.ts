@@ -1,7 +1,7 @@
 /**
  * `--export kubernetes`: the config as Kubernetes manifests, printed and never applied. A v1
  * ConfigMap holds the config and the files its jobs need; a batch/v1 CronJob per job runs this
- * runner for that one job (`--job NAME --force`) in the image the Dockerfile builds, so outcomes,
+ * runner for that one job (`--job=NAME --force`) in the image the Dockerfile builds, so outcomes,
  * usage-limit detection and logs behave as they do locally. The mapping rules are listed in the
  * README ("Kubernetes"), the reasons for them in docs/project/design/architecture/jobs-runner.md
  * ("Export"). Reads the config's directory; writes nothing and contacts no cluster.

@@ -4,7 +4,7 @@
  * and the checks of the names a person passes. Pure.
  */
 
-import type { Job } from "../config/job.ts";
+import { type Job, jobOption } from "../config/job.ts";
 import { ConfigError, UsageError } from "../errors.ts";
 import { LOCAL_TIME_ZONE, type RunnerZone } from "../time_zone.ts";
 import { VERSION } from "../version.ts";
@@ -181,7 +181,7 @@ function podSpec(job: Job, context: Context): Record<string, unknown> {
   const container: Record<string, unknown> = {
     name: "runner",
     image: context.image ?? DEFAULT_IMAGE,
-    args: ["--config", `${CONFIG_DIR}/${CONFIG_KEY}`, "--job", job.name, "--force"],
+    args: ["--config", `${CONFIG_DIR}/${CONFIG_KEY}`, jobOption(job.name), "--force"],
     // The runner reads times (a usage limit's "resets 3pm") in its own zone, as it does here.
     env: [{ name: "TZ", value: context.timeZone }],
   };

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { specDocPath } from "../../lib/agents.ts";
+import { DEFAULT_FLAGS, parseFlags } from "../../lib/cli/flags.ts";
 import { loadConfig } from "../../lib/config/load.ts";
 import { parseConfig } from "../../lib/config/parse.ts";
 import { ConfigError, UsageError } from "../../lib/errors.ts";
@@ -176,8 +177,7 @@ Deno.test("each CronJob runs the runner for its one job, forced, with the job's 
   assert.deepEqual(container.args, [
     "--config",
     "/etc/teleclaude/teleclaude.yml",
-    "--job",
-    "monthly_bill",
+    "--job=monthly_bill",
     "--force",
   ]);
   assert.equal(container.image, "teleclaude-cron:0.1.0");
@@ -486,4 +486,28 @@ Deno.test("a discovered script is a suspended CronJob, with a note on how to sta
     "jobs.re_index has no schedule (found in jobs/): its CronJob re-index is suspended; start " +
     "a run with kubectl create job --from=cronjob/re-index re-index-by-hand",
   ]);
+});
+
+Deno.test("a CronJob's args name its job as --job=NAME, which parses back to that job whatever its name", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(
+    sandbox,
+    "jobs:\n  -x:\n    job: x\n  --:\n    job: x\n  plain:\n    job: x\n",
+    ["x"],
+  );
+  const { documents } = await exported(sandbox);
+  const parsed = await Promise.all(
+    [...cronJobs(documents).values()].map((cronJob) =>
+      parseFlags(cronJob.spec.jobTemplate.spec.template.spec.containers[0].args)
+    ),
+  );
+  assert.deepEqual(
+    parsed,
+    ["-x", "--", "plain"].map((job) => ({
+      ...DEFAULT_FLAGS,
+      config: "/etc/teleclaude/teleclaude.yml",
+      job,
+      force: true,
+    })),
+  );
 });

@@ -17,7 +17,16 @@ import { ConfigError, type Problem } from "../errors.ts";
 import { join } from "../posix_path.ts";
 import { describeSchedule } from "../schedule.ts";
 import { VERSION } from "../version.ts";
-import { clusterConfig, jobFiles } from "./bundle.ts";
+import {
+  checkSize,
+  clusterConfig,
+  configIdentity,
+  type Found,
+  type FoundFile,
+  jobFiles,
+  notifyFiles,
+  readBundle,
+} from "./bundle.ts";
 import { clockChangeFirings } from "./clock_changes.ts";
 import { type CronSchedule, cronSchedules } from "./cron_expression.ts";
 import { cronJobBases, cronJobName } from "./names.ts";
@@ -26,6 +35,7 @@ import {
   clusterTimeZone,
   type Context,
   cronJobManifest,
+  encodedBytes,
   type KubernetesOptions,
   type Manifest,
   volumeFor,
@@ -62,21 +72,85 @@ export function exportKubernetes(config: Config, options: KubernetesOptions): Ex
     config.jobs.map((job) => ({ name: job.name, parts: parts.get(job.name)!.length > 1 })),
   );
   checkUniqueNames(config.jobs, selected, parts, bases, here);
-  const plans = planJobs(config, selected, bases, here);
+  const place = placer(config, here);
+  const found = foundFiles(config, place);
+  const plans = planJobs(selected, bases, found, place);
   const cluster = clusterConfig(root, config.displayName);
   // Every job's files, whichever are exported: applying one job's export must not take the
   // files of the others out of the ConfigMap they share.
-  const files = config.jobs.flatMap((job) => jobFiles(job, config.dir).files);
-  const { configMap, volume } = volumeFor(cluster.text, files, options.namespace);
+  const all = [...found.values()].flatMap((one) => one.files);
+  const locate = (file: FoundFile, message: string) => place(file.owner, file.field, message);
+  const bundled = readBundle(
+    all,
+    config.dir,
+    new TextEncoder().encode(cluster.text).length,
+    locate,
+  );
+  const { configMap, volume } = volumeFor(cluster.text, bundled, options.namespace);
+  checkSize(all, encodedBytes(configMap), locate);
   const context: Context = { ...options, timeZone, volume, configFile: config.file };
   const cronJobs = plans.flatMap((plan) => cronJobsOf(plan, context));
-  const notes = [...cluster.notes, ...plans.flatMap((plan) => plan.notes)];
+  const notes = [
+    ...cluster.notes,
+    ...cronNotes(config, found.get(null)),
+    ...plans.flatMap((plan) => plan.notes),
+  ];
   for (const plan of plans) notes.push(...clockChangeNotes(plan, timeZone, options.now));
   const documents = [configMap, ...cronJobs.map(({ manifest }) => manifest)];
   const header = `# teleclaude-cron ${VERSION} --export kubernetes, from ${config.file}: ` +
     `${cronJobs.length} CronJob(s) and the ConfigMap they mount. Apply with kubectl apply -f -\n`;
   const yaml = header + documents.map((document) => `---\n${toYaml(document)}`).join("");
   return { yaml, notes };
+}
+
+/** Where a problem is reported: at a job's field, or the notify command's (`owner` null). */
+type Place = (owner: string | null, field: string, message: string) => Problem;
+
+function placer(config: Config, here: Locator): Place {
+  const jobs = new Map(config.jobs.map((job) => [job.name, job]));
+  return (owner, field, message) => {
+    if (owner === null) return here.problem(["cron", "notify", field], message);
+    const job = jobs.get(owner)!;
+    // A job discovered in jobs/ has no entry in the config: its file is its place.
+    return job.type === "script" && job.discovered
+      ? { file: join(config.dir, job.command[0]!), message }
+      : here.problem(["jobs", owner, ...field.split(".")], message);
+  };
+}
+
+/**
+ * The files every job and the notify command need (by job name; null: the notify command),
+ * found but not read. The notify command's problems stop the export whichever jobs it prints:
+ * every exported runner tells through it.
+ */
+function foundFiles(config: Config, place: Place): Map<string | null, Found> {
+  const identity = configIdentity(config.file);
+  const found = new Map<string | null, Found>(
+    config.jobs.map((job) => [job.name, jobFiles(job, config.dir, identity)]),
+  );
+  const command = config.cron.notify.command;
+  if (command !== null) {
+    const notify = notifyFiles(command, config.dir, identity);
+    if (notify.problems.length > 0) {
+      throw new ConfigError(
+        notify.problems.map(({ field, message }) => place(null, field, message)),
+      );
+    }
+    found.set(null, notify);
+  }
+  return found;
+}
+
+/** What a person should know about the runner's own `cron:` settings on a cluster. */
+function cronNotes(config: Config, notify: Found | undefined): string[] {
+  const notes = (notify?.notes ?? []).map((note) => `cron.notify.command: ${note}`);
+  if (config.cron.metricsFile !== null) {
+    notes.push(
+      "cron.metrics_file is written inside each pod and goes with it: on a cluster, watch the " +
+        "CronJobs' Jobs instead",
+    );
+  }
+  return notes;
 }
 
 /** YAML as kubectl reads it: no folded lines, no anchors for objects that repeat. */
@@ -95,25 +169,21 @@ function configText(config: Config): string {
   }
 }
 
-/** Each job's schedules and files, or every problem found, located, in one `ConfigError`. */
+/** Each job's schedules and notes, or every problem found, located, in one `ConfigError`. */
 function planJobs(
-  config: Config,
   jobs: Job[],
   bases: Map<string, string>,
-  here: Locator,
+  found: Map<string | null, Found>,
+  place: Place,
 ): JobPlan[] {
   const problems: Problem[] = [];
   const plans: JobPlan[] = [];
   for (const job of jobs) {
-    const place = (field: string, message: string): Problem =>
-      job.type === "script" && job.discovered
-        ? { file: join(config.dir, job.command[0]!), message }
-        : here.problem(["jobs", job.name, ...field.split(".")], message);
     const mapping = cronSchedules(job.schedule);
-    const files = jobFiles(job, config.dir);
-    problems.push(...files.problems.map(({ field, message }) => place(field, message)));
+    const files = found.get(job.name)!;
+    problems.push(...files.problems.map(({ field, message }) => place(job.name, field, message)));
     if (mapping.kind === "unmappable") {
-      problems.push(place(mapping.field, mapping.reason));
+      problems.push(place(job.name, mapping.field, mapping.reason));
       continue;
     }
     const schedules = mapping.kind === "cron" ? mapping.schedules : null;

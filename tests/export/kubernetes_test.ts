@@ -1,25 +1,23 @@
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { specDocPath } from "../../lib/agents.ts";
 import { DEFAULT_FLAGS, parseFlags } from "../../lib/cli/flags.ts";
 import { loadConfig } from "../../lib/config/load.ts";
 import { parseConfig } from "../../lib/config/parse.ts";
 import { ConfigError, UsageError } from "../../lib/errors.ts";
 import { exportKubernetes, type KubernetesOptions } from "../../lib/export/kubernetes.ts";
-import { LOCAL_TIME_ZONE } from "../../lib/time_zone.ts";
-import { configOf, manifestProblems, parseManifests } from "../helpers/kubernetes.ts";
+import {
+  configOf,
+  cronJobs,
+  type Document,
+  exported,
+  manifestProblems,
+  materialize,
+  OPTIONS,
+  parseManifests,
+  thrown,
+} from "../helpers/kubernetes.ts";
 import { makeSandbox, type Sandbox, writeConfig, writeFile } from "../helpers/sandbox.ts";
-
-const OPTIONS: KubernetesOptions = {
-  job: null,
-  namespace: null,
-  image: null,
-  secret: null,
-  zone: { zone: LOCAL_TIME_ZONE, note: null },
-  tz: "Europe/Amsterdam",
-  systemZone: null,
-  now: Date.UTC(2026, 5, 1),
-};
 
 /** Every schedule shape the config has, agent and script jobs, and what else a file may hold. */
 const EVERY_SHAPE = `
@@ -80,33 +78,6 @@ async function everyShape(sandbox: Sandbox): Promise<void> {
     await writeFile(join(sandbox.project, "jobs", script), "#!/bin/sh\necho ok\n", true);
   }
   await writeFile(join(sandbox.project, "jobs/bill.py"), "print('billed')\n");
-}
-
-/** A parsed manifest, read freely: what it holds is checked by `manifestProblems()`. */
-// deno-lint-ignore no-explicit-any
-type Document = Record<string, any>;
-
-async function exported(sandbox: Sandbox, options: Partial<KubernetesOptions> = {}) {
-  const { config } = await loadConfig(sandbox.config, null);
-  const result = exportKubernetes(config, { ...OPTIONS, ...options });
-  return { ...result, documents: parseManifests(result.yaml) as Document[], config };
-}
-
-function cronJobs(documents: Document[]): Map<string, Document> {
-  return new Map(
-    documents.filter((document) => document.kind === "CronJob")
-      .map((document) => [document.metadata.name, document]),
-  );
-}
-
-function thrown<T extends Error>(kind: new (...args: never[]) => T, action: () => unknown): T {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof kind) return error;
-    throw error;
-  }
-  assert.fail(`expected a ${kind.name}`);
 }
 
 Deno.test("a config of every schedule shape exports to manifests a cluster would take", async () => {
@@ -203,24 +174,6 @@ Deno.test("each CronJob runs the runner for its one job, forced, with the job's 
   assert.equal(all.get("at-times-0730")!.metadata.labels["teleclaude.ai/agent"], "gemini");
 });
 
-/** Writes the ConfigMap's items where its volume would put them, with their modes. */
-async function materialize(documents: Document[], into: string): Promise<void> {
-  const configMap = documents[0]!;
-  const cronJob = documents[1]!;
-  const volume = cronJob.spec.jobTemplate.spec.template.spec.volumes[0].configMap;
-  for (const item of volume.items) {
-    const path = join(into, item.path);
-    await Deno.mkdir(dirname(path), { recursive: true });
-    const text = configMap.data[item.key];
-    if (text !== undefined) await Deno.writeTextFile(path, text);
-    else {await Deno.writeFile(
-        path,
-        Uint8Array.from(atob(configMap.binaryData[item.key]), (c) => c.charCodeAt(0)),
-      );}
-    await Deno.chmod(path, item.mode ?? volume.defaultMode);
-  }
-}
-
 Deno.test("the ConfigMap's volume lays out a config directory the runner reads as the original", async () => {
   await using sandbox = await makeSandbox();
   await everyShape(sandbox);
@@ -263,7 +216,7 @@ Deno.test("the ConfigMap holds the runner's part of the config: no other compone
   assert.deepEqual(shipped.jobs, original.jobs);
 });
 
-Deno.test("the runner's cron: section travels as it is, with a note that its paths must be in the image", async () => {
+Deno.test("the runner's cron: section travels as it is; a metrics file is noted as lost with its pod", async () => {
   await using sandbox = await makeSandbox();
   await writeConfig(
     sandbox,
@@ -275,8 +228,11 @@ Deno.test("the runner's cron: section travels as it is, with a note that its pat
     cron: { notify: { on: ["failure"] } },
     jobs: { x: { job: "x" } },
   });
-  assert.deepEqual(notes, [
-    "the cron: section travels as it is: a program or path it names must exist in the image",
+  assert.deepEqual(notes, []);
+  await writeConfig(sandbox, "cron:\n  metrics_file: ~/.teleclaude/metrics/cron.prom\njobs: {}\n");
+  assert.deepEqual((await exported(sandbox)).notes, [
+    "cron.metrics_file is written inside each pod and goes with it: on a cluster, watch the " +
+    "CronJobs' Jobs instead",
   ]);
 });
 
@@ -468,7 +424,7 @@ Deno.test("a file that is not text travels as binaryData; a ConfigMap past 1 MiB
   const { config } = await loadConfig(sandbox.config, null);
   assert.match(
     thrown(ConfigError, () => exportKubernetes(config, OPTIONS)).message,
-    /^the ConfigMap would hold \d+ bytes, and Kubernetes keeps at most 1 MiB in one/,
+    /^.*:3:13: jobs\.tool\.script: "bin\/tool" \(800 KiB\), with the config, makes the ConfigMap 4\.7 MiB as Kubernetes stores it, and a ConfigMap holds at most 1 MiB/,
   );
 });
 

@@ -27,9 +27,15 @@ import {
   notifyFiles,
   readBundle,
 } from "./bundle.ts";
-import { clockChangeFirings } from "./clock_changes.ts";
+import {
+  type ClockChangeFiring,
+  clockChangeFirings,
+  largestClockChange,
+  zoneOffsets,
+} from "./clock_changes.ts";
 import { type CronSchedule, cronSchedules } from "./cron_expression.ts";
 import { cronJobBases, cronJobName } from "./names.ts";
+import type { ZoneOffsets } from "./zone_offsets.ts";
 import {
   checkOptions,
   clusterTimeZone,
@@ -75,32 +81,51 @@ export function exportKubernetes(config: Config, options: KubernetesOptions): Ex
   const place = placer(config, here);
   const found = foundFiles(config, place);
   const plans = planJobs(selected, bases, found, place);
-  const cluster = clusterConfig(root, config.displayName);
-  // Every job's files, whichever are exported: applying one job's export must not take the
-  // files of the others out of the ConfigMap they share.
-  const all = [...found.values()].flatMap((one) => one.files);
-  const locate = (file: FoundFile, message: string) => place(file.owner, file.field, message);
-  const bundled = readBundle(
-    all,
-    config.dir,
-    new TextEncoder().encode(cluster.text).length,
-    locate,
-  );
-  const { configMap, volume } = volumeFor(cluster.text, bundled, options.namespace);
-  checkSize(all, encodedBytes(configMap), locate);
-  const context: Context = { ...options, timeZone, volume, configFile: config.file };
+  const mounted = configMapFor(config, root, found, place, options);
+  const zone = zoneOffsets(timeZone, options.now);
+  const clockChangeMinutes = largestClockChange(zone);
+  const { volume } = mounted;
+  const context: Context = {
+    ...options,
+    timeZone,
+    clockChangeMinutes,
+    volume,
+    configFile: config.file,
+  };
   const cronJobs = plans.flatMap((plan) => cronJobsOf(plan, context));
   const notes = [
-    ...cluster.notes,
+    ...mounted.notes,
     ...cronNotes(config, found.get(null)),
     ...plans.flatMap((plan) => plan.notes),
   ];
-  for (const plan of plans) notes.push(...clockChangeNotes(plan, timeZone, options.now));
-  const documents = [configMap, ...cronJobs.map(({ manifest }) => manifest)];
+  notes.push(...clockChangeNotes(plans, zone, options.now, place));
+  const documents = [mounted.configMap, ...cronJobs.map(({ manifest }) => manifest)];
   const header = `# teleclaude-cron ${VERSION} --export kubernetes, from ${config.file}: ` +
     `${cronJobs.length} CronJob(s) and the ConfigMap they mount. Apply with kubectl apply -f -\n`;
   const yaml = header + documents.map((document) => `---\n${toYaml(document)}`).join("");
   return { yaml, notes };
+}
+
+/**
+ * The ConfigMap and the volume that mounts it: the cluster's config and every job's files,
+ * whichever jobs are exported (applying one job's export must not take the files of the others
+ * out of the ConfigMap they share), within what a ConfigMap holds.
+ */
+function configMapFor(
+  config: Config,
+  root: unknown,
+  found: Map<string | null, Found>,
+  place: Place,
+  options: KubernetesOptions,
+): { configMap: Manifest; volume: Record<string, unknown>; notes: string[] } {
+  const cluster = clusterConfig(root, config.displayName);
+  const all = [...found.values()].flatMap((one) => one.files);
+  const locate = (file: FoundFile, message: string) => place(file.owner, file.field, message);
+  const configBytes = new TextEncoder().encode(cluster.text).length;
+  const bundled = readBundle(all, config.dir, configBytes, locate);
+  const { configMap, volume } = volumeFor(cluster.text, bundled, options.namespace);
+  checkSize(all, encodedBytes(configMap), locate);
+  return { configMap, volume, notes: cluster.notes };
 }
 
 /** Where a problem is reported: at a job's field, or the notify command's (`owner` null). */
@@ -259,22 +284,60 @@ function checkUniqueNames(
   if (problems.length > 0) throw new ConfigError(problems);
 }
 
-/** Where the job's times fall in a clock change of its zone within the coming year. */
-function clockChangeNotes(plan: JobPlan, timeZone: string, now: number): string[] {
+/**
+ * Where the jobs' CronJobs and the runner part ways in the coming year, as notes; a schedule the
+ * controller would stop firing for good is a located error.
+ */
+function clockChangeNotes(
+  plans: JobPlan[],
+  zone: ZoneOffsets,
+  now: number,
+  place: Place,
+): string[] {
   const notes: string[] = [];
-  for (const schedule of plan.schedules ?? []) {
-    if (schedule.utc) continue;
-    for (const firing of clockChangeFirings(schedule.fields, timeZone, now)) {
-      notes.push(
-        firing.change === "skipped"
-          ? `jobs.${plan.job.name}: ${firing.time} does not occur in ${timeZone} on ` +
-            `${firing.date} (the clocks skip it): Kubernetes skips that run, where the runner ` +
-            `here runs it late`
-          : `jobs.${plan.job.name}: ${firing.time} occurs twice in ${timeZone} on ` +
-            `${firing.date} (the clocks go back): Kubernetes runs the job twice, where the ` +
-            `runner here runs it once`,
-      );
+  const problems: Problem[] = [];
+  for (const plan of plans) {
+    for (const schedule of plan.schedules ?? []) {
+      if (schedule.utc) continue;
+      for (const firing of clockChangeFirings(schedule.fields, zone, now)) {
+        const text = describeFiring(firing, zone.zone);
+        if (firing.change !== "stops") notes.push(`jobs.${plan.job.name}: ${text}`);
+        else problems.push(place(plan.job.name, hourField(plan.job), text));
+      }
     }
   }
+  if (problems.length > 0) throw new ConfigError(problems);
   return notes;
+}
+
+/** The field that says when a job runs: where a time the controller cannot take is refused. */
+function hourField(job: Job): string {
+  return job.schedule.kind === "at" ? "when.at" : "preferred_hour";
+}
+
+const LIBRARY = "the cron library the controller uses (robfig/cron v3)";
+
+function describeFiring(firing: ClockChangeFiring, zone: string): string {
+  const { date, time } = firing;
+  switch (firing.change) {
+    case "skipped":
+      return `${time} does not occur in ${zone} on ${date} (the clocks skip it): Kubernetes ` +
+        `skips that run, where the runner here runs it late`;
+    case "repeated":
+      return `${time} occurs twice in ${zone} on ${date} (the clocks go back): Kubernetes runs ` +
+        `the job twice, where the runner here runs it once`;
+    case "later":
+      return `${time} occurs twice in ${zone} on ${date} (the clocks go back): Kubernetes runs ` +
+        `the job the second time, where the runner here runs it the first`;
+    case "dropped":
+      return `Kubernetes skips the run at ${time} on ${date} in ${zone}, where the runner here ` +
+        `runs it: after the clocks change, ${LIBRARY} steps over it`;
+    case "extra":
+      return `Kubernetes also runs the job at ${time} on ${date} in ${zone}, a time it is not ` +
+        `set for, where the runner here does not: after the clocks change, ${LIBRARY} stops there`;
+    case "stops":
+      return `the CronJob would stop for good at ${time} on ${date} in ${zone}: after the ` +
+        `clocks go back, ${LIBRARY} gives that time as the next one after itself, and the ` +
+        `controller refuses such a schedule until it is changed; choose another time of day`;
+  }
 }

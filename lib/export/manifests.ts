@@ -52,6 +52,8 @@ export interface Manifest {
 export interface Context extends KubernetesOptions {
   /** The IANA name of the local runner's zone. */
   timeZone: string;
+  /** The largest change of that zone's clocks in the coming year, in minutes (0: none). */
+  clockChangeMinutes: number;
   volume: Record<string, unknown>;
   /** The config the manifests came from (an annotation). */
   configFile: string;
@@ -153,8 +155,9 @@ export function cronJobManifest(
   };
   if (schedule === null) spec.suspend = true;
   // A missed firing (controller down, the previous run still going) still starts once, until
-  // the next firing: the longest gap between firings, an hour more for a clock change.
-  if (gap !== null) spec.startingDeadlineSeconds = (gap + (schedule?.utc ? 0 : 60)) * 60;
+  // the next firing: the longest gap between firings, and the zone's largest clock change.
+  const change = schedule?.utc ? 0 : context.clockChangeMinutes;
+  if (gap !== null) spec.startingDeadlineSeconds = (gap + change) * 60;
   spec.successfulJobsHistoryLimit = HISTORY_LIMIT;
   spec.failedJobsHistoryLimit = HISTORY_LIMIT;
   spec.jobTemplate = {

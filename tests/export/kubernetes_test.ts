@@ -411,6 +411,66 @@ Deno.test("the export notes clock changes that part Kubernetes from the runner; 
   ]);
 });
 
+/** Script jobs at these local times, from a program on the image's PATH. */
+function atTimes(times: string[]): string {
+  return "jobs:\n" +
+    times.map((time) =>
+      `  at_${time.replace(":", "")}:\n    script: date\n    when: { at: "${time}" }\n`
+    ).join("");
+}
+
+const IN_2027 = { now: Date.UTC(2027, 0, 1) };
+
+Deno.test("in Australia/Lord_Howe the export notes each firing robfig/cron steps over or adds after the 30-minute changes", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, atTimes(["00:00", "01:30", "03:15", "03:45"]));
+  const { notes } = await exported(sandbox, { ...IN_2027, tz: "Australia/Lord_Howe" });
+  const library = "after the clocks change, the cron library the controller uses (robfig/cron v3)";
+  const skips = (job: string, time: string, date: string) =>
+    `jobs.${job}: Kubernetes skips the run at ${time} on ${date} in Australia/Lord_Howe, where ` +
+    `the runner here runs it: ${library} steps over it`;
+  assert.deepEqual(notes.filter((note) => !note.endsWith("on the image's PATH")), [
+    skips("at_0000", "00:00", "2027-04-05"),
+    skips("at_0000", "00:00", "2027-10-04"),
+    "jobs.at_0130: 01:30 occurs twice in Australia/Lord_Howe on 2027-04-04 (the clocks go " +
+    "back): Kubernetes runs the job twice, where the runner here runs it once",
+    "jobs.at_0130: Kubernetes also runs the job at 02:30 on 2027-10-03 in Australia/Lord_Howe, " +
+    `a time it is not set for, where the runner here does not: ${library} stops there`,
+    skips("at_0315", "03:15", "2027-04-04"),
+    skips("at_0315", "03:15", "2027-10-03"),
+  ]);
+});
+
+Deno.test("startingDeadlineSeconds is the longest gap and the zone's largest clock change: 2 h in Antarctica/Troll, none in Asia/Tokyo", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, atTimes(["03:00"]));
+  const deadline = async (tz: string) =>
+    cronJobs((await exported(sandbox, { ...IN_2027, tz })).documents).get("at-0300")!.spec
+      .startingDeadlineSeconds;
+  assert.equal(await deadline("Antarctica/Troll"), (24 + 2) * 3600);
+  assert.equal(await deadline("Australia/Lord_Howe"), (24 + 0.5) * 3600);
+  assert.equal(await deadline("Europe/Amsterdam"), (24 + 1) * 3600);
+  assert.equal(await deadline("Asia/Tokyo"), 24 * 3600);
+});
+
+Deno.test("a time at which robfig/cron would stop the CronJob for good (Pacific/Chatham, 03:45) is refused at its place", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, atTimes(["03:30", "03:45"]));
+  const { config } = await loadConfig(sandbox.config, null);
+  const error = thrown(
+    ConfigError,
+    () => exportKubernetes(config, { ...OPTIONS, ...IN_2027, tz: "Pacific/Chatham" }),
+  );
+  assert.equal(error.exitCode, 2);
+  assert.equal(
+    error.message,
+    `${sandbox.config}:7:17: jobs.at_0345.when.at: the CronJob would stop for good at 02:45 on ` +
+      "2027-04-04 in Pacific/Chatham: after the clocks go back, the cron library the controller " +
+      "uses (robfig/cron v3) gives that time as the next one after itself, and the controller " +
+      "refuses such a schedule until it is changed; choose another time of day",
+  );
+});
+
 Deno.test("a file that is not text travels as binaryData; a ConfigMap past 1 MiB is refused", async () => {
   await using sandbox = await makeSandbox();
   await writeConfig(sandbox, "jobs:\n  tool:\n    script: bin/tool\n");

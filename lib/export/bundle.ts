@@ -286,17 +286,20 @@ function readBounded(path: string, limit: number): Uint8Array | string {
     return `cannot be read (${describeFsError(error)})`;
   }
   try {
-    // What was found may have been swapped since: only a regular file is read.
-    if (!file.statSync().isFile) return "is not a regular file";
-    const buffer = new Uint8Array(limit + 1);
+    // What was found may have been swapped or grown since: only a regular file is read, and
+    // never more than it held when opened (one byte more tells that it is still growing).
+    const info = file.statSync();
+    if (!info.isFile) return "is not a regular file";
+    if (info.size > limit) return `is larger than ${describeBytes(limit)} now`;
+    const buffer = new Uint8Array(info.size + 1);
     let length = 0;
     while (length < buffer.length) {
       const count = file.readSync(buffer.subarray(length));
       if (count === null) break;
       length += count;
     }
-    if (length > limit) return `grew past ${describeBytes(limit)} while the export read it`;
-    return buffer.slice(0, length);
+    if (length > info.size) return "grew while the export read it: export again once it is written";
+    return buffer.subarray(0, length);
   } catch (error) {
     return `cannot be read (${describeFsError(error)})`;
   } finally {

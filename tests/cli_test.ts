@@ -161,7 +161,7 @@ Deno.test("--dry-run says why each job is or is not due and writes nothing", asy
   assert.match(result.stdout, /^failing_job: never ran, every 10m: due now$/m);
   assert.match(
     result.stdout,
-    /^extra: not scheduled \(discovered in jobs\/; run it with --force --job extra\)$/m,
+    /^extra: not scheduled \(discovered in jobs\/; run it with --force --job=extra\)$/m,
   );
   assert.equal(await Deno.readTextFile(join(sandbox.home, ".teleclaude/cron_state.json")), before);
   // Nothing at all is written: not even the config cache.

@@ -72,7 +72,7 @@ Deno.test("--list and --dry-run show where a pinned job runs", async () => {
   const dry = await runCli(laptop, ["--dry-run"], env);
   assert.match(
     dry.stdout,
-    /^backup: daily 06:00 on mini: not this computer's job \(run it here with --force --job backup\)$/m,
+    /^backup: daily 06:00 on mini: not this computer's job \(run it here with --force --job=backup\)$/m,
   );
   assert.match(dry.stdout, /^photos: never ran, daily 06:00: due now$/m);
   const forced = await runCli(laptop, ["--dry-run", "--force", "--job", "backup"], env);

@@ -88,6 +88,7 @@ Options:
   --config PATH      the config file (default: ./teleclaude.yml)
   --force            with a run or --dry-run: ignore schedules (and usage-limit deferrals)
   --job NAME         with a run, --dry-run, --list or --export: only this job
+                     (--job=NAME for a name that starts with -)
   --json             with --list, --history or --doctor: JSON instead of text
   --namespace N      with --export: the manifests' namespace (default: none, kubectl's own)
   --image IMAGE      with --export: the runner's image (default: teleclaude-cron:${VERSION},
@@ -173,13 +174,20 @@ async function readArgs(args: string[]) {
   try {
     return parseArgs({ args, allowPositionals: true, options: OPTIONS });
   } catch (error) {
-    throw new UsageError(argsProblem(error));
+    throw new UsageError(argsProblem(error, args));
   }
 }
 
 /** What node's parseArgs refused, in the runner's words (it adds advice about `--` too). */
-function argsProblem(error: unknown): string {
+function argsProblem(error: unknown, args: string[]): string {
   const message = error instanceof Error ? error.message : String(error);
+  const dashed = /^Option '(--[a-z-]+)' argument is ambiguous/.exec(message)?.[1];
+  if (dashed !== undefined) {
+    // A job may be named `-x`; after `--job` it reads as an option of its own.
+    const value = args[args.indexOf(dashed) + 1] ?? "";
+    return `${dashed} ${JSON.stringify(value)}: a value that starts with - goes after =: ` +
+      `${dashed}=${value}`;
+  }
   const unknown = /^Unknown option '(-[^']*)'/.exec(message)?.[1];
   if (unknown !== undefined) {
     const guess = closest(unknown.replace(/^-+/, ""), Object.keys(OPTIONS));

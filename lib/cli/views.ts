@@ -4,7 +4,7 @@
  * the files (never write them) and print.
  */
 
-import type { Config, Job } from "../config/job.ts";
+import { type Config, type Job, jobOption } from "../config/job.ts";
 import { UsageError } from "../errors.ts";
 import { counted, print, printable } from "../log.ts";
 import type { RunnerPaths } from "../paths.ts";
@@ -393,11 +393,13 @@ export function dueReason(
   if (job.schedule.kind === "unscheduled") {
     return force
       ? `${job.name}: would run (forced; discovered in jobs/ with no config entry)`
-      : `${job.name}: not scheduled (discovered in jobs/; run it with --force --job ${job.name})`;
+      : `${job.name}: not scheduled (discovered in jobs/; run it with --force ${
+        jobOption(job.name)
+      })`;
   }
   if (!here) {
     return `${job.name}: ${schedule} on ${job.computers?.join(", ")}: not this computer's job ` +
-      `(run it here with --force --job ${job.name})`;
+      `(run it here with --force ${jobOption(job.name)})`;
   }
   const deferred = deferredUntil(job, state, now);
   if (deferred !== null && !force) {

@@ -151,6 +151,15 @@ export function isJobName(name: string): boolean {
 }
 
 /**
+ * The option naming a job in every command the runner writes (a hint, a CronJob's args): one
+ * argument, `--job=NAME`, which reads right for any job name; a name may start with `-`, and
+ * `--job -x` is taken for two options.
+ */
+export function jobOption(name: string): string {
+  return `--job=${name}`;
+}
+
+/**
  * A spec doc name: letters, digits, `-` and `_`, with `/` between subfolders; never `..`, never a
  * leading `/` (it must stay inside `docs/project/spec/jobs/`), never a newline (it goes into the
  * prompt).

@@ -69,7 +69,8 @@ const jobSchema = z.object({
   notify: z.unknown().optional(),
 });
 type RawJob = z.infer<typeof jobSchema>;
-const KNOWN_JOB_KEYS = Object.keys(jobSchema.shape);
+/** The fields a job may have; any other is another component's, or a typo (warned of). */
+export const KNOWN_JOB_KEYS = Object.keys(jobSchema.shape);
 const AGENT_ONLY_KEYS = ["agent", "thinking_mode", "role", "max_turns", "max_budget_usd"] as const;
 const WHEN_KEYS = Object.keys(whenSchema.shape);
 

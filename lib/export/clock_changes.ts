@@ -1,67 +1,122 @@
 /**
- * Where a CronJob and the runner part ways: a firing time inside the hour a zone's clocks skip or
- * repeat. Kubernetes fires at every instant whose wall clock matches, so it skips a time that does
- * not occur and fires twice at one that occurs twice; the runner runs the first late and the
- * second once (docs/project/design/architecture/jobs-runner.md, "Schedules"). Pure.
+ * Where a CronJob and the runner part ways in a zone whose clocks change. The runner runs every
+ * time of a schedule once: one the clocks skip late, one they repeat the first time
+ * (docs/project/design/architecture/jobs-runner.md, "Schedules"). The controller fires where
+ * robfig/cron's `Next` takes it (`robfig.ts`): never at a time the clocks skip, twice at one they
+ * repeat, and, since `Next` steps hours by adding one, past a firing or at a time not in the
+ * schedule after a change that is not a whole hour (Australia/Lord_Howe), or a day off after one
+ * at midnight. Each difference in the coming year is found by walking both, firing by firing.
+ * Pure.
  */
 
-import { localTime } from "../schedule.ts";
 import { type CronFields, firesAt } from "./cron_expression.ts";
+import { controllerFirings } from "./robfig.ts";
+import { ZoneOffsets } from "./zone_offsets.ts";
 
-/** A wall-clock firing time on a day the zone's clocks change through it. */
+/** A firing on which the CronJob and the runner differ, at a local date and time. */
 export interface ClockChangeFiring {
   /** The local date, `2027-03-28`. */
   date: string;
   /** The local time, `02:30`. */
   time: string;
-  /** `skipped`: the clocks jump over it; `repeated`: it occurs twice. */
-  change: "skipped" | "repeated";
+  /**
+   * `skipped`: the clocks jump over it (the controller never fires it, the runner late);
+   * `repeated`: it occurs twice and the controller fires both; `dropped`: the controller steps
+   * over it; `later`: the controller fires only its second occurrence; `extra`: the controller
+   * fires at a time the schedule does not name; `stops`: the controller's `Next` gives this time
+   * back again, and the controller refuses the schedule from then on.
+   */
+  change: "skipped" | "repeated" | "dropped" | "later" | "extra" | "stops";
 }
 
 const MINUTE = 60_000;
-const DAY = 24 * 60 * MINUTE;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+/** How far past the window `Next` may look for a firing: a day of the month recurs in 31 days. */
+const LOOKAHEAD = 32 * DAY;
 
-/** The firings of `fields` in `timeZone` that a clock change skips or repeats in the coming days. */
+/** The offsets of `timeZone` over the coming `days` from `from`, as the walks below need them. */
+export function zoneOffsets(timeZone: string, from: number, days = 366): ZoneOffsets {
+  return new ZoneOffsets(timeZone, from - DAY, from + days * DAY + LOOKAHEAD);
+}
+
+/** The largest change of the zone's clocks in the coming `days`, in minutes (0: none). */
+export function largestClockChange(zone: ZoneOffsets): number {
+  return Math.max(0, ...zone.changes.map((change) => Math.abs(change.after - change.before))) /
+    MINUTE;
+}
+
+/** The firings of `fields` on which the controller and the runner differ in [from, from + days). */
 export function clockChangeFirings(
   fields: CronFields,
-  timeZone: string,
+  zone: ZoneOffsets,
   from: number,
   days = 366,
 ): ClockChangeFiring[] {
+  const to = from + days * DAY;
+  if (!zone.changes.some((change) => change.at >= from - DAY && change.at < to + DAY)) return [];
+  const controller = controllerFirings(fields, zone, from, to);
+  const end = controller.stall ?? to;
+  const fired = new Map<string, number[]>();
+  for (const firing of controller.firings) {
+    const key = wallKey(firing, zone);
+    fired.set(key, [...fired.get(key) ?? [], firing]);
+  }
   const found: ClockChangeFiring[] = [];
-  const start = Math.floor(from / MINUTE) * MINUTE;
-  for (let day = start; day < start + days * DAY; day += DAY) {
-    const before = utcOffset(day, timeZone);
-    const after = utcOffset(day + DAY, timeZone);
-    if (before === after) continue;
-    const change = firstMinuteWithOffset(day, day + DAY, before, timeZone);
-    // The wall-clock minutes between the old and the new offset occur never, or twice.
-    const kind = after > before ? "skipped" : "repeated";
-    for (let wall = change + Math.min(before, after); wall < change + Math.max(before, after);) {
-      const date = new Date(wall);
-      if (firesAt(fields, date)) {
-        const iso = date.toISOString();
-        found.push({ date: iso.slice(0, 10), time: iso.slice(11, 16), change: kind });
+  const add = (key: string, change: ClockChangeFiring["change"]) =>
+    found.push({ date: key.slice(0, 10), time: key.slice(11, 16), change });
+  for (const wall of scheduledWalls(fields, zone, from, end)) {
+    const key = new Date(wall).toISOString();
+    const occurrences = instantsOf(wall, zone);
+    const times = fired.get(key) ?? [];
+    fired.delete(key);
+    if (occurrences.length === 0) add(key, "skipped");
+    else if (times.length === 0) add(key, "dropped");
+    else if (times.length > 1) add(key, "repeated");
+    else if (times[0] !== occurrences[0]) add(key, "later");
+  }
+  for (const [key, times] of fired) for (const _ of times) add(key, "extra");
+  if (controller.stall !== null) add(wallKey(controller.stall, zone), "stops");
+  const order = (firing: ClockChangeFiring) => `${firing.date} ${firing.time}`;
+  return found.sort((a, b) => order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0);
+}
+
+/** An instant's wall-clock time in the zone, as an ISO string of a UTC date holding it. */
+function wallKey(instant: number, zone: ZoneOffsets): string {
+  return new Date(instant + zone.offsetAt(instant)).toISOString();
+}
+
+/**
+ * Every wall-clock time (ms of a UTC date holding it) the fields name that falls within
+ * [from, to), read with the offset in force before it (a time that occurs twice by its first
+ * occurrence, one that does not occur as if the clocks had not changed yet).
+ */
+function scheduledWalls(fields: CronFields, zone: ZoneOffsets, from: number, to: number): number[] {
+  const walls: number[] = [];
+  const firstDay = Math.floor((from + zone.offsetAt(from)) / DAY) * DAY;
+  for (let day = firstDay; day < to + zone.offsetAt(to) + DAY; day += DAY) {
+    for (const hour of fields.hour ?? Array.from({ length: 24 }, (_, index) => index)) {
+      for (const minute of fields.minute) {
+        const wall = day + hour * HOUR + minute * MINUTE;
+        if (!firesAt(fields, new Date(wall))) continue;
+        const instant = wall - zone.offsetAt(wall - 14 * HOUR);
+        if (instant >= from && instant < to) walls.push(wall);
       }
-      wall += MINUTE;
     }
   }
-  return found;
+  return walls;
 }
 
-/** The offset east of UTC (ms) in force at `instant`. */
-function utcOffset(instant: number, timeZone: string): number {
-  const local = localTime(instant, timeZone);
-  const wall = Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute);
-  return wall - Math.floor(instant / MINUTE) * MINUTE;
-}
-
-/** The first minute in (low, high] whose offset is no longer `before` (low has it, high not). */
-function firstMinuteWithOffset(low: number, high: number, before: number, zone: string): number {
-  while (high - low > MINUTE) {
-    const middle = low + Math.floor((high - low) / 2 / MINUTE) * MINUTE;
-    if (utcOffset(middle, zone) === before) low = middle;
-    else high = middle;
-  }
-  return high;
+/** The instants a wall-clock time occurs at, in order: none, one, or two (the clocks go back). */
+function instantsOf(wall: number, zone: ZoneOffsets): number[] {
+  // Offsets run from -12 to +14 hours: the instant is within that of the wall clock read as UTC.
+  const [low, high] = [wall - 14 * HOUR, wall + 12 * HOUR];
+  const offsets = new Set([
+    zone.offsetAt(low),
+    ...zone.changes.filter((change) => change.at > low && change.at <= high)
+      .map((change) => change.after),
+  ]);
+  return [...offsets].map((offset) => wall - offset)
+    .filter((instant) => zone.offsetAt(instant) === wall - instant)
+    .sort((a, b) => a - b);
 }

@@ -1,7 +1,7 @@
 /**
  * `--export kubernetes`: the config as Kubernetes manifests, printed and never applied. A v1
  * ConfigMap holds the config and the files its jobs need; a batch/v1 CronJob per job runs this
- * runner for that one job (`--job NAME --force`) in the image the Dockerfile builds, so outcomes,
+ * runner for that one job (`--job=NAME --force`) in the image the Dockerfile builds, so outcomes,
  * usage-limit detection and logs behave as they do locally. The mapping rules are listed in the
  * README ("Kubernetes"), the reasons for them in docs/project/design/architecture/jobs-runner.md
  * ("Export"). Reads the config's directory; writes nothing and contacts no cluster.
@@ -17,15 +17,31 @@ import { ConfigError, type Problem } from "../errors.ts";
 import { join } from "../posix_path.ts";
 import { describeSchedule } from "../schedule.ts";
 import { VERSION } from "../version.ts";
-import { clusterConfig, jobFiles } from "./bundle.ts";
-import { clockChangeFirings } from "./clock_changes.ts";
+import {
+  checkSize,
+  clusterConfig,
+  configIdentity,
+  type Found,
+  type FoundFile,
+  jobFiles,
+  notifyFiles,
+  readBundle,
+} from "./bundle.ts";
+import {
+  type ClockChangeFiring,
+  clockChangeFirings,
+  largestClockChange,
+  zoneOffsets,
+} from "./clock_changes.ts";
 import { type CronSchedule, cronSchedules } from "./cron_expression.ts";
 import { cronJobBases, cronJobName } from "./names.ts";
+import type { ZoneOffsets } from "./zone_offsets.ts";
 import {
   checkOptions,
   clusterTimeZone,
   type Context,
   cronJobManifest,
+  encodedBytes,
   type KubernetesOptions,
   type Manifest,
   volumeFor,
@@ -62,21 +78,104 @@ export function exportKubernetes(config: Config, options: KubernetesOptions): Ex
     config.jobs.map((job) => ({ name: job.name, parts: parts.get(job.name)!.length > 1 })),
   );
   checkUniqueNames(config.jobs, selected, parts, bases, here);
-  const plans = planJobs(config, selected, bases, here);
-  const cluster = clusterConfig(root, config.displayName);
-  // Every job's files, whichever are exported: applying one job's export must not take the
-  // files of the others out of the ConfigMap they share.
-  const files = config.jobs.flatMap((job) => jobFiles(job, config.dir).files);
-  const { configMap, volume } = volumeFor(cluster.text, files, options.namespace);
-  const context: Context = { ...options, timeZone, volume, configFile: config.file };
+  const place = placer(config, here);
+  const found = foundFiles(config, place);
+  const plans = planJobs(selected, bases, found, place);
+  const mounted = configMapFor(config, root, found, place, options);
+  const zone = zoneOffsets(timeZone, options.now);
+  const clockChangeMinutes = largestClockChange(zone);
+  const { volume } = mounted;
+  const context: Context = {
+    ...options,
+    timeZone,
+    clockChangeMinutes,
+    volume,
+    configFile: config.file,
+  };
   const cronJobs = plans.flatMap((plan) => cronJobsOf(plan, context));
-  const notes = [...cluster.notes, ...plans.flatMap((plan) => plan.notes)];
-  for (const plan of plans) notes.push(...clockChangeNotes(plan, timeZone, options.now));
-  const documents = [configMap, ...cronJobs.map(({ manifest }) => manifest)];
+  const notes = [
+    ...mounted.notes,
+    ...cronNotes(config, found.get(null)),
+    ...plans.flatMap((plan) => plan.notes),
+  ];
+  notes.push(...clockChangeNotes(plans, zone, options.now, place));
+  const documents = [mounted.configMap, ...cronJobs.map(({ manifest }) => manifest)];
   const header = `# teleclaude-cron ${VERSION} --export kubernetes, from ${config.file}: ` +
     `${cronJobs.length} CronJob(s) and the ConfigMap they mount. Apply with kubectl apply -f -\n`;
   const yaml = header + documents.map((document) => `---\n${toYaml(document)}`).join("");
   return { yaml, notes };
+}
+
+/**
+ * The ConfigMap and the volume that mounts it: the cluster's config and every job's files,
+ * whichever jobs are exported (applying one job's export must not take the files of the others
+ * out of the ConfigMap they share), within what a ConfigMap holds.
+ */
+function configMapFor(
+  config: Config,
+  root: unknown,
+  found: Map<string | null, Found>,
+  place: Place,
+  options: KubernetesOptions,
+): { configMap: Manifest; volume: Record<string, unknown>; notes: string[] } {
+  const cluster = clusterConfig(root, config.displayName);
+  const all = [...found.values()].flatMap((one) => one.files);
+  const locate = (file: FoundFile, message: string) => place(file.owner, file.field, message);
+  const configBytes = new TextEncoder().encode(cluster.text).length;
+  const bundled = readBundle(all, config.dir, configBytes, locate);
+  const { configMap, volume } = volumeFor(cluster.text, bundled, options.namespace);
+  checkSize(all, encodedBytes(configMap), locate);
+  return { configMap, volume, notes: cluster.notes };
+}
+
+/** Where a problem is reported: at a job's field, or the notify command's (`owner` null). */
+type Place = (owner: string | null, field: string, message: string) => Problem;
+
+function placer(config: Config, here: Locator): Place {
+  const jobs = new Map(config.jobs.map((job) => [job.name, job]));
+  return (owner, field, message) => {
+    if (owner === null) return here.problem(["cron", "notify", field], message);
+    const job = jobs.get(owner)!;
+    // A job discovered in jobs/ has no entry in the config: its file is its place.
+    return job.type === "script" && job.discovered
+      ? { file: join(config.dir, job.command[0]!), message }
+      : here.problem(["jobs", owner, ...field.split(".")], message);
+  };
+}
+
+/**
+ * The files every job and the notify command need (by job name; null: the notify command),
+ * found but not read. The notify command's problems stop the export whichever jobs it prints:
+ * every exported runner tells through it.
+ */
+function foundFiles(config: Config, place: Place): Map<string | null, Found> {
+  const identity = configIdentity(config.file);
+  const found = new Map<string | null, Found>(
+    config.jobs.map((job) => [job.name, jobFiles(job, config.dir, identity)]),
+  );
+  const command = config.cron.notify.command;
+  if (command !== null) {
+    const notify = notifyFiles(command, config.dir, identity);
+    if (notify.problems.length > 0) {
+      throw new ConfigError(
+        notify.problems.map(({ field, message }) => place(null, field, message)),
+      );
+    }
+    found.set(null, notify);
+  }
+  return found;
+}
+
+/** What a person should know about the runner's own `cron:` settings on a cluster. */
+function cronNotes(config: Config, notify: Found | undefined): string[] {
+  const notes = (notify?.notes ?? []).map((note) => `cron.notify.command: ${note}`);
+  if (config.cron.metricsFile !== null) {
+    notes.push(
+      "cron.metrics_file is written inside each pod and goes with it: on a cluster, watch the " +
+        "CronJobs' Jobs instead",
+    );
+  }
+  return notes;
 }
 
 /** YAML as kubectl reads it: no folded lines, no anchors for objects that repeat. */
@@ -95,25 +194,21 @@ function configText(config: Config): string {
   }
 }
 
-/** Each job's schedules and files, or every problem found, located, in one `ConfigError`. */
+/** Each job's schedules and notes, or every problem found, located, in one `ConfigError`. */
 function planJobs(
-  config: Config,
   jobs: Job[],
   bases: Map<string, string>,
-  here: Locator,
+  found: Map<string | null, Found>,
+  place: Place,
 ): JobPlan[] {
   const problems: Problem[] = [];
   const plans: JobPlan[] = [];
   for (const job of jobs) {
-    const place = (field: string, message: string): Problem =>
-      job.type === "script" && job.discovered
-        ? { file: join(config.dir, job.command[0]!), message }
-        : here.problem(["jobs", job.name, ...field.split(".")], message);
     const mapping = cronSchedules(job.schedule);
-    const files = jobFiles(job, config.dir);
-    problems.push(...files.problems.map(({ field, message }) => place(field, message)));
+    const files = found.get(job.name)!;
+    problems.push(...files.problems.map(({ field, message }) => place(job.name, field, message)));
     if (mapping.kind === "unmappable") {
-      problems.push(place(mapping.field, mapping.reason));
+      problems.push(place(job.name, mapping.field, mapping.reason));
       continue;
     }
     const schedules = mapping.kind === "cron" ? mapping.schedules : null;
@@ -189,22 +284,60 @@ function checkUniqueNames(
   if (problems.length > 0) throw new ConfigError(problems);
 }
 
-/** Where the job's times fall in a clock change of its zone within the coming year. */
-function clockChangeNotes(plan: JobPlan, timeZone: string, now: number): string[] {
+/**
+ * Where the jobs' CronJobs and the runner part ways in the coming year, as notes; a schedule the
+ * controller would stop firing for good is a located error.
+ */
+function clockChangeNotes(
+  plans: JobPlan[],
+  zone: ZoneOffsets,
+  now: number,
+  place: Place,
+): string[] {
   const notes: string[] = [];
-  for (const schedule of plan.schedules ?? []) {
-    if (schedule.utc) continue;
-    for (const firing of clockChangeFirings(schedule.fields, timeZone, now)) {
-      notes.push(
-        firing.change === "skipped"
-          ? `jobs.${plan.job.name}: ${firing.time} does not occur in ${timeZone} on ` +
-            `${firing.date} (the clocks skip it): Kubernetes skips that run, where the runner ` +
-            `here runs it late`
-          : `jobs.${plan.job.name}: ${firing.time} occurs twice in ${timeZone} on ` +
-            `${firing.date} (the clocks go back): Kubernetes runs the job twice, where the ` +
-            `runner here runs it once`,
-      );
+  const problems: Problem[] = [];
+  for (const plan of plans) {
+    for (const schedule of plan.schedules ?? []) {
+      if (schedule.utc) continue;
+      for (const firing of clockChangeFirings(schedule.fields, zone, now)) {
+        const text = describeFiring(firing, zone.zone);
+        if (firing.change !== "stops") notes.push(`jobs.${plan.job.name}: ${text}`);
+        else problems.push(place(plan.job.name, hourField(plan.job), text));
+      }
     }
   }
+  if (problems.length > 0) throw new ConfigError(problems);
   return notes;
+}
+
+/** The field that says when a job runs: where a time the controller cannot take is refused. */
+function hourField(job: Job): string {
+  return job.schedule.kind === "at" ? "when.at" : "preferred_hour";
+}
+
+const LIBRARY = "the cron library the controller uses (robfig/cron v3)";
+
+function describeFiring(firing: ClockChangeFiring, zone: string): string {
+  const { date, time } = firing;
+  switch (firing.change) {
+    case "skipped":
+      return `${time} does not occur in ${zone} on ${date} (the clocks skip it): Kubernetes ` +
+        `skips that run, where the runner here runs it late`;
+    case "repeated":
+      return `${time} occurs twice in ${zone} on ${date} (the clocks go back): Kubernetes runs ` +
+        `the job twice, where the runner here runs it once`;
+    case "later":
+      return `${time} occurs twice in ${zone} on ${date} (the clocks go back): Kubernetes runs ` +
+        `the job the second time, where the runner here runs it the first`;
+    case "dropped":
+      return `Kubernetes skips the run at ${time} on ${date} in ${zone}, where the runner here ` +
+        `runs it: after the clocks change, ${LIBRARY} steps over it`;
+    case "extra":
+      return `Kubernetes also runs the job at ${time} on ${date} in ${zone}, a time it is not ` +
+        `set for, where the runner here does not: after the clocks change, ${LIBRARY} stops there`;
+    case "stops":
+      return `the CronJob would stop for good at ${time} on ${date} in ${zone}: after the ` +
+        `clocks go back, ${LIBRARY} gives that time as the next one after itself, and the ` +
+        `controller refuses such a schedule until it is changed; choose another time of day`;
+  }
 }

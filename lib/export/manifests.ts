@@ -4,7 +4,7 @@
  * and the checks of the names a person passes. Pure.
  */
 
-import type { Job } from "../config/job.ts";
+import { type Job, jobOption } from "../config/job.ts";
 import { ConfigError, UsageError } from "../errors.ts";
 import { LOCAL_TIME_ZONE, type RunnerZone } from "../time_zone.ts";
 import { VERSION } from "../version.ts";
@@ -52,6 +52,8 @@ export interface Manifest {
 export interface Context extends KubernetesOptions {
   /** The IANA name of the local runner's zone. */
   timeZone: string;
+  /** The largest change of that zone's clocks in the coming year, in minutes (0: none). */
+  clockChangeMinutes: number;
   volume: Record<string, unknown>;
   /** The config the manifests came from (an annotation). */
   configFile: string;
@@ -73,8 +75,6 @@ export const DEADLINE_GRACE_SECONDS = 300;
 export const HISTORY_LIMIT = 3;
 /** An unscheduled job's CronJob is suspended; the schedule field must still hold something. */
 export const UNSCHEDULED_PLACEHOLDER = "0 0 1 1 *";
-/** The most a ConfigMap may hold: Kubernetes refuses larger objects. */
-export const MAX_CONFIG_MAP_BYTES = 1024 * 1024;
 
 const BASE_LABELS: Readonly<Record<string, string>> = {
   "app.kubernetes.io/name": "teleclaude-cron",
@@ -155,8 +155,9 @@ export function cronJobManifest(
   };
   if (schedule === null) spec.suspend = true;
   // A missed firing (controller down, the previous run still going) still starts once, until
-  // the next firing: the longest gap between firings, an hour more for a clock change.
-  if (gap !== null) spec.startingDeadlineSeconds = (gap + (schedule?.utc ? 0 : 60)) * 60;
+  // the next firing: the longest gap between firings, and the zone's largest clock change.
+  const change = schedule?.utc ? 0 : context.clockChangeMinutes;
+  if (gap !== null) spec.startingDeadlineSeconds = (gap + change) * 60;
   spec.successfulJobsHistoryLimit = HISTORY_LIMIT;
   spec.failedJobsHistoryLimit = HISTORY_LIMIT;
   spec.jobTemplate = {
@@ -181,7 +182,7 @@ function podSpec(job: Job, context: Context): Record<string, unknown> {
   const container: Record<string, unknown> = {
     name: "runner",
     image: context.image ?? DEFAULT_IMAGE,
-    args: ["--config", `${CONFIG_DIR}/${CONFIG_KEY}`, "--job", job.name, "--force"],
+    args: ["--config", `${CONFIG_DIR}/${CONFIG_KEY}`, jobOption(job.name), "--force"],
     // The runner reads times (a usage limit's "resets 3pm") in its own zone, as it does here.
     env: [{ name: "TZ", value: context.timeZone }],
   };
@@ -224,7 +225,8 @@ function metadata(
 
 /**
  * The ConfigMap holding the config and `files`, and the volume that mounts each where the runner
- * looks for it: spec docs under `docs/project/spec/jobs/`, programs with mode 0755.
+ * looks for it: spec docs under `docs/project/spec/jobs/`, programs with mode 0755, and the
+ * cluster's config also where an argument names the config. Its size is the caller's to check.
  */
 export function volumeFor(
   configText: string,
@@ -233,17 +235,22 @@ export function volumeFor(
 ): { configMap: Manifest; volume: Record<string, unknown> } {
   const byPath = new Map<string, BundledFile>();
   for (const file of files) {
-    const executable = file.executable || (byPath.get(file.path)?.executable ?? false);
-    byPath.set(file.path, { ...file, executable });
+    const before = byPath.get(file.path);
+    const executable = file.kind === "file" &&
+      (file.executable || (before?.kind === "file" && before.executable));
+    byPath.set(file.path, file.kind === "file" ? { ...file, executable } : file);
   }
-  const sorted = [...byPath.values()].sort((a, b) =>
-    a.path < b.path ? -1 : a.path > b.path ? 1 : 0
-  );
-  const keys = configMapKeys(sorted.map((file) => file.path));
+  const sorted = [...byPath.values()].filter((file) => file.path !== CONFIG_KEY)
+    .sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  const keys = configMapKeys(sorted.flatMap((file) => file.kind === "file" ? [file.path] : []));
   const data: Record<string, string> = { [CONFIG_KEY]: configText };
   const binaryData: Record<string, string> = {};
   const items: Record<string, unknown>[] = [{ key: CONFIG_KEY, path: CONFIG_KEY }];
   for (const file of sorted) {
+    if (file.kind === "config") {
+      items.push({ key: CONFIG_KEY, path: file.path });
+      continue;
+    }
     const key = keys.get(file.path)!;
     const text = utf8(file.bytes);
     if (text === null) binaryData[key] = base64(file.bytes);
@@ -257,7 +264,6 @@ export function volumeFor(
     data,
     ...(Object.keys(binaryData).length > 0 ? { binaryData } : {}),
   };
-  checkSize(configMap);
   const volume = {
     name: "config",
     configMap: { name: CONFIG_MAP_NAME, defaultMode: 0o644, items },
@@ -265,13 +271,9 @@ export function volumeFor(
   return { configMap, volume };
 }
 
-function checkSize(configMap: Manifest): void {
-  const bytes = new TextEncoder().encode(JSON.stringify(configMap)).length;
-  if (bytes <= MAX_CONFIG_MAP_BYTES) return;
-  throw new ConfigError({
-    message: `the ConfigMap would hold ${bytes} bytes, and Kubernetes keeps at most 1 MiB in ` +
-      `one: install the largest programs in the image and name them without a path`,
-  });
+/** The bytes an object takes as the API server stores it (its JSON). */
+export function encodedBytes(manifest: Manifest): number {
+  return new TextEncoder().encode(JSON.stringify(manifest)).length;
 }
 
 function utf8(bytes: Uint8Array): string | null {

@@ -1,24 +1,23 @@
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { specDocPath } from "../../lib/agents.ts";
+import { DEFAULT_FLAGS, parseFlags } from "../../lib/cli/flags.ts";
 import { loadConfig } from "../../lib/config/load.ts";
 import { parseConfig } from "../../lib/config/parse.ts";
 import { ConfigError, UsageError } from "../../lib/errors.ts";
 import { exportKubernetes, type KubernetesOptions } from "../../lib/export/kubernetes.ts";
-import { LOCAL_TIME_ZONE } from "../../lib/time_zone.ts";
-import { configOf, manifestProblems, parseManifests } from "../helpers/kubernetes.ts";
+import {
+  configOf,
+  cronJobs,
+  type Document,
+  exported,
+  manifestProblems,
+  materialize,
+  OPTIONS,
+  parseManifests,
+  thrown,
+} from "../helpers/kubernetes.ts";
 import { makeSandbox, type Sandbox, writeConfig, writeFile } from "../helpers/sandbox.ts";
-
-const OPTIONS: KubernetesOptions = {
-  job: null,
-  namespace: null,
-  image: null,
-  secret: null,
-  zone: { zone: LOCAL_TIME_ZONE, note: null },
-  tz: "Europe/Amsterdam",
-  systemZone: null,
-  now: Date.UTC(2026, 5, 1),
-};
 
 /** Every schedule shape the config has, agent and script jobs, and what else a file may hold. */
 const EVERY_SHAPE = `
@@ -79,33 +78,6 @@ async function everyShape(sandbox: Sandbox): Promise<void> {
     await writeFile(join(sandbox.project, "jobs", script), "#!/bin/sh\necho ok\n", true);
   }
   await writeFile(join(sandbox.project, "jobs/bill.py"), "print('billed')\n");
-}
-
-/** A parsed manifest, read freely: what it holds is checked by `manifestProblems()`. */
-// deno-lint-ignore no-explicit-any
-type Document = Record<string, any>;
-
-async function exported(sandbox: Sandbox, options: Partial<KubernetesOptions> = {}) {
-  const { config } = await loadConfig(sandbox.config, null);
-  const result = exportKubernetes(config, { ...OPTIONS, ...options });
-  return { ...result, documents: parseManifests(result.yaml) as Document[], config };
-}
-
-function cronJobs(documents: Document[]): Map<string, Document> {
-  return new Map(
-    documents.filter((document) => document.kind === "CronJob")
-      .map((document) => [document.metadata.name, document]),
-  );
-}
-
-function thrown<T extends Error>(kind: new (...args: never[]) => T, action: () => unknown): T {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof kind) return error;
-    throw error;
-  }
-  assert.fail(`expected a ${kind.name}`);
 }
 
 Deno.test("a config of every schedule shape exports to manifests a cluster would take", async () => {
@@ -176,8 +148,7 @@ Deno.test("each CronJob runs the runner for its one job, forced, with the job's 
   assert.deepEqual(container.args, [
     "--config",
     "/etc/teleclaude/teleclaude.yml",
-    "--job",
-    "monthly_bill",
+    "--job=monthly_bill",
     "--force",
   ]);
   assert.equal(container.image, "teleclaude-cron:0.1.0");
@@ -202,24 +173,6 @@ Deno.test("each CronJob runs the runner for its one job, forced, with the job's 
   });
   assert.equal(all.get("at-times-0730")!.metadata.labels["teleclaude.ai/agent"], "gemini");
 });
-
-/** Writes the ConfigMap's items where its volume would put them, with their modes. */
-async function materialize(documents: Document[], into: string): Promise<void> {
-  const configMap = documents[0]!;
-  const cronJob = documents[1]!;
-  const volume = cronJob.spec.jobTemplate.spec.template.spec.volumes[0].configMap;
-  for (const item of volume.items) {
-    const path = join(into, item.path);
-    await Deno.mkdir(dirname(path), { recursive: true });
-    const text = configMap.data[item.key];
-    if (text !== undefined) await Deno.writeTextFile(path, text);
-    else {await Deno.writeFile(
-        path,
-        Uint8Array.from(atob(configMap.binaryData[item.key]), (c) => c.charCodeAt(0)),
-      );}
-    await Deno.chmod(path, item.mode ?? volume.defaultMode);
-  }
-}
 
 Deno.test("the ConfigMap's volume lays out a config directory the runner reads as the original", async () => {
   await using sandbox = await makeSandbox();
@@ -263,7 +216,7 @@ Deno.test("the ConfigMap holds the runner's part of the config: no other compone
   assert.deepEqual(shipped.jobs, original.jobs);
 });
 
-Deno.test("the runner's cron: section travels as it is, with a note that its paths must be in the image", async () => {
+Deno.test("the runner's cron: section travels as it is; a metrics file is noted as lost with its pod", async () => {
   await using sandbox = await makeSandbox();
   await writeConfig(
     sandbox,
@@ -275,8 +228,11 @@ Deno.test("the runner's cron: section travels as it is, with a note that its pat
     cron: { notify: { on: ["failure"] } },
     jobs: { x: { job: "x" } },
   });
-  assert.deepEqual(notes, [
-    "the cron: section travels as it is: a program or path it names must exist in the image",
+  assert.deepEqual(notes, []);
+  await writeConfig(sandbox, "cron:\n  metrics_file: ~/.teleclaude/metrics/cron.prom\njobs: {}\n");
+  assert.deepEqual((await exported(sandbox)).notes, [
+    "cron.metrics_file is written inside each pod and goes with it: on a cluster, watch the " +
+    "CronJobs' Jobs instead",
   ]);
 });
 
@@ -455,6 +411,66 @@ Deno.test("the export notes clock changes that part Kubernetes from the runner; 
   ]);
 });
 
+/** Script jobs at these local times, from a program on the image's PATH. */
+function atTimes(times: string[]): string {
+  return "jobs:\n" +
+    times.map((time) =>
+      `  at_${time.replace(":", "")}:\n    script: date\n    when: { at: "${time}" }\n`
+    ).join("");
+}
+
+const IN_2027 = { now: Date.UTC(2027, 0, 1) };
+
+Deno.test("in Australia/Lord_Howe the export notes each firing robfig/cron steps over or adds after the 30-minute changes", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, atTimes(["00:00", "01:30", "03:15", "03:45"]));
+  const { notes } = await exported(sandbox, { ...IN_2027, tz: "Australia/Lord_Howe" });
+  const library = "after the clocks change, the cron library the controller uses (robfig/cron v3)";
+  const skips = (job: string, time: string, date: string) =>
+    `jobs.${job}: Kubernetes skips the run at ${time} on ${date} in Australia/Lord_Howe, where ` +
+    `the runner here runs it: ${library} steps over it`;
+  assert.deepEqual(notes.filter((note) => !note.endsWith("on the image's PATH")), [
+    skips("at_0000", "00:00", "2027-04-05"),
+    skips("at_0000", "00:00", "2027-10-04"),
+    "jobs.at_0130: 01:30 occurs twice in Australia/Lord_Howe on 2027-04-04 (the clocks go " +
+    "back): Kubernetes runs the job twice, where the runner here runs it once",
+    "jobs.at_0130: Kubernetes also runs the job at 02:30 on 2027-10-03 in Australia/Lord_Howe, " +
+    `a time it is not set for, where the runner here does not: ${library} stops there`,
+    skips("at_0315", "03:15", "2027-04-04"),
+    skips("at_0315", "03:15", "2027-10-03"),
+  ]);
+});
+
+Deno.test("startingDeadlineSeconds is the longest gap and the zone's largest clock change: 2 h in Antarctica/Troll, none in Asia/Tokyo", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, atTimes(["03:00"]));
+  const deadline = async (tz: string) =>
+    cronJobs((await exported(sandbox, { ...IN_2027, tz })).documents).get("at-0300")!.spec
+      .startingDeadlineSeconds;
+  assert.equal(await deadline("Antarctica/Troll"), (24 + 2) * 3600);
+  assert.equal(await deadline("Australia/Lord_Howe"), (24 + 0.5) * 3600);
+  assert.equal(await deadline("Europe/Amsterdam"), (24 + 1) * 3600);
+  assert.equal(await deadline("Asia/Tokyo"), 24 * 3600);
+});
+
+Deno.test("a time at which robfig/cron would stop the CronJob for good (Pacific/Chatham, 03:45) is refused at its place", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, atTimes(["03:30", "03:45"]));
+  const { config } = await loadConfig(sandbox.config, null);
+  const error = thrown(
+    ConfigError,
+    () => exportKubernetes(config, { ...OPTIONS, ...IN_2027, tz: "Pacific/Chatham" }),
+  );
+  assert.equal(error.exitCode, 2);
+  assert.equal(
+    error.message,
+    `${sandbox.config}:7:17: jobs.at_0345.when.at: the CronJob would stop for good at 02:45 on ` +
+      "2027-04-04 in Pacific/Chatham: after the clocks go back, the cron library the controller " +
+      "uses (robfig/cron v3) gives that time as the next one after itself, and the controller " +
+      "refuses such a schedule until it is changed; choose another time of day",
+  );
+});
+
 Deno.test("a file that is not text travels as binaryData; a ConfigMap past 1 MiB is refused", async () => {
   await using sandbox = await makeSandbox();
   await writeConfig(sandbox, "jobs:\n  tool:\n    script: bin/tool\n");
@@ -468,7 +484,7 @@ Deno.test("a file that is not text travels as binaryData; a ConfigMap past 1 MiB
   const { config } = await loadConfig(sandbox.config, null);
   assert.match(
     thrown(ConfigError, () => exportKubernetes(config, OPTIONS)).message,
-    /^the ConfigMap would hold \d+ bytes, and Kubernetes keeps at most 1 MiB in one/,
+    /^.*:3:13: jobs\.tool\.script: "bin\/tool" \(800 KiB\), with the config, makes the ConfigMap 4\.7 MiB as Kubernetes stores it, and a ConfigMap holds at most 1 MiB/,
   );
 });
 
@@ -486,4 +502,28 @@ Deno.test("a discovered script is a suspended CronJob, with a note on how to sta
     "jobs.re_index has no schedule (found in jobs/): its CronJob re-index is suspended; start " +
     "a run with kubectl create job --from=cronjob/re-index re-index-by-hand",
   ]);
+});
+
+Deno.test("a CronJob's args name its job as --job=NAME, which parses back to that job whatever its name", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(
+    sandbox,
+    "jobs:\n  -x:\n    job: x\n  --:\n    job: x\n  plain:\n    job: x\n",
+    ["x"],
+  );
+  const { documents } = await exported(sandbox);
+  const parsed = await Promise.all(
+    [...cronJobs(documents).values()].map((cronJob) =>
+      parseFlags(cronJob.spec.jobTemplate.spec.template.spec.containers[0].args)
+    ),
+  );
+  assert.deepEqual(
+    parsed,
+    ["-x", "--", "plain"].map((job) => ({
+      ...DEFAULT_FLAGS,
+      config: "/etc/teleclaude/teleclaude.yml",
+      job,
+      force: true,
+    })),
+  );
 });

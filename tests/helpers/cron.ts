@@ -67,7 +67,7 @@ const offsets = new Map<string, number>();
 const formats = new Map<string, Intl.DateTimeFormat>();
 
 /** The zone's offset east of UTC (ms), from Intl, once per quarter hour (every change is on one). */
-function offsetAt(instant: number, timeZone: string): number {
+export function offsetAt(instant: number, timeZone: string): number {
   const bucket = Math.floor(instant / QUARTER_HOUR) * QUARTER_HOUR;
   const key = `${timeZone} ${bucket}`;
   const known = offsets.get(key);

@@ -3,13 +3,22 @@
  * `batch/v1` CronJob and `v1` ConfigMap (the kubernetes-models package's `validate()`), plus what
  * that schema does not check and the API server does: cron syntax, the time zone, negative
  * numbers, name and label syntax, and fields the API does not have (a strict allow-list whose
- * every key is checked against the models' types by `deno check`).
+ * every key is checked against the models' types by `deno check`). And what the export tests share:
+ * its options, an in-process export of a sandbox's config, and the directory a ConfigMap's volume
+ * lays out.
  */
 
+import assert from "node:assert/strict";
+import { dirname, join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
+import type { Config } from "../../lib/config/job.ts";
+import { loadConfig } from "../../lib/config/load.ts";
+import { exportKubernetes, type KubernetesOptions } from "../../lib/export/kubernetes.ts";
+import { LOCAL_TIME_ZONE } from "../../lib/time_zone.ts";
 import { ConfigMap, type ConfigMap as ConfigMapModel } from "kubernetes-models/v1/ConfigMap";
 import { CronJob, type ICronJob } from "kubernetes-models/batch/v1/CronJob";
 import { parseCron } from "./cron.ts";
+import type { Sandbox } from "./sandbox.ts";
 
 /** Parses multi-document YAML; throws when a document does not parse. */
 export function parseManifests(text: string): Record<string, unknown>[] {
@@ -266,4 +275,78 @@ export function manifestProblems(document: Record<string, unknown>): string[] {
 /** The config a ConfigMap's `teleclaude.yml` key holds, parsed. */
 export function configOf(configMap: Record<string, unknown>): Record<string, unknown> {
   return parse((configMap.data as Record<string, string>)["teleclaude.yml"]!);
+}
+
+/** A parsed manifest, read freely: what it holds is checked by `manifestProblems()`. */
+// deno-lint-ignore no-explicit-any
+export type Document = Record<string, any>;
+
+/** The export's options in the tests: Europe/Amsterdam, from 1 June 2026. */
+export const OPTIONS: KubernetesOptions = {
+  job: null,
+  namespace: null,
+  image: null,
+  secret: null,
+  zone: { zone: LOCAL_TIME_ZONE, note: null },
+  tz: "Europe/Amsterdam",
+  systemZone: null,
+  now: Date.UTC(2026, 5, 1),
+};
+
+/** An export in process: its YAML and parsed documents, its notes, the config it came from. */
+export interface ExportedConfig {
+  yaml: string;
+  notes: string[];
+  documents: Document[];
+  config: Config;
+}
+
+/** The export of a sandbox's config, in process. */
+export async function exported(
+  sandbox: Sandbox,
+  options: Partial<KubernetesOptions> = {},
+): Promise<ExportedConfig> {
+  const { config } = await loadConfig(sandbox.config, null);
+  const result = exportKubernetes(config, { ...OPTIONS, ...options });
+  return { ...result, documents: parseManifests(result.yaml) as Document[], config };
+}
+
+/** The CronJobs of an export by name. */
+export function cronJobs(documents: Document[]): Map<string, Document> {
+  return new Map(
+    documents.filter((document) => document.kind === "CronJob")
+      .map((document) => [document.metadata.name, document]),
+  );
+}
+
+/** The error of kind `kind` that `action` throws; fails when it throws none. */
+export function thrown<T extends Error>(
+  kind: new (...args: never[]) => T,
+  action: () => unknown,
+): T {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof kind) return error;
+    throw error;
+  }
+  assert.fail(`expected a ${kind.name}`);
+}
+
+/** Writes the ConfigMap's items where its volume would put them, with their modes. */
+export async function materialize(documents: Document[], into: string): Promise<void> {
+  const configMap = documents[0]!;
+  const cronJob = documents[1]!;
+  const volume = cronJob.spec.jobTemplate.spec.template.spec.volumes[0].configMap;
+  for (const item of volume.items) {
+    const path = join(into, item.path);
+    await Deno.mkdir(dirname(path), { recursive: true });
+    const text = configMap.data[item.key];
+    if (text !== undefined) await Deno.writeTextFile(path, text);
+    else {
+      const binary = atob(configMap.binaryData[item.key]);
+      await Deno.writeFile(path, Uint8Array.from(binary, (char) => char.charCodeAt(0)));
+    }
+    await Deno.chmod(path, item.mode ?? volume.defaultMode);
+  }
 }

@@ -38,7 +38,7 @@ export async function runDoctor(context: DoctorContext): Promise<Check[]> {
     checkComputer(config, context, checks);
     checkSpecDocs(config, checks);
     await checkAgents(config, context, service?.path ?? null, checks);
-    checkNotify(config, context, context.desktop, checks);
+    await checkNotify(config, context, context.desktop, checks);
   }
   checkPrivateModes(context.paths, checks);
   checkRunnerPaths(context.paths, checks);

@@ -14,6 +14,7 @@ import { describeSchedule, describeSpan, formatLocal, nextDue } from "../schedul
 import { runsOn } from "../computer.ts";
 import { deferredUntil, lastRunAsOf } from "../select.ts";
 import { readHistory } from "../store/history.ts";
+import { type Telling, tellings } from "../store/outbox.ts";
 import {
   type CronState,
   jobEntry,
@@ -43,7 +44,8 @@ export function showList(request: ViewRequest): number {
   const state = readStateForView(paths.state);
   const now = Date.now();
   const ticks = { last: readLastTick(paths.lastTick), config: config.file };
-  const rows = listRows(jobsOf(request), state, now, timeZone, ticks, request.computer);
+  const told = tellings(paths.outbox, paths.told);
+  const rows = listRows(jobsOf(request), state, now, timeZone, ticks, request.computer, told);
   print(
     request.json
       ? JSON.stringify(rows, null, 2)
@@ -174,6 +176,8 @@ export function listRows(
   timeZone: string,
   ticks: { last: LastTick | null; config: string } | null = null,
   computer: () => string = () => "",
+  /** What became of a job's notification decided at `at` (`told` only when delivered). */
+  told: (job: string, at: string) => Telling = () => "not told",
 ): ListRow[] {
   return jobs.map((job) => {
     const entry = jobEntry(state, job.name);
@@ -196,7 +200,7 @@ export function listRows(
       next_due: due === null ? null : new Date(Math.max(due, deferred ?? due)).toISOString(),
       timeout_seconds: job.timeoutSeconds,
       flags: job.computers === null || runsOn(job, computer())
-        ? rowFlags(job, state, { now, timeZone, due, deferred, lastRun, ticks })
+        ? rowFlags(job, state, { now, timeZone, due, deferred, lastRun, ticks, told })
         : [`not this computer (${computer()})`],
     };
   });
@@ -213,6 +217,7 @@ function rowFlags(
     deferred: number | null;
     lastRun: { at: number | null; future: boolean };
     ticks: { last: LastTick | null; config: string } | null;
+    told: (job: string, at: string) => Telling;
   },
 ): string[] {
   const { now, timeZone, deferred } = at;
@@ -232,18 +237,26 @@ function rowFlags(
       `running since ${formatLocal(parseTimestamp(entry.running.started) ?? now, timeZone)}`,
     );
   }
-  flags.push(...notifyFlags(job, entry, timeZone));
+  flags.push(...notifyFlags(job, entry, timeZone, at.told));
   return flags;
 }
 
-/** What a person was told of the job's failures (`notify`), and whether it is muted. */
-function notifyFlags(job: Job, entry: JobState | undefined, timeZone: string): string[] {
+/**
+ * What a person was told of the job's failures (`notify`): `told` once a channel delivered it,
+ * `queued` while it waits, `not told` when it was dropped or never sent; and whether it is muted.
+ */
+function notifyFlags(
+  job: Job,
+  entry: JobState | undefined,
+  timeZone: string,
+  telling: (job: string, at: string) => Telling,
+): string[] {
   if (job.notify === false) return ["notifications off"];
   const flags: string[] = [];
   const told = entry?.notified;
   if (told) {
     const at = formatLocal(parseTimestamp(told.at)!, timeZone).slice(-5);
-    flags.push(`told ${at} (${ordinal(told.failures)} failure)`);
+    flags.push(`${telling(job.name, told.at)} ${at} (${ordinal(told.failures)} failure)`);
   }
   if ((entry?.failures ?? 0) > 1) flags.push(`${entry!.failures} failures in a row`);
   return flags;

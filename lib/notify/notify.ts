@@ -257,6 +257,11 @@ export async function flushOutbox(context: NotifyContext): Promise<OutboxEntry[]
     } catch (error) {
       return storeWarning(context, path, error, []);
     }
+    // Every channel failed this tick: nothing can be sent, so the file is not rewritten per job
+    // (a storm's tick would rewrite it fifty times); the next tick collapses and sends it.
+    if (queuedChannels(context.settings).every((channel) => context.down.has(channel))) {
+      return read.entries;
+    }
     const now = context.now();
     const entries = checkedEntries(read.entries, read.skipped, context);
     const moved = settleFutureEntries(entries, now);

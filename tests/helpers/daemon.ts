@@ -214,17 +214,35 @@ async function answer(
     if (fault) route(request, daemon, platform, options);
     return await waitForClose(conn);
   }
-  let reply: Answer = mode === "error"
+  // A status fault answers in the daemon's place: the daemon never sees the request.
+  const reply: Answer = fault?.kind === "status"
+    ? stand(request, daemon, fault)
+    : mode === "error"
     ? { status: 500, body: "Internal Server Error" }
     : route(request, daemon, platform, options);
-  if (fault?.kind === "status") {
-    reply = { status: fault.status, body: fault.body ?? "", headers: fault.headers ?? {} };
-  }
   if (fault?.kind === "slow") await new Promise((resolve) => setTimeout(resolve, fault.ms));
   const interim = fault?.kind === "interim"
     ? "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n"
     : "";
   await conn.write(new TextEncoder().encode(interim + responseText(reply))).catch(() => {});
+}
+
+/** The answer of a status fault, the event it kept from the daemon recorded with it. */
+function stand(
+  request: Request,
+  daemon: FakeDaemon,
+  fault: Extract<Fault, { kind: "status" }>,
+): Answer {
+  if (request.path === "/events/emit") {
+    let envelope: Record<string, unknown> = {};
+    try {
+      envelope = JSON.parse(request.body);
+    } catch {
+      // Recorded as an empty envelope.
+    }
+    daemon.events.push({ headers: request.headers, envelope, status: fault.status });
+  }
+  return { status: fault.status, body: fault.body ?? "", headers: fault.headers ?? {} };
 }
 
 function takeFault(daemon: FakeDaemon, path: string): Fault | null {

@@ -489,3 +489,99 @@ Deno.test("a tick that finds a long job running still writes the metrics' last t
   await Deno.writeTextFile(release, "");
   assert.equal((await runner.output()).code, 0);
 });
+
+Deno.test("--list says told only for what was delivered, queued for what waits, not told for what was dropped", async () => {
+  await using sandbox = await makeSandbox();
+  await failingJob(sandbox, "cron:\n  notify: { desktop: false }\n");
+  await runCli(sandbox, []);
+  const waiting = await runCli(sandbox, ["--list"]);
+  assert.match(waiting.stdout, /nightly .*queued \d\d:\d\d \(1st failure\)/);
+  {
+    await using daemon = startFakeDaemon(sandbox.socket, "healthy");
+    await runCli(sandbox, []);
+    assert.equal(daemon.events.length, 1);
+  }
+  const delivered = await runCli(sandbox, ["--list"]);
+  assert.match(delivered.stdout, /nightly .*told \d\d:\d\d \(1st failure\)/);
+  // A new streak, whose escalation the daemon refuses for good: not told.
+  await using refusing = startFakeDaemon(sandbox.socket, "healthy");
+  refusing.faults.push({ path: "/events/emit", kind: "status", status: 422, times: 5 });
+  await writeFile(join(sandbox.project, "jobs/fail.sh"), "#!/bin/sh\nexit 0\n", true);
+  await runCli(sandbox, ["--force"]);
+  await writeFile(join(sandbox.project, "jobs/fail.sh"), "#!/bin/sh\nexit 2\n", true);
+  await runCli(sandbox, ["--force"]);
+  const dropped = await runCli(sandbox, ["--list", "--json"]);
+  const [row] = JSON.parse(dropped.stdout) as { flags: string[] }[];
+  assert.ok(
+    row!.flags.some((flag) => /^not told \d\d:\d\d \(1st failure\)$/.test(flag)),
+    row!.flags.join("; "),
+  );
+});
+
+Deno.test("--doctor says when the daemon takes events but would tell nobody, in words to act on", async (t) => {
+  await using sandbox = await makeSandbox();
+  const doctor = async () => {
+    const result = await runCli(sandbox, ["--doctor", "--json"]);
+    return (JSON.parse(result.stdout) as {
+      name: string;
+      status: string;
+      detail: string;
+      fix?: string;
+    }[])
+      .find((check) => check.name === "notify daemon");
+  };
+  await t.step("multi-user mode, no email: every event refused (401)", async () => {
+    await writeConfig(sandbox, "jobs: {}\n");
+    await using _daemon = startFakeDaemon(sandbox.socket, "healthy", { people: PEOPLE });
+    const check = await doctor();
+    assert.equal(check?.status, "fail");
+    assert.match(
+      check!.detail,
+      /refuses a caller with no email \(401: .*login required in multi-user mode/,
+    );
+    assert.match(check!.fix!, /cron\.notify\.daemon\.email .*people:/);
+  });
+  await t.step("a newcomer may not emit (403)", async () => {
+    await writeConfig(
+      sandbox,
+      "cron:\n  notify: { daemon: { email: new@example.com } }\njobs: {}\n",
+    );
+    await using _daemon = startFakeDaemon(sandbox.socket, "healthy", {
+      people: [...PEOPLE, { name: "New", email: "new@example.com", role: "newcomer" }],
+    });
+    const check = await doctor();
+    assert.equal(check?.status, "fail");
+    assert.match(
+      check!.detail,
+      /refuses cron\.notify\.daemon\.email \(new@example\.com\) \(403: .*newcomer/,
+    );
+    assert.match(check!.fix!, /role admin, member or contributor/);
+  });
+  await t.step("no admin: listed, sent to nobody's chat", async () => {
+    await writeConfig(sandbox, "jobs: {}\n");
+    await using _daemon = startFakeDaemon(sandbox.socket, "healthy", { people: [PEOPLE[1]!] });
+    const check = await doctor();
+    assert.equal(check?.status, "fail");
+    assert.match(check!.detail, /no admin/);
+    assert.match(check!.fix!, /chat_id/);
+  });
+  await t.step("no event store (no Redis)", async () => {
+    await using _daemon = startFakeDaemon(sandbox.socket, "healthy", { redis: false });
+    const check = await doctor();
+    assert.equal(check?.status, "fail");
+    assert.match(check!.detail, /event platform is not running .*503/);
+  });
+  await t.step("an admin: what it does, and what it cannot know", async () => {
+    await writeConfig(
+      sandbox,
+      "cron:\n  notify: { daemon: { email: dev@example.com } }\njobs: {}\n",
+    );
+    await using _daemon = startFakeDaemon(sandbox.socket, "healthy", { people: PEOPLE });
+    const check = await doctor();
+    assert.equal(check?.status, "info");
+    assert.match(
+      check!.detail,
+      /takes events \(as member\) and sends failures to the chats of Ops, where it has a chat id/,
+    );
+  });
+});

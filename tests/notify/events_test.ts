@@ -6,14 +6,12 @@
  */
 
 import assert from "node:assert/strict";
-import { runDueJobs } from "../../lib/cli/tick.ts";
 import {
   type Config,
   DEFAULT_NOTIFY,
   type Job,
   type NotifySettings,
 } from "../../lib/config/job.ts";
-import type { Logger } from "../../lib/log.ts";
 import { daemonEnvelopes } from "../../lib/notify/envelopes.ts";
 import {
   boundEvent,
@@ -24,24 +22,13 @@ import {
   type Streak,
   testEvent,
 } from "../../lib/notify/events.ts";
-import { runnerPaths } from "../../lib/paths.ts";
 import { type JobResult, jobResult, MAX_ERROR_CHARS } from "../../lib/process/result.ts";
 import { parseState } from "../../lib/store/state.ts";
 import { type Person, startFakeDaemon } from "../helpers/daemon.ts";
+import { quietLog, scriptJob, tickIn } from "../helpers/notify.ts";
 import { makeSandbox, type Sandbox } from "../helpers/sandbox.ts";
 
-const job = (notify: Job["notify"] = null): Job => ({
-  name: "nightly",
-  type: "script",
-  command: ["/bin/false"],
-  discovered: false,
-  schedule: { kind: "every", minutes: 10 },
-  timeoutSeconds: 60,
-  idleTimeoutSeconds: 0,
-  maxLogBytes: null,
-  computers: null,
-  notify,
-});
+const job = (notify: Job["notify"] = null): Job => scriptJob("nightly", notify);
 
 const NOW = Date.parse("2026-11-26T12:00:00Z");
 const SETTINGS: NotifySettings = { ...DEFAULT_NOTIFY, desktop: false };
@@ -309,25 +296,7 @@ function tickOf(
     warnings: [],
   };
   return () =>
-    runDueJobs({
-      config,
-      paths: runnerPaths(sandbox.home),
-      force: true,
-      only: null,
-      timeZone: "UTC",
-      computer: () => "mini",
-      socketPath: sandbox.socket,
-      graceMs: 100,
-      log: quietLog(),
-      stop: new AbortController().signal,
-      execute: () => Promise.resolve(outcome()),
-      clock,
-    });
-}
-
-function quietLog(): Logger {
-  const nothing = () => {};
-  return { info: nothing, warn: nothing, error: nothing, debug: nothing, raw: nothing };
+    tickIn(sandbox, config, { log: quietLog(), execute: () => Promise.resolve(outcome()), clock });
 }
 
 const ADMIN: Person = { name: "Ops", email: "ops@example.com", role: "admin", chats: ["telegram"] };

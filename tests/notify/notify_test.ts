@@ -8,47 +8,28 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Person, startFakeDaemon } from "../helpers/daemon.ts";
 import {
+  failingJob,
+  outboxLines,
+  outboxOf,
+  recordingCommand,
+  reportingJob,
+} from "../helpers/notify.ts";
+import {
   desktopNotices,
   makeSandbox,
   readStateFile,
   runCli,
-  type Sandbox,
   spawnCli,
   waitFor,
   writeConfig,
   writeFile,
 } from "../helpers/sandbox.ts";
 
-const outboxOf = (sandbox: Sandbox) => join(sandbox.home, ".teleclaude/cron_outbox.jsonl");
-
 /** The daemon's people: an admin with a Telegram chat, and a member. */
 const PEOPLE: Person[] = [
   { name: "Ops", email: "ops@example.com", role: "admin", chats: ["telegram"] },
   { name: "Dev", email: "dev@example.com", role: "member" },
 ];
-
-async function outboxLines(sandbox: Sandbox): Promise<Record<string, unknown>[]> {
-  try {
-    const text = await Deno.readTextFile(outboxOf(sandbox));
-    return text.split("\n").filter(Boolean).map((line) => JSON.parse(line));
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return [];
-    throw error;
-  }
-}
-
-/** A job that fails, printing what it printed; hourly, so a second tick does not run it. */
-async function failingJob(sandbox: Sandbox, notify = ""): Promise<void> {
-  await writeConfig(
-    sandbox,
-    `${notify}jobs:\n  nightly: { script: jobs/fail.sh, when: { every: 1h } }\n`,
-  );
-  await writeFile(
-    join(sandbox.project, "jobs/fail.sh"),
-    '#!/bin/sh\necho "checking the backups"\necho "disk full" >&2\nexit 3\n',
-    true,
-  );
-}
 
 Deno.test("a failing job is one escalation the daemon makes a notification of, sent to the admin's chat", async () => {
   await using sandbox = await makeSandbox();
@@ -248,22 +229,13 @@ Deno.test("every channel gets hostile text intact, and none of it ever runs", as
   await using sandbox = await makeSandbox();
   const hostile =
     `it's "bad" \\ $(touch pwned) \`touch pwned\` ; touch pwned #\nline2 & | > x \u0000 end`;
-  const received = join(sandbox.dir, "received");
-  await writeFile(
-    join(sandbox.project, "tell.sh"),
-    `#!/bin/sh\ncat > "${received}.json"\nprintf '%s' "$TELECLAUDE_CRON_ERROR" > "${received}.env"\n`,
-    true,
-  );
+  const received = await recordingCommand(sandbox);
   await writeConfig(
     sandbox,
     "cron:\n  notify: { desktop: true, command: [./tell.sh] }\n" +
       "jobs:\n  evil: { script: jobs/evil.sh }\n",
   );
-  await writeFile(
-    join(sandbox.project, "jobs/result.json"),
-    `${JSON.stringify({ success: false, message: hostile })}\n`,
-  );
-  await writeFile(join(sandbox.project, "jobs/evil.sh"), "#!/bin/sh\ncat jobs/result.json\n", true);
+  await reportingJob(sandbox, "evil", { success: false, message: hostile });
   await using daemon = startFakeDaemon(sandbox.socket, "healthy");
   const result = await runCli(sandbox, [], { DBUS_SESSION_BUS_ADDRESS: "unix:path=/nowhere" });
   assert.equal(result.code, 1);

@@ -7,10 +7,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runDueJobs } from "../../lib/cli/tick.ts";
-import { type Config, DEFAULT_NOTIFY, type Job } from "../../lib/config/job.ts";
-import type { Logger } from "../../lib/log.ts";
-import { runnerPaths } from "../../lib/paths.ts";
+import { type Config, DEFAULT_NOTIFY } from "../../lib/config/job.ts";
+import type { CronEvent } from "../../lib/notify/events.ts";
 import { jobResult } from "../../lib/process/result.ts";
 import {
   type OutboxEntry,
@@ -23,30 +21,29 @@ import {
 } from "../../lib/store/outbox.ts";
 import { startFakeDaemon } from "../helpers/daemon.ts";
 import {
+  entryOf,
+  eventOf,
+  failingJob,
+  outboxLines,
+  outboxOf,
+  recordingCommand,
+  recordingLog,
+  reportingJob,
+  scriptJob,
+  tickIn,
+} from "../helpers/notify.ts";
+import {
   desktopNotices,
   makeSandbox,
   permissionFlags,
   readStateFile,
   ROOT,
   runCli,
-  type Sandbox,
   spawnCli,
   waitFor,
   writeConfig,
   writeFile,
 } from "../helpers/sandbox.ts";
-
-const outboxOf = (sandbox: Sandbox) => join(sandbox.home, ".teleclaude/cron_outbox.jsonl");
-
-async function outboxLines(sandbox: Sandbox): Promise<Record<string, unknown>[]> {
-  try {
-    const text = await Deno.readTextFile(outboxOf(sandbox));
-    return text.split("\n").filter(Boolean).map((line) => JSON.parse(line));
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return [];
-    throw error;
-  }
-}
 
 /** What the stand-in received, by the runner's own event name (whatever envelope carried it). */
 function told(daemon: { events: { envelope: Record<string, unknown> }[] }): string[] {
@@ -56,61 +53,24 @@ function told(daemon: { events: { envelope: Record<string, unknown> }[] }): stri
   });
 }
 
-/** A queued event as a runner writes it, for `job`, at `at`. */
+/** The runner's notify settings but for the desktop (a failing test job pops up nothing). */
+const QUIET = "cron:\n  notify: { desktop: false }\n";
+
+/** A failure of `job` queued for the daemon at `at`, as a runner writes it. */
 function queued(job: string, at: number, fields: Record<string, unknown> = {}): OutboxEntry {
-  const iso = new Date(at).toISOString();
-  return {
-    channel: "daemon",
-    event: {
-      event: "job.failed",
-      id: `${job}@${iso}`,
-      summary: `${job} failed: exited with code 1`,
-      job,
-      outcome: "failed",
-      error: "exited with code 1",
-      message: null,
-      started: iso,
-      finished: iso,
-      duration_ms: 5,
-      failures: 1,
-      log_path: null,
-      log_tail: null,
-      agent: null,
-      role: null,
-      turns: null,
-      cost_usd: null,
-      until: null,
-      host: "mini",
-      config: "/cfg/teleclaude.yml",
-      at: iso,
-      escalation_id: `cron/mini/${job}/${iso}`,
-      supersedes: null,
-      collapsed: 0,
-      ...fields,
-    },
-    queued: iso,
-    attempts: 0,
-    next: iso,
-    last_error: null,
-  };
+  return entryOf(eventOf("job.failed", job, at, fields as Partial<CronEvent>));
 }
 
 Deno.test("an error of any size is bounded in the state, every event and the command's environment", async () => {
   await using sandbox = await makeSandbox();
-  const received = join(sandbox.dir, "received");
-  await writeFile(
-    join(sandbox.project, "tell.sh"),
-    `#!/bin/sh\ncat > "${received}.json"\nprintf '%s' "$TELECLAUDE_CRON_ERROR" > "${received}.env"\n`,
-    true,
-  );
+  const received = await recordingCommand(sandbox);
   await writeConfig(
     sandbox,
     "cron:\n  notify: { desktop: false, command: [./tell.sh] }\njobs:\n  big: { script: jobs/big.sh }\n",
   );
   // A 60 KB result line, as a hostile run's script printed.
   const report = { success: false, message: "import failed", errors: ["e".repeat(60_000)] };
-  await writeFile(join(sandbox.project, "jobs/report.json"), `${JSON.stringify(report)}\n`);
-  await writeFile(join(sandbox.project, "jobs/big.sh"), "#!/bin/sh\ncat jobs/report.json\n", true);
+  await reportingJob(sandbox, "big", report);
   await using daemon = startFakeDaemon(sandbox.socket, "healthy");
   const result = await runCli(sandbox, []);
   assert.equal(result.code, 1);
@@ -146,26 +106,6 @@ Deno.test("2,000 config errors make a bounded config.invalid", async () => {
   assert.ok(problem.length < 8000, `cron_config_problem.json: ${problem.length} bytes`);
 });
 
-const storm = (name: string): Job => ({
-  name,
-  type: "script",
-  command: ["/bin/false"],
-  discovered: false,
-  schedule: { kind: "every", minutes: 10 },
-  timeoutSeconds: 60,
-  idleTimeoutSeconds: 0,
-  maxLogBytes: null,
-  computers: null,
-  notify: null,
-});
-
-/** A logger that keeps every line's event name and fields. */
-function recordingLog(): Logger & { lines: [string, Record<string, unknown>][] } {
-  const lines: [string, Record<string, unknown>][] = [];
-  const keep = (event: string, fields: Record<string, unknown> = {}) => lines.push([event, fields]);
-  return { lines, info: keep, warn: keep, error: keep, debug: keep, raw: () => {} };
-}
-
 Deno.test("a failure storm while the daemon is down is collapsed per job and channel, and every job's failure then reaches a person", async () => {
   await using sandbox = await makeSandbox();
   const start = Date.parse("2026-11-26T12:00:00Z");
@@ -175,7 +115,7 @@ Deno.test("a failure storm while the daemon is down is collapsed per job and cha
     file: sandbox.config,
     displayName: "teleclaude.yml",
     dir: sandbox.project,
-    jobs: Array.from({ length: 50 }, (_, i) => storm(`job${i}`)),
+    jobs: Array.from({ length: 50 }, (_, i) => scriptJob(`job${i}`)),
     agents: {},
     cron: {
       notify: { ...DEFAULT_NOTIFY, desktop: false, repeatMs: 10 * 60_000, command: [command] },
@@ -184,17 +124,8 @@ Deno.test("a failure storm while the daemon is down is collapsed per job and cha
     warnings: [],
   });
   const tick = (command: string) =>
-    runDueJobs({
-      config: config(command),
-      paths: runnerPaths(sandbox.home),
-      force: true,
-      only: null,
-      timeZone: "UTC",
-      computer: () => "mini",
-      socketPath: sandbox.socket,
-      graceMs: 100,
+    tickIn(sandbox, config(command), {
       log,
-      stop: new AbortController().signal,
       // A 60 KB error each, as the hostile run's jobs had.
       execute: () => Promise.resolve(jobResult({ error: `broken: ${"x".repeat(60_000)}` })),
       clock: () => now,
@@ -264,11 +195,7 @@ Deno.test("settleFutureEntries(): a future entry ages from when the runner first
 
 Deno.test("an interim 1xx before the daemon's answer is read through, not a refusal", async () => {
   await using sandbox = await makeSandbox();
-  await writeConfig(
-    sandbox,
-    "cron:\n  notify: { desktop: false }\njobs:\n  nightly: { script: jobs/fail.sh }\n",
-  );
-  await writeFile(join(sandbox.project, "jobs/fail.sh"), "#!/bin/sh\nexit 3\n", true);
+  await failingJob(sandbox, QUIET);
   await using daemon = startFakeDaemon(sandbox.socket, "healthy");
   daemon.faults.push({ path: "/events/emit", kind: "interim", times: 10 });
   const result = await runCli(sandbox, []);
@@ -279,11 +206,7 @@ Deno.test("an interim 1xx before the daemon's answer is read through, not a refu
 
 Deno.test("a 429 waits as long as it asks, then is tried again", async () => {
   await using sandbox = await makeSandbox();
-  await writeConfig(
-    sandbox,
-    "cron:\n  notify: { desktop: false }\njobs:\n  nightly: { script: jobs/fail.sh }\n",
-  );
-  await writeFile(join(sandbox.project, "jobs/fail.sh"), "#!/bin/sh\nexit 3\n", true);
+  await failingJob(sandbox, QUIET);
   await using daemon = startFakeDaemon(sandbox.socket, "healthy");
   daemon.faults.push({
     path: "/events/emit",
@@ -329,11 +252,7 @@ Deno.test("a desktop notice whose text holds a NUL is shown, the NUL written \\0
     sandbox,
     "cron:\n  notify: { desktop: true, daemon: false }\njobs:\n  nul: { script: jobs/nul.sh }\n",
   );
-  await writeFile(
-    join(sandbox.project, "jobs/report.json"),
-    `${JSON.stringify({ success: false, message: "bad\u0000byte" })}\n`,
-  );
-  await writeFile(join(sandbox.project, "jobs/nul.sh"), "#!/bin/sh\ncat jobs/report.json\n", true);
+  await reportingJob(sandbox, "nul", { success: false, message: "bad\u0000byte" });
   const result = await runCli(sandbox, [], { DBUS_SESSION_BUS_ADDRESS: "unix:path=/nowhere" });
   assert.doesNotMatch(result.stderr, /notify_failed channel=desktop/);
   const notices = await desktopNotices(sandbox);
@@ -384,11 +303,7 @@ Deno.test("a tick's sending of what waits has a time budget: the due job starts 
 
 Deno.test("a runner killed mid-delivery makes no second notification", async (t) => {
   await using sandbox = await makeSandbox();
-  await writeConfig(
-    sandbox,
-    "cron:\n  notify: { desktop: false }\njobs:\n  nightly: { script: jobs/fail.sh, when: { every: 1h } }\n",
-  );
-  await writeFile(join(sandbox.project, "jobs/fail.sh"), "#!/bin/sh\nexit 3\n", true);
+  await failingJob(sandbox, QUIET);
   await using daemon = startFakeDaemon(sandbox.socket, "healthy");
   await t.step("killed while the daemon, having taken the event, has not answered", async () => {
     daemon.faults.push({ path: "/events/emit", kind: "accept-then-hang" });

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import type { CronEvent, EventKind } from "../../lib/notify/events.ts";
 import { collapseQueue } from "../../lib/notify/queue.ts";
 import type { OutboxEntry, QueuedChannel } from "../../lib/store/outbox.ts";
+import { entryOf, eventOf } from "../helpers/notify.ts";
 
 let clock = Date.parse("2026-11-26T12:00:00Z");
 
@@ -12,43 +13,8 @@ function waiting(
   fields: Partial<CronEvent> = {},
   entry: Partial<OutboxEntry> & { channel?: QueuedChannel } = {},
 ): OutboxEntry {
-  const at = new Date(clock += 60_000).toISOString();
-  const event: CronEvent = {
-    event: kind,
-    id: `nightly@${at}`,
-    summary: `nightly ${kind}`,
-    job: kind.startsWith("config") ? null : "nightly",
-    outcome: null,
-    error: null,
-    message: null,
-    started: at,
-    finished: at,
-    duration_ms: 1,
-    failures: null,
-    log_path: null,
-    log_tail: null,
-    agent: null,
-    role: null,
-    turns: null,
-    cost_usd: null,
-    until: null,
-    host: "mini",
-    config: "/cfg/teleclaude.yml",
-    at,
-    escalation_id: null,
-    supersedes: null,
-    collapsed: 0,
-    ...fields,
-  };
-  return {
-    channel: "daemon",
-    event: event as unknown as OutboxEntry["event"],
-    queued: at,
-    attempts: 0,
-    next: at,
-    last_error: null,
-    ...entry,
-  };
+  const job = kind.startsWith("config") ? null : "nightly";
+  return entryOf(eventOf(kind, job, clock += 60_000, { escalation_id: null, ...fields }), entry);
 }
 
 const ids = (entries: OutboxEntry[]) =>

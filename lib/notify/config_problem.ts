@@ -113,7 +113,9 @@ export async function tellConfigFixed(
   fixed: { file: string; host: () => string; now: number },
 ): Promise<void> {
   const problem = readProblem(context.paths.configProblem);
-  if (problem !== null && context.settings.on.includes("config")) {
+  // A record without an escalation is an older runner's, which never emptied it when the config
+  // was fixed: its fix may be months old, and is not news.
+  if (problem?.escalation_id && context.settings.on.includes("config")) {
     const event = configFixedEvent(fixed.file, fixed.host(), fixed.now, problem.escalation_id);
     const queued = await queueEvent(event, context);
     writeProblem(context, "");

@@ -471,10 +471,13 @@ function dropReceipt(entry: OutboxEntry, reason: string, context: NotifyContext)
   return receiptOf(entry.event as unknown as CronEvent, entry.channel, context, dropped);
 }
 
-/** What became of events, for `--list`; informational, so a failure to write it is a warning. */
+/**
+ * What became of each job's events, for `--list` (which shows jobs, so a config's events keep
+ * none); informational, so a failure to write it is a warning.
+ */
 function saveReceipts(context: NotifyContext, receipts: Receipt[]): void {
   try {
-    recordReceipts(context.paths.told, receipts.filter((receipt) => receipt.subject !== "test"));
+    recordReceipts(context.paths.told, receipts.filter((receipt) => receipt.subject !== "config"));
   } catch (error) {
     storeWarning(context, context.paths.told, error, undefined);
   }

@@ -14,7 +14,7 @@ import { describeSchedule, describeSpan, formatLocal, nextDue } from "../schedul
 import { runsOn } from "../computer.ts";
 import { deferredUntil, lastRunAsOf } from "../select.ts";
 import { readHistory } from "../store/history.ts";
-import { type Telling, tellings } from "../store/outbox.ts";
+import { type Telling, tellingLookup } from "../store/outbox.ts";
 import {
   type CronState,
   jobEntry,
@@ -44,7 +44,7 @@ export function showList(request: ViewRequest): number {
   const state = readStateForView(paths.state);
   const now = Date.now();
   const ticks = { last: readLastTick(paths.lastTick), config: config.file };
-  const told = tellings(paths.outbox, paths.told);
+  const told = tellingLookup(paths.outbox, paths.told);
   const rows = listRows(jobsOf(request), state, now, timeZone, ticks, request.computer, told);
   print(
     request.json

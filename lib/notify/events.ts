@@ -127,7 +127,7 @@ export function escalationId(incident: string, told: number): string {
 }
 
 /** How many times the streak of `notified` has been told (a record from before: once). */
-export function tellings(notified: Notified | null): number {
+export function timesTold(notified: Notified | null): number {
   return notified === null ? 0 : notified.told ?? 1;
 }
 
@@ -179,7 +179,7 @@ function failureEvent(
   facts: RunFacts,
 ): { event: CronEvent; notified: Notified } {
   const host = facts.host();
-  const told = tellings(before.notified) + 1;
+  const told = timesTold(before.notified) + 1;
   const incident = incidentId(host, job.name, after.firstFailure ?? facts.startedIso);
   const escalation = escalationId(incident, told);
   const event = describeRun("job.failed", job, result, after.failures, facts, host);

@@ -249,7 +249,7 @@ export function tellingOf(
 }
 
 /** What became of each subject's notifications, read once from the outbox and the receipts. */
-export function tellings(outboxPath: string, receiptsPath: string): (
+export function tellingLookup(outboxPath: string, receiptsPath: string): (
   subject: string,
   at: string,
 ) => Telling {

@@ -365,3 +365,53 @@ Deno.test("a recovery never overtakes its failure: a channel's queue keeps its o
     ["notification.resolution", "resolved"],
   ]);
 });
+
+Deno.test("every event the runner sends makes something at the daemon: nothing is accepted and dropped", async () => {
+  await using sandbox = await makeSandbox();
+  await using daemon = startFakeDaemon(sandbox.socket, "healthy", { people: [ADMIN] });
+  let now = NOW;
+  let outcome = succeeded;
+  const loud: NotifySettings = {
+    ...SETTINGS,
+    on: ["failure", "recovery", "deferred", "success"],
+    repeatMs: 3600_000,
+  };
+  const tick = tickOf(sandbox, loud, () => outcome, () => now);
+  const limited = jobResult({ outcome: "usage_limit", error: "You've hit your limit" });
+  // A success, a failure, its reminder, a usage limit in the streak, the recovery.
+  for (
+    const [minutes, result] of [[0, succeeded], [10, failed], [75, failed], [80, limited], [
+      85,
+      succeeded,
+    ]] as const
+  ) {
+    now = NOW + minutes * 60_000;
+    outcome = result;
+    await tick();
+  }
+  await daemon.settled();
+  assert.deepEqual(
+    daemon.events.map((event) => [
+      (event.envelope.payload as { event: string }).event,
+      event.envelope.event,
+      event.status,
+      event.effect,
+    ]),
+    [
+      ["job.succeeded", "notification.escalation", 200, "created"],
+      ["job.succeeded", "notification.resolution", 200, "resolved"],
+      ["job.failed", "notification.escalation", 200, "created"],
+      ["job.failed", "notification.escalation", 200, "created"],
+      ["job.failed", "notification.resolution", 200, "resolved"],
+      ["job.deferred", "notification.escalation", 200, "created"],
+      ["job.deferred", "notification.resolution", 200, "resolved"],
+      ["job.recovered", "notification.resolution", 200, "resolved"],
+    ],
+  );
+  // Only the failure and its reminder were for a person to act on: they reached the chat.
+  assert.deepEqual(daemon.chats.map((chat) => daemon.notifications[chat.notification - 1]!.level), [
+    3,
+    3,
+  ]);
+  assert.ok(daemon.notifications.every((row) => row.agent_status === "resolved"));
+});

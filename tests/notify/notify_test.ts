@@ -557,3 +557,24 @@ Deno.test("--doctor says when the daemon takes events but would tell nobody, in 
     );
   });
 });
+
+Deno.test("a script's own message is told beside its errors (issue 21, item 16)", async () => {
+  await using sandbox = await makeSandbox();
+  const received = await recordingCommand(sandbox);
+  await writeConfig(
+    sandbox,
+    "cron:\n  notify: { desktop: false, daemon: false, command: [./tell.sh] }\n" +
+      "jobs:\n  feeds: { script: jobs/feeds.sh }\n",
+  );
+  await reportingJob(sandbox, "feeds", {
+    success: false,
+    message: "2 of 10 feeds failed",
+    errors: ["feed a: timeout", "feed b: HTTP 500"],
+  });
+  assert.equal((await runCli(sandbox, [])).code, 1);
+  const event = JSON.parse(await Deno.readTextFile(`${received}.json`));
+  assert.equal(
+    event.summary,
+    "feeds failed: 2 of 10 feeds failed (reported success: false: feed a: timeout; feed b: HTTP 500)",
+  );
+});

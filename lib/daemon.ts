@@ -39,22 +39,31 @@ export interface DaemonRequest {
   body?: string;
 }
 
-/** The daemon's answer: its status and the start of its body; or why there was none. */
-export type DaemonAnswer = { status: number; body: string } | { error: string };
+/**
+ * The daemon's final answer (interim 1xx answers read through): its status, headers (names in
+ * lower case) and body, cut at the byte bound; or why there was none. `reached: false` means no
+ * byte of the request left this process (no daemon listens): the daemon cannot have acted on it.
+ */
+export type DaemonAnswer =
+  | { status: number; headers: Record<string, string>; body: string; cut: boolean }
+  | { error: string; reached: boolean };
 
-/** The most of an answer kept: a status line, headers and the start of an error body. */
-const MAX_ANSWER_BYTES = 8192;
+/** The most of an answer kept by default: a status line, headers and an error body. */
+const MAX_ANSWER_BYTES = 64 * 1024;
 
 /**
- * Sends one request and reads the answer, within `timeoutMs`. Never throws for a daemon that is
- * absent, refusing, hanging or not speaking HTTP; throws for a Deno permission error (a bug).
+ * Sends one request and reads the answer, within `timeoutMs` and `maxBytes`. Never throws for a
+ * daemon that is absent, refusing, hanging or not speaking HTTP; throws for a Deno permission
+ * error (a bug in the runner's flags).
  */
 export async function daemonRequest(
   socketPath: string,
   request: DaemonRequest,
   timeoutMs: number,
+  maxBytes = MAX_ANSWER_BYTES,
 ): Promise<DaemonAnswer> {
   let connection: Deno.UnixConn | null = null;
+  let reached = false;
   const closeConnection = () => {
     try {
       connection?.close();
@@ -68,18 +77,19 @@ export async function daemonRequest(
     timer = setTimeout(() => {
       // Closing the connection also ends a read that is waiting on a hanging daemon.
       closeConnection();
-      resolve({ error: `no answer within ${timeoutMs} ms` });
+      resolve({ error: `no answer within ${timeoutMs} ms`, reached });
     }, timeoutMs);
   });
   const ask = async (): Promise<DaemonAnswer> => {
     try {
       connection = await Deno.connect({ transport: "unix", path: socketPath });
+      reached = true;
       await writeAll(connection, new TextEncoder().encode(requestText(request)));
-      return parseAnswer(await readAnswer(connection));
+      return await readAnswer(connection, maxBytes);
     } catch (error) {
       if (error instanceof Deno.errors.NotCapable) throw error;
       if (error instanceof Deno.errors.PermissionDenied && isDenoPermission(error)) throw error;
-      return { error: error instanceof Error ? error.message : String(error) };
+      return { error: error instanceof Error ? error.message : String(error), reached };
     } finally {
       closeConnection();
     }
@@ -106,14 +116,6 @@ function requestText(request: DaemonRequest): string {
   return `${request.method} ${request.path} HTTP/1.1\r\n${lines.join("\r\n")}\r\n\r\n${body}`;
 }
 
-function parseAnswer(text: string): DaemonAnswer {
-  const statusLine = text.split("\r\n")[0] ?? "";
-  const match = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine);
-  if (!match) return { error: `not an HTTP answer: ${JSON.stringify(statusLine.slice(0, 80))}` };
-  const bodyAt = text.indexOf("\r\n\r\n");
-  return { status: Number(match[1]), body: bodyAt === -1 ? "" : text.slice(bodyAt + 4) };
-}
-
 function isDenoPermission(error: Error): boolean {
   return /--allow-|Requires .* access/.test(error.message);
 }
@@ -123,25 +125,122 @@ async function writeAll(conn: Deno.UnixConn, bytes: Uint8Array): Promise<void> {
   while (written < bytes.length) written += await conn.write(bytes.subarray(written));
 }
 
-/** The answer up to the end of the connection or `MAX_ANSWER_BYTES`, whichever comes first. */
-async function readAnswer(conn: Deno.UnixConn): Promise<string> {
-  const buffer = new Uint8Array(2048);
-  const decoder = new TextDecoder();
-  let text = "";
-  while (text.length < MAX_ANSWER_BYTES) {
+/** Reads until the final answer is whole, the daemon closes, or `maxBytes` have come. */
+async function readAnswer(conn: Deno.UnixConn, maxBytes: number): Promise<DaemonAnswer> {
+  const buffer = new Uint8Array(16 * 1024);
+  let bytes: Uint8Array = new Uint8Array(0);
+  for (;;) {
     const count = await conn.read(buffer);
-    if (count === null) break;
-    text += decoder.decode(buffer.subarray(0, count), { stream: true });
-    // A status with no body to wait for (health) need not wait for the daemon to close.
-    if (/^HTTP\/1\.[01] \d{3}[^\r]*\r\n(?:[^\r]+\r\n)*\r\n/.test(text) && bodyComplete(text)) break;
+    const ended = count === null;
+    if (!ended) bytes = concat(bytes, buffer.subarray(0, count));
+    const cut = bytes.length >= maxBytes;
+    const answer = parseAnswer(bytes.subarray(0, maxBytes), ended || cut);
+    if (answer !== null) return answer;
   }
-  return text;
 }
 
-/** Whether the headers are in and the body they announce (Content-Length) has arrived. */
-function bodyComplete(text: string): boolean {
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a);
+  joined.set(b, a.length);
+  return joined;
+}
+
+/**
+ * The final answer in `bytes`, or null while more is needed. Interim answers (100 Continue,
+ * 103 Early Hints) come before it and are skipped. `last`: nothing more will come.
+ */
+export function parseAnswer(bytes: Uint8Array, last: boolean): DaemonAnswer | null {
+  let at = 0;
+  for (;;) {
+    const head = headOf(bytes, at);
+    if (head === null) {
+      if (!last) return null;
+      const start = new TextDecoder().decode(bytes.subarray(at, at + 80)).split("\r\n")[0];
+      return { error: `not an HTTP answer: ${JSON.stringify(start)}`, reached: true };
+    }
+    if ("error" in head) return head;
+    if (head.status >= 100 && head.status < 200 && head.status !== 101) {
+      at = head.bodyAt;
+      continue;
+    }
+    const body = bodyOf(bytes.subarray(head.bodyAt), head.headers, last);
+    if (body === null) return null;
+    return { status: head.status, headers: head.headers, body: body.text, cut: body.cut };
+  }
+}
+
+/** The status line and headers starting at `at`, or null while they are not all in. */
+function headOf(
+  bytes: Uint8Array,
+  at: number,
+): { status: number; headers: Record<string, string>; bodyAt: number } | {
+  error: string;
+  reached: true;
+} | null {
+  const text = new TextDecoder("latin1").decode(bytes.subarray(at));
   const end = text.indexOf("\r\n\r\n");
-  const length = /\r\ncontent-length:\s*(\d+)/i.exec(text.slice(0, end));
-  if (!length) return !/\r\ntransfer-encoding:/i.test(text.slice(0, end));
-  return new TextEncoder().encode(text.slice(end + 4)).length >= Number(length[1]);
+  if (end === -1) return null;
+  const [statusLine = "", ...lines] = text.slice(0, end).split("\r\n");
+  const match = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine);
+  if (!match) {
+    return {
+      error: `not an HTTP answer: ${JSON.stringify(statusLine.slice(0, 80))}`,
+      reached: true,
+    };
+  }
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(":");
+    if (colon > 0) {
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    }
+  }
+  return { status: Number(match[1]), headers, bodyAt: at + end + 4 };
+}
+
+/** The body as its headers frame it (length, chunks, or the connection's end). */
+function bodyOf(
+  bytes: Uint8Array,
+  headers: Record<string, string>,
+  last: boolean,
+): { text: string; cut: boolean } | null {
+  const decode = (part: Uint8Array) => new TextDecoder().decode(part);
+  if (/\bchunked\b/i.test(headers["transfer-encoding"] ?? "")) {
+    const chunks = dechunk(bytes);
+    if (chunks !== null) return { text: decode(chunks), cut: false };
+    return last ? { text: decode(bytes), cut: true } : null;
+  }
+  const length = headers["content-length"];
+  if (length !== undefined && /^\d+$/.test(length)) {
+    if (bytes.length >= Number(length)) {
+      return { text: decode(bytes.subarray(0, Number(length))), cut: false };
+    }
+    return last ? { text: decode(bytes), cut: true } : null;
+  }
+  return last ? { text: decode(bytes), cut: false } : null;
+}
+
+/** A chunked body, joined; null while its last chunk has not come. */
+function dechunk(bytes: Uint8Array): Uint8Array | null {
+  const parts: Uint8Array[] = [];
+  let at = 0;
+  for (;;) {
+    const lineEnd = indexOfCrlf(bytes, at);
+    if (lineEnd === -1) return null;
+    const size = parseInt(new TextDecoder().decode(bytes.subarray(at, lineEnd)), 16);
+    if (!Number.isFinite(size)) return null;
+    if (size === 0) return parts.reduce(concat, new Uint8Array(0));
+    const start = lineEnd + 2;
+    if (bytes.length < start + size + 2) return null;
+    parts.push(bytes.subarray(start, start + size));
+    at = start + size + 2;
+  }
+}
+
+function indexOfCrlf(bytes: Uint8Array, from: number): number {
+  for (let i = from; i + 1 < bytes.length; i++) {
+    if (bytes[i] === 13 && bytes[i + 1] === 10) return i;
+  }
+  return -1;
 }

@@ -20,8 +20,10 @@ export interface RunnerPaths {
   lastTick: string;
   /** Notifications not yet delivered. */
   outbox: string;
-  /** The config problem last told (a config that would not load), and when. */
+  /** The config problem last told (a config that would not load), and when; empty once fixed. */
   configProblem: string;
+  /** What became of each job's latest notification on each channel. */
+  told: string;
 }
 
 /** Paths under `<home>/.teleclaude`. */
@@ -39,6 +41,7 @@ export function runnerPaths(home: string): RunnerPaths {
     lastTick: join(root, "cron_last_tick.json"),
     outbox: join(root, "cron_outbox.jsonl"),
     configProblem: join(root, "cron_config_problem.json"),
+    told: join(root, "cron_told.json"),
   };
 }
 

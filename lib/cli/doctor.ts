@@ -36,7 +36,7 @@ export async function runDoctor(context: DoctorContext): Promise<Check[]> {
     checkSpecDocs(config, checks);
     checkPrograms(config, context, service?.path ?? null, checks);
     await checkAgents(config, context, service?.path ?? null, checks);
-    checkNotify(config, context, context.desktop, checks);
+    await checkNotify(config, context, context.desktop, checks);
   }
   checkPrivateModes(context.paths, checks);
   checkRunnerPaths(context.paths, checks);

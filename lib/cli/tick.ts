@@ -13,16 +13,9 @@ import { apiSocketFromEnv, type RunnerPaths } from "../paths.ts";
 import { dirname, resolve } from "../posix_path.ts";
 import type { RunnerOptions, RunSummary } from "../run/loop.ts";
 import { selectJobs } from "../select.ts";
-import { outboxDue, outboxWaiting } from "../store/outbox.ts";
+import { outboxDue, waitingIn } from "../store/outbox.ts";
 import { acquireRunnerLock, isHeld } from "../store/lock.ts";
-import {
-  atomicWrite,
-  ensurePrivateDir,
-  pathKind,
-  removeIfFileOrLink,
-  storeFailure,
-  tempOwner,
-} from "../store/fs.ts";
+import { pathKind, removeIfFileOrLink, storeFailure, tempOwner } from "../store/fs.ts";
 import {
   type CronState,
   hasRunInFlight,
@@ -32,12 +25,12 @@ import {
   settleFutureRuns,
 } from "../store/state.ts";
 import { type LastTick, readLastTick, recordTick } from "../store/tick_note.ts";
+import type * as ConfigProblemModule from "../notify/config_problem.ts";
 import type * as MetricsModule from "../notify/metrics.ts";
 import type * as RecordModule from "../run/record.ts";
 import type * as LoopModule from "../run/loop.ts";
 import type * as NotifyModule from "../notify/notify.ts";
 import type * as LoadModule from "../config/load.ts";
-import type * as EventsModule from "../notify/events.ts";
 import type * as SubprocessModule from "../subprocess.ts";
 
 const SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
@@ -169,9 +162,18 @@ async function runState(
     });
     storeStep(paths.state, () => saveState(paths.state, state));
   }
-  // One lstat on the idle tick: the outbox is empty unless something waits to be told.
+  // One lstat each on the idle tick: both files are empty unless something waits to be told.
+  if (storeStep(paths.configProblem, () => waitingIn(paths.configProblem))) {
+    const [{ tellConfigFixed }, { contextFor }] = await Promise.all([configProblems(), notifier()]);
+    const now = clock();
+    await tellConfigFixed(contextFor(options, clock), {
+      file: options.config.file,
+      host: options.computer,
+      now,
+    });
+  }
   if (
-    storeStep(paths.outbox, () => outboxWaiting(paths.outbox)) &&
+    storeStep(paths.outbox, () => waitingIn(paths.outbox)) &&
     outboxDueNow(paths.outbox, clock())
   ) {
     const { contextFor, flushOutbox } = await notifier();
@@ -217,6 +219,11 @@ function notifier() {
   return lazyImport<typeof NotifyModule>("../notify/notify.ts", import.meta.url);
 }
 
+/** Telling a broken config and its fix, loaded only when one is to be told. */
+function configProblems() {
+  return lazyImport<typeof ConfigProblemModule>("../notify/config_problem.ts", import.meta.url);
+}
+
 /** What telling a person about a config that will not load needs. */
 export interface InvalidConfigRequest {
   error: ConfigError;
@@ -229,10 +236,9 @@ export interface InvalidConfigRequest {
 
 /**
  * A tick whose config does not load: nothing can run, so a person is told, once per distinct
- * message and then once per `repeat`, through the `cron:` settings that can still be known
- * (`settingsForBrokenConfig`). What was told is kept in `cron_config_problem.json`, not in the
- * state, which a bad config leaves as it was. Takes the lock; a busy lock means another runner
- * is at it.
+ * message and then once per `repeat` (`notify/config_problem.ts`), through the `cron:` settings
+ * that can still be known (`settingsForBrokenConfig`). What waits in the outbox from earlier
+ * ticks is sent first. Takes the lock; a busy lock means another runner is at it.
  */
 export async function reportInvalidConfig(request: InvalidConfigRequest): Promise<void> {
   const { paths, log } = request;
@@ -244,58 +250,23 @@ export async function reportInvalidConfig(request: InvalidConfigRequest): Promis
   const lock = storeStep(paths.lock, () => acquireRunnerLock(paths.lock));
   if (!isHeld(lock)) return;
   try {
-    const [{ configEvent }, { announce, flushOutbox, desktopFromEnv, queueEvent }] = await Promise
-      .all([
-        lazyImport<typeof EventsModule>("../notify/events.ts", import.meta.url),
-        notifier(),
-      ]);
+    const [{ tellInvalidConfig }, { flushOutbox, newContext }] = await Promise.all([
+      configProblems(),
+      notifier(),
+    ]);
     const file = resolve(request.configPath);
-    const context = {
-      settings,
-      paths,
-      configDir: dirname(file),
-      socketPath: apiSocketFromEnv(),
-      desktop: desktopFromEnv(),
-      log,
-      now: Date.now,
-      down: new Set<"daemon" | "command">(),
-    };
-    // What waits from earlier ticks is sent even while no job can run.
-    if (storeStep(paths.outbox, () => outboxWaiting(paths.outbox))) await flushOutbox(context);
-    const now = Date.now();
-    const message = request.error.message;
-    if (!settings.on.includes("config") || !isNews(message, paths, now, settings.repeatMs)) return;
-    // Queued before it is recorded as told: a runner killed in between tells it twice, not never.
-    const event = configEvent(message, file, request.computer(), now);
-    const queued = await queueEvent(event, context);
-    storeStep(paths.root, () => ensurePrivateDir(paths.root, paths.root));
-    storeStep(paths.configProblem, () =>
-      atomicWrite(
-        paths.configProblem,
-        new TextEncoder().encode(
-          JSON.stringify({ message, notified: new Date(now).toISOString() }),
-        ),
-      ));
-    await announce(event, context, queued);
+    const context = newContext(settings, paths, dirname(file), apiSocketFromEnv(), log);
+    if (storeStep(paths.outbox, () => waitingIn(paths.outbox))) await flushOutbox(context);
+    await tellInvalidConfig(context, {
+      message: request.error.message,
+      file,
+      host: request.computer,
+      now: Date.now(),
+      lastTickAt: readLastTick(paths.lastTick)?.at ?? 0,
+    });
   } finally {
     lock.release();
   }
-}
-
-/**
- * Whether a config problem is news: another message than the one last told, or the same one
- * after `repeat`, or after a tick that loaded the config (it was fixed, then broken again).
- */
-function isNews(message: string, paths: RunnerPaths, now: number, repeatMs: number): boolean {
-  let told: { message?: unknown; notified?: unknown };
-  try {
-    told = JSON.parse(Deno.readTextFileSync(paths.configProblem));
-  } catch {
-    return true;
-  }
-  const notified = typeof told.notified === "string" ? Date.parse(told.notified) : NaN;
-  if (told.message !== message || !(now - notified < repeatMs)) return true;
-  return (readLastTick(paths.lastTick)?.at ?? 0) > notified;
 }
 
 /**

@@ -15,6 +15,7 @@ import { describeSchedule, describeSpan, formatLocal, nextDue } from "../schedul
 import { runsOn } from "../computer.ts";
 import { deferredUntil, lastRunAsOf } from "../select.ts";
 import { readHistory } from "../store/history.ts";
+import { type Telling, tellingLookup } from "../store/outbox.ts";
 import {
   type CronState,
   jobEntry,
@@ -44,15 +45,12 @@ export function showList(request: ViewRequest): number {
   const state = readStateForView(paths.state);
   const now = Date.now();
   const ticks = { last: readLastTick(paths.lastTick), config: config.file };
-  const rows = listRows(
-    jobsOf(request),
-    state,
-    now,
-    timeZone,
+  const rows = listRows(jobsOf(request), state, now, timeZone, {
     ticks,
-    request.computer,
-    (job) => startProblem(job, config.dir, searchPath()),
-  );
+    computer: request.computer,
+    problemOf: (job) => startProblem(job, config.dir, searchPath()),
+    told: tellingLookup(paths.outbox, paths.told),
+  });
   print(
     request.json
       ? JSON.stringify(rows, null, 2)
@@ -200,16 +198,32 @@ export interface ListRow {
   flags: string[];
 }
 
+/** What a `--list` row says besides the job and its state; each has a quiet default. */
+export interface RowContext {
+  /** The last tick and the config this view is of, for the overdue notes. */
+  ticks?: { last: LastTick | null; config: string } | null;
+  /** This computer's name, for jobs pinned to computers. */
+  computer?: () => string;
+  /** Why the job cannot start (its spec doc or program is missing); null when it can. */
+  problemOf?: (job: Job) => string | null;
+  /** What became of a job's notification decided at `at` (`told` only when delivered). */
+  told?: (job: string, at: string) => Telling;
+}
+
 /** The `--list` rows for every job, script and agent alike, in config order. */
 export function listRows(
   jobs: Job[],
   state: CronState,
   now: number,
   timeZone: string,
-  ticks: { last: LastTick | null; config: string } | null = null,
-  computer: () => string = () => "",
-  problemOf: (job: Job) => string | null = () => null,
+  seen: RowContext = {},
 ): ListRow[] {
+  const {
+    ticks = null,
+    computer = () => "",
+    problemOf = () => null,
+    told = () => "not told" as Telling,
+  } = seen;
   return jobs.map((job) => {
     const problem = problemOf(job);
     const entry = jobEntry(state, job.name);
@@ -235,7 +249,7 @@ export function listRows(
       flags: job.computers === null || runsOn(job, computer())
         ? [
           ...(problem === null ? [] : [problem]),
-          ...rowFlags(job, state, { now, timeZone, due, deferred, lastRun, ticks }),
+          ...rowFlags(job, state, { now, timeZone, due, deferred, lastRun, ticks, told }),
         ]
         : [`not this computer (${computer()})`],
     };
@@ -253,6 +267,7 @@ function rowFlags(
     deferred: number | null;
     lastRun: { at: number | null; future: boolean };
     ticks: { last: LastTick | null; config: string } | null;
+    told: (job: string, at: string) => Telling;
   },
 ): string[] {
   const { now, timeZone, deferred } = at;
@@ -272,18 +287,26 @@ function rowFlags(
       `running since ${formatLocal(parseTimestamp(entry.running.started) ?? now, timeZone)}`,
     );
   }
-  flags.push(...notifyFlags(job, entry, timeZone));
+  flags.push(...notifyFlags(job, entry, timeZone, at.told));
   return flags;
 }
 
-/** What a person was told of the job's failures (`notify`), and whether it is muted. */
-function notifyFlags(job: Job, entry: JobState | undefined, timeZone: string): string[] {
+/**
+ * What a person was told of the job's failures (`notify`): `told` once a channel delivered it,
+ * `queued` while it waits, `not told` when it was dropped or never sent; and whether it is muted.
+ */
+function notifyFlags(
+  job: Job,
+  entry: JobState | undefined,
+  timeZone: string,
+  telling: (job: string, at: string) => Telling,
+): string[] {
   if (job.notify === false) return ["notifications off"];
   const flags: string[] = [];
   const told = entry?.notified;
   if (told) {
     const at = formatLocal(parseTimestamp(told.at)!, timeZone).slice(-5);
-    flags.push(`told ${at} (${ordinal(told.failures)} failure)`);
+    flags.push(`${telling(job.name, told.at)} ${at} (${ordinal(told.failures)} failure)`);
   }
   if ((entry?.failures ?? 0) > 1) flags.push(`${entry!.failures} failures in a row`);
   return flags;

@@ -11,61 +11,101 @@ import { ensurePrivateDir, removeIfFileOrLink } from "../store/fs.ts";
 import { runProcess } from "../process/spawn.ts";
 import { findProgram } from "../subprocess.ts";
 import type { CronEvent } from "./events.ts";
+import { daemonEnvelopes, type Envelope } from "./envelopes.ts";
+import { boundText } from "../process/result.ts";
 
 /**
  * How a delivery went. `holdMs`: do not try again before this long (a refusal, not an outage);
- * `permanent`: never try again (the receiver will refuse this event whatever the time).
+ * `permanent`: never try again (the receiver will refuse this event whatever the time);
+ * `reached`: whether the receiver may have acted on it (a daemon that took it, then hung).
  */
 export type Delivery =
   | { ok: true }
-  | { ok: false; error: string; holdMs: number; permanent?: boolean };
+  | { ok: false; error: string; holdMs: number; permanent?: boolean; reached: boolean };
 
 const delivered: Delivery = { ok: true };
 
 /** A refusal that waiting five minutes will not fix is tried again an hour later. */
 const HOLD_REFUSED_MS = 3600_000;
 
+/** How long a "too many requests" waits when it does not say (and the most it may ask). */
+const HOLD_THROTTLED_MS = 60_000;
+
 /** How long the daemon has to take an event. */
 const DAEMON_TIMEOUT_MS = 5000;
 
-/** The daemon's event platform: an EventEnvelope posted to `/events/emit`. */
-export async function deliverToDaemon(
+/**
+ * The daemon's event platform: the event's envelopes (`envelopes.ts`) posted to `/events/emit`
+ * in order; the first that fails fails the delivery, and a retry sends them all again (the
+ * daemon drops an escalation it has, and resolving twice is resolving).
+ */
+export function deliverToDaemon(
   event: CronEvent,
   socketPath: string,
   email: string | null,
 ): Promise<Delivery> {
-  const answer = await daemonRequest(socketPath, {
-    method: "POST",
-    path: "/events/emit",
-    headers: email ? { "X-Telec-Email": email } : {},
-    body: JSON.stringify(envelope(event)),
-  }, DAEMON_TIMEOUT_MS);
-  if ("error" in answer) return { ok: false, error: `daemon: ${answer.error}`, holdMs: 0 };
-  // 409: it has an event with this idempotency key already, from an earlier try.
-  if ((answer.status >= 200 && answer.status < 300) || answer.status === 409) return delivered;
-  const said = answer.body.trim().slice(0, 200);
-  const error = `daemon answered ${answer.status}${said ? `: ${said}` : ""}`;
-  // 5xx: the daemon is unwell, the next tick may do. 401/403: not authorised, until a person
-  // fixes it (--doctor says how). Any other answer refuses this event for good.
-  if (answer.status >= 500) return { ok: false, error, holdMs: 0 };
-  if (answer.status === 401 || answer.status === 403) {
-    return { ok: false, error, holdMs: HOLD_REFUSED_MS };
-  }
-  return { ok: false, error, holdMs: 0, permanent: true };
+  return postEnvelopes(daemonEnvelopes(event), socketPath, email);
 }
 
-/** The daemon's EventEnvelope for an event. */
-export function envelope(event: CronEvent): Record<string, unknown> {
-  return {
-    event: `cron.${event.event}`,
-    source: "teleclaude-cron",
-    level: 1,
-    domain: "cron",
-    entity: event.job ?? (event.event === "config.invalid" ? "config" : "cron"),
-    description: event.summary,
-    payload: event,
-    idempotency_key: event.id,
-  };
+/** Posts envelopes to `/events/emit`, in order, until one fails. */
+export async function postEnvelopes(
+  envelopes: Envelope[],
+  socketPath: string,
+  email: string | null,
+): Promise<Delivery> {
+  let reached = false;
+  for (const body of envelopes) {
+    const answer = await daemonRequest(socketPath, {
+      method: "POST",
+      path: "/events/emit",
+      headers: email ? { "X-Telec-Email": email } : {},
+      body: JSON.stringify(body),
+    }, DAEMON_TIMEOUT_MS);
+    if ("error" in answer) {
+      return answer.reached
+        ? { ok: false, error: `daemon: ${answer.error}`, holdMs: 0, reached: true }
+        : { ok: false, error: noDaemon(socketPath, answer.error), holdMs: 0, reached };
+    }
+    reached = true;
+    if (answer.status < 200 || answer.status >= 300) return refusal(answer, reached);
+  }
+  return delivered;
+}
+
+/** No daemon listens: one line a person can act on, not a bare "No such file or directory". */
+function noDaemon(socketPath: string, reason: string): string {
+  return `no TeleClaude daemon answers on ${socketPath} (${reason}): start it (or point ` +
+    `TELECLAUDE_API_SOCKET at it), or set cron.notify.daemon: false`;
+}
+
+/** What a non-2xx answer means for the event. */
+function refusal(
+  answer: { status: number; headers: Record<string, string>; body: string },
+  reached: boolean,
+): Delivery {
+  const said = answer.body.trim().slice(0, 200);
+  const error = `daemon answered ${answer.status}${said ? `: ${said}` : ""}`;
+  // 5xx: the daemon is unwell (no Redis: 500), the next tick may do. 401/403: not authorised,
+  // until a person fixes it (--doctor says how). 429: it asked to wait. Any other answer (422:
+  // an envelope it will not take) refuses this event for good.
+  if (answer.status >= 500) return { ok: false, error, holdMs: 0, reached };
+  if (answer.status === 401 || answer.status === 403) {
+    return { ok: false, error, holdMs: HOLD_REFUSED_MS, reached };
+  }
+  if (answer.status === 429) {
+    return { ok: false, error, holdMs: retryAfterMs(answer.headers["retry-after"]), reached };
+  }
+  return { ok: false, error, holdMs: 0, permanent: true, reached };
+}
+
+/** A `Retry-After` (seconds, or a date) as a wait, within an hour. */
+function retryAfterMs(header: string | undefined): number {
+  if (header === undefined) return HOLD_THROTTLED_MS;
+  const seconds = /^\d+$/.test(header.trim())
+    ? Number(header.trim())
+    : (Date.parse(header) - Date.now()) / 1000;
+  if (!Number.isFinite(seconds)) return HOLD_THROTTLED_MS;
+  return Math.min(Math.max(seconds * 1000, 0), HOLD_REFUSED_MS);
 }
 
 /** Where the desktop can be told, and how. */
@@ -107,14 +147,22 @@ export function desktopCommand(
   };
 }
 
-/** A desktop notice, shown now or never (a notice hours late is noise). */
+/**
+ * A desktop notice, shown now or never (a notice hours late is noise). An argument cannot hold a
+ * NUL (the notifier would not start): one in a job's words is written `\\0`.
+ */
 export async function deliverToDesktop(event: CronEvent, desktop: Desktop): Promise<Delivery> {
-  const command = desktopCommand(`teleclaude-cron: ${event.event}`, event.summary, desktop);
+  const command = desktopCommand(
+    `teleclaude-cron: ${event.event}`,
+    withoutNul(event.summary),
+    desktop,
+  );
   if (command === null) {
     return {
       ok: false,
       error: "no desktop notifier (osascript, or notify-send and a session bus)",
       holdMs: 0,
+      reached: false,
     };
   }
   try {
@@ -127,15 +175,33 @@ export async function deliverToDesktop(event: CronEvent, desktop: Desktop): Prom
     }).output();
     if (output.success) return delivered;
     const said = new TextDecoder().decode(output.stderr).trim().slice(0, 200);
-    return { ok: false, error: `${command.program} exited ${output.code}: ${said}`, holdMs: 0 };
+    return {
+      ok: false,
+      error: `${command.program} exited ${output.code}: ${said}`,
+      holdMs: 0,
+      reached: true,
+    };
   } catch (error) {
-    return { ok: false, error: `${command.program}: ${(error as Error).message}`, holdMs: 0 };
+    return {
+      ok: false,
+      error: `${command.program}: ${(error as Error).message}`,
+      holdMs: 0,
+      reached: false,
+    };
   }
 }
+
+function withoutNul(text: string): string {
+  return text.replaceAll("\0", "\\0");
+}
+
+/** The most one environment value takes: far below the 128 KiB a single one may have. */
+const MAX_ENV_VALUE_CHARS = 4096;
 
 /**
  * The event's main fields for the command's environment. An environment value cannot hold a NUL
  * (the program would not start): one in a job's error is written `\0`; stdin has it as it is.
+ * Each value is bounded, whatever an older outbox holds.
  */
 function commandEnv(event: CronEvent): Record<string, string> {
   const fields: Record<string, string | null> = {
@@ -147,7 +213,9 @@ function commandEnv(event: CronEvent): Record<string, string> {
     TELECLAUDE_CRON_SUMMARY: event.summary,
   };
   return Object.fromEntries(
-    Object.entries(fields).map(([name, value]) => [name, (value ?? "").replaceAll("\0", "\\0")]),
+    Object.entries(fields).map((
+      [name, value],
+    ) => [name, boundText(withoutNul(value ?? ""), MAX_ENV_VALUE_CHARS)]),
   );
 }
 
@@ -170,7 +238,9 @@ export const COMMAND_TIMEOUT_MS = 30_000;
  */
 export async function deliverToCommand(event: CronEvent, target: CommandTarget): Promise<Delivery> {
   const [program, ...args] = target.command;
-  if (!program) return { ok: false, error: "no command to run", holdMs: 0, permanent: true };
+  if (!program) {
+    return { ok: false, error: "no command to run", holdMs: 0, permanent: true, reached: false };
+  }
   try {
     ensurePrivateDir(dirname(target.logPath), target.root);
     removeIfFileOrLink(target.logPath);
@@ -179,6 +249,7 @@ export async function deliverToCommand(event: CronEvent, target: CommandTarget):
       ok: false,
       error: `its log ${target.logPath}: ${(error as Error).message}`,
       holdMs: 0,
+      reached: false,
     };
   }
   const result = await runProcess({
@@ -202,5 +273,10 @@ export async function deliverToCommand(event: CronEvent, target: CommandTarget):
     : result.kind === "spawn-failed"
     ? `could not start: ${result.error}`
     : result.kind;
-  return { ok: false, error: `${target.command[0]} ${how}${said ? `: ${said}` : ""}`, holdMs: 0 };
+  return {
+    ok: false,
+    error: `${target.command[0]} ${how}${said ? `: ${said}` : ""}`,
+    holdMs: 0,
+    reached: result.kind !== "spawn-failed",
+  };
 }

@@ -1,12 +1,15 @@
 /**
  * Telling people: an event is queued in the outbox for the daemon and the command before the
- * run's record is saved (a runner killed after that sends it on the next tick; the idempotency
- * key lets the daemon drop a second copy), then shown on the desktop at once (or never), then
- * sent. Each channel is a queue: oldest first, and nothing overtakes an entry that is held back,
- * so a recovery never arrives before its failure. A channel that fails is not asked again in the
- * same tick. An entry is dropped, and the drop logged, when its channel refuses it for good, after
- * 24 failed tries, after a week, or past 1,000 entries. Nothing here stops a job: an error in
- * telling is logged, never thrown.
+ * run's record is saved (a runner killed after that sends it on the next tick; the daemon drops a
+ * second copy of an escalation), then shown on the desktop at once (or never), then sent. Each
+ * channel is a queue: oldest first, and nothing overtakes an entry that is held back, so a
+ * recovery never arrives before its failure — not even when the outbox cannot be written. A
+ * channel that fails is not asked again in the same tick, and a tick's sending stops after a
+ * time budget, so due jobs start on time. What waits is collapsed per job and channel
+ * (`queue.ts`); an entry is dropped, and the drop logged, when its channel refuses it for good,
+ * after 24 failed tries, after a week held, or past 1,000 entries. What became of each event is
+ * kept for `--list` (`cron_told.json`). Nothing here stops a job: an error in telling is logged,
+ * never thrown.
  */
 
 import type { Config, NotifySettings } from "../config/job.ts";
@@ -21,7 +24,10 @@ import {
   type QueuedChannel,
   queueEntries,
   readOutbox,
+  type Receipt,
+  recordReceipts,
   rewriteOutbox,
+  settleFutureEntries,
 } from "../store/outbox.ts";
 import {
   deliverToCommand,
@@ -31,7 +37,9 @@ import {
   type Desktop,
   desktopCommand,
 } from "./channels.ts";
-import type { CronEvent } from "./events.ts";
+import { daemonEnvelopes } from "./envelopes.ts";
+import { type CronEvent, eventFromOutbox } from "./events.ts";
+import { collapseQueue } from "./queue.ts";
 
 /** What telling needs. */
 export interface NotifyContext {
@@ -45,7 +53,15 @@ export interface NotifyContext {
   now: () => number;
   /** Channels that failed in this tick: not asked again until the next. */
   down: Set<QueuedChannel>;
+  /** When (`performance.now()`) this tick stops starting deliveries of what waits. */
+  flushEnds: number;
 }
+
+/**
+ * The most a tick spends sending what waits (a slow daemon, a queue of hundreds): then the rest
+ * waits for the next tick, and the due jobs start. One delivery begun in time may run past it.
+ */
+export const FLUSH_BUDGET_MS = 5000;
 
 /** One context per tick (per options object), so what failed once stays known for the tick. */
 const contexts = new WeakMap<object, NotifyContext>();
@@ -57,19 +73,39 @@ export function contextFor(
 ): NotifyContext {
   let context = contexts.get(run);
   if (context === undefined) {
-    context = {
-      settings: run.config.cron.notify,
-      paths: run.paths,
-      configDir: run.config.dir,
-      socketPath: run.socketPath,
-      desktop: desktopFromEnv(),
-      log: run.log,
+    context = newContext(
+      run.config.cron.notify,
+      run.paths,
+      run.config.dir,
+      run.socketPath,
+      run.log,
       now,
-      down: new Set(),
-    };
+    );
     contexts.set(run, context);
   }
   return context;
+}
+
+/** A context for one tick's telling. */
+export function newContext(
+  settings: NotifySettings,
+  paths: RunnerPaths,
+  configDir: string,
+  socketPath: string,
+  log: Logger,
+  now: () => number = Date.now,
+): NotifyContext {
+  return {
+    settings,
+    paths,
+    configDir,
+    socketPath,
+    desktop: desktopFromEnv(),
+    log,
+    now,
+    down: new Set(),
+    flushEnds: performance.now() + FLUSH_BUDGET_MS,
+  };
 }
 
 /** The desktop as this process's environment describes it. */
@@ -106,7 +142,7 @@ export async function notify(event: CronEvent, context: NotifyContext): Promise<
 
 /**
  * Queues `event` for the daemon and the command; false when the outbox cannot be written (a full
- * disk), and then `announce` sends it once, unqueued.
+ * disk), and then `announce` tries once more, and sends it unqueued only where nothing waits.
  */
 export async function queueEvent(event: CronEvent, context: NotifyContext): Promise<boolean> {
   const entries = entriesOf(event, context);
@@ -128,7 +164,7 @@ export async function queueEvent(event: CronEvent, context: NotifyContext): Prom
   }, false);
 }
 
-/** Shows the desktop notice, then sends what waits (or, not queued, the event itself once). */
+/** Shows the desktop notice, then sends what waits (the event with it, or after it). */
 export async function announce(
   event: CronEvent,
   context: NotifyContext,
@@ -136,25 +172,55 @@ export async function announce(
 ): Promise<void> {
   await safely(context, async () => {
     if (desktopWanted(context.settings, context.desktop)) {
-      report(context.log, "desktop", event, await deliverToDesktop(event, context.desktop), false);
+      const delivery = await deliverToDesktop(event, context.desktop);
+      report(context.log, "desktop", event, delivery, false);
+      saveReceipts(context, [receiptOf(event, "desktop", context, delivery)]);
     }
-    if (queued) return await flushOutbox(context);
-    for (const entry of entriesOf(event, context)) {
-      report(context.log, entry.channel, event, await deliver(entry, context), false);
-    }
+    // The state saved since may have freed the space the outbox needed (saveOrFree).
+    if (!queued) queued = await queueEvent(event, context);
+    const waiting = await flushOutbox(context);
+    if (!queued) await sendUnqueued(event, context, waiting);
   }, undefined);
+}
+
+/**
+ * An event the outbox could not take, sent at once where its channel has nothing waiting; where
+ * it has, sending it would overtake what waits (a recovery before its failure), so it is not
+ * sent, and that is logged.
+ */
+async function sendUnqueued(event: CronEvent, context: NotifyContext, waiting: OutboxEntry[]) {
+  const receipts: Receipt[] = [];
+  for (const entry of entriesOf(event, context)) {
+    if (waiting.some((queued) => queued.channel === entry.channel)) {
+      context.log.error("notification_not_sent", {
+        channel: entry.channel,
+        event: event.event,
+        job: event.job ?? undefined,
+        reason: "the outbox cannot be written and older notifications wait for this channel: " +
+          "sending this one now would overtake them",
+      });
+      continue;
+    }
+    const delivery = await deliver(entry, context);
+    report(context.log, entry.channel, event, delivery, false);
+    receipts.push(receiptOf(event, entry.channel, context, delivery));
+  }
+  saveReceipts(context, receipts);
 }
 
 function entriesOf(event: CronEvent, context: NotifyContext): OutboxEntry[] {
   const now = new Date(context.now()).toISOString();
-  return queuedChannels(context.settings).map((channel) => ({
-    channel,
-    event: event as unknown as OutboxEntry["event"],
-    queued: now,
-    attempts: 0,
-    next: now,
-    last_error: null,
-  }));
+  return queuedChannels(context.settings)
+    // The daemon gets only what its catalog makes a notification of (`envelopes.ts`).
+    .filter((channel) => channel !== "daemon" || daemonEnvelopes(event).length > 0)
+    .map((channel) => ({
+      channel,
+      event: event as unknown as OutboxEntry["event"],
+      queued: now,
+      attempts: 0,
+      next: now,
+      last_error: null,
+    }));
 }
 
 /** Runs `telling`; an error in it is logged, and `otherwise` returned: telling never stops a job. */
@@ -173,28 +239,80 @@ async function safely<T>(
   }
 }
 
-/** Sends what waits in the outbox and is due, each channel oldest first; keeps the rest. */
-export async function flushOutbox(context: NotifyContext): Promise<void> {
+/**
+ * Sends what waits in the outbox and is due, each channel oldest first, within the tick's
+ * budget; keeps the rest. Returns what still waits (also when the file could not be rewritten).
+ */
+export async function flushOutbox(context: NotifyContext): Promise<OutboxEntry[]> {
   const { paths, log } = context;
   const path = paths.outbox;
-  await safely(context, async () => {
+  return await safely(context, async () => {
+    let read;
     try {
-      const read = readOutbox(path);
-      if (read.tooLarge) return setAside(path, log);
-      if (read.skipped > 0) log.warn("outbox_lines_skipped", { path, count: read.skipped });
-      const now = context.now();
-      const { kept, dropped } = pruneOutbox(read.entries, now);
-      for (const { entry, reason } of dropped) logDropped(log, entry, reason);
-      const remaining = await sendDue(kept, context, now);
-      const changed = dropped.length > 0 || read.skipped > 0 ||
-        remaining.length !== read.entries.length || remaining.some((entry) => entry.attempts > 0);
-      if (changed) rewriteOutbox(path, remaining);
+      read = readOutbox(path);
+      if (read.tooLarge) {
+        setAside(path, log);
+        return [];
+      }
     } catch (error) {
-      const failure = storeFailure(path, error);
-      if (!(failure instanceof StoreError)) throw failure;
-      log.warn("outbox_not_written", { path, error: failure.message });
+      return storeWarning(context, path, error, []);
     }
-  }, undefined);
+    // Every channel failed this tick: nothing can be sent, so the file is not rewritten per job
+    // (a storm's tick would rewrite it fifty times); the next tick collapses and sends it.
+    if (queuedChannels(context.settings).every((channel) => context.down.has(channel))) {
+      return read.entries;
+    }
+    const now = context.now();
+    const entries = checkedEntries(read.entries, read.skipped, context);
+    const moved = settleFutureEntries(entries, now);
+    const { kept, dropped } = pruneOutbox(entries, now);
+    const receipts = dropped.map(({ entry, reason }) => dropReceipt(entry, reason, context));
+    const { kept: queue, folded } = collapseQueue(kept);
+    if (folded > 0) log.info("outbox_collapsed", { path, folded, waiting: queue.length });
+    const sent = await sendDue(queue, context, now);
+    receipts.push(...sent.receipts);
+    const changed = moved || folded > 0 || sent.changed || dropped.length > 0 ||
+      read.skipped > 0 || entries.length !== read.entries.length;
+    try {
+      if (changed) rewriteOutbox(path, sent.remaining);
+    } catch (error) {
+      storeWarning(context, path, error, undefined);
+    }
+    saveReceipts(context, receipts);
+    return sent.remaining;
+  }, []);
+}
+
+/** A store failure (a full disk) in telling: a warning, then `otherwise`; anything else thrown. */
+function storeWarning<T>(context: NotifyContext, path: string, error: unknown, otherwise: T): T {
+  const failure = storeFailure(path, error);
+  if (!(failure instanceof StoreError)) throw failure;
+  context.log.warn("outbox_not_written", { path, error: failure.message });
+  return otherwise;
+}
+
+/** The entries whose events a channel can send; the others are skipped, counted and said. */
+function checkedEntries(
+  entries: OutboxEntry[],
+  skippedLines: number,
+  context: NotifyContext,
+): OutboxEntry[] {
+  const problems: string[] = [];
+  const checked = entries.filter((entry) => {
+    const event = eventFromOutbox(entry.event);
+    if (typeof event === "string") problems.push(`${entry.event.id}: ${event}`);
+    else entry.event = event as unknown as OutboxEntry["event"];
+    return typeof event !== "string";
+  });
+  const count = skippedLines + problems.length;
+  if (count > 0) {
+    context.log.warn("outbox_lines_skipped", {
+      path: context.paths.outbox,
+      count,
+      first_problem: problems[0],
+    });
+  }
+  return checked;
 }
 
 /** An outbox larger than any the runner writes is moved aside whole, and said. */
@@ -211,13 +329,17 @@ async function sendDue(
   entries: OutboxEntry[],
   context: NotifyContext,
   now: number,
-): Promise<OutboxEntry[]> {
+): Promise<{ remaining: OutboxEntry[]; receipts: Receipt[]; changed: boolean }> {
   const remaining: OutboxEntry[] = [];
+  const receipts: Receipt[] = [];
+  let changed = false;
   // A channel whose oldest entry waits holds the newer ones back: its order is kept.
   const waiting = new Set<QueuedChannel>(context.down);
+  let postponed = 0;
   for (const entry of entries) {
     if (!queuedChannels(context.settings).includes(entry.channel)) {
-      logDropped(context.log, entry, `the ${entry.channel} channel is turned off`);
+      receipts.push(dropReceipt(entry, `the ${entry.channel} channel is turned off`, context));
+      changed = true;
       continue;
     }
     if (waiting.has(entry.channel) || Date.parse(entry.next) > now) {
@@ -225,25 +347,56 @@ async function sendDue(
       remaining.push(entry);
       continue;
     }
-    const delivery = await deliver(entry, context);
-    report(context.log, entry.channel, entry.event as unknown as CronEvent, delivery, true);
-    if (delivery.ok) continue;
-    entry.attempts++;
-    entry.last_error = delivery.error;
-    if (delivery.permanent || entry.attempts >= MAX_ATTEMPTS) {
-      logDropped(
-        context.log,
-        entry,
-        delivery.permanent ? "refused for good" : `${MAX_ATTEMPTS} tries failed`,
-      );
+    if (performance.now() >= context.flushEnds) {
+      postponed++;
+      remaining.push(entry);
       continue;
     }
-    entry.next = new Date(now + Math.max(delivery.holdMs, backoffMs(entry.attempts))).toISOString();
-    context.down.add(entry.channel);
-    waiting.add(entry.channel);
-    remaining.push(entry);
+    const event = entry.event as unknown as CronEvent;
+    const delivery = await deliver(entry, context);
+    changed = true;
+    report(context.log, entry.channel, event, delivery, true);
+    if (delivery.ok) {
+      receipts.push(receiptOf(event, entry.channel, context, delivery));
+      continue;
+    }
+    const kept = failedTry(entry, delivery, now, context);
+    if (kept === null) receipts.push(receiptOf(event, entry.channel, context, delivery));
+    else {
+      context.down.add(entry.channel);
+      waiting.add(entry.channel);
+      remaining.push(kept);
+    }
   }
-  return remaining;
+  if (postponed > 0) {
+    context.log.info("notify_postponed", {
+      waiting: postponed,
+      reason: `the tick's ${FLUSH_BUDGET_MS / 1000} s for sending what waits are spent`,
+    });
+  }
+  return { remaining, receipts, changed };
+}
+
+/** The entry after a failed try, or null when it is dropped (refused for good, or tried out). */
+function failedTry(
+  entry: OutboxEntry,
+  delivery: Extract<Delivery, { ok: false }>,
+  now: number,
+  context: NotifyContext,
+): OutboxEntry | null {
+  entry.attempts++;
+  entry.last_error = delivery.error;
+  if (delivery.reached) entry.reached = true;
+  if (delivery.permanent || entry.attempts >= MAX_ATTEMPTS) {
+    logDropped(
+      context.log,
+      entry,
+      delivery.permanent ? "refused for good" : `${MAX_ATTEMPTS} tries failed`,
+    );
+    return null;
+  }
+  entry.next = new Date(now + Math.max(delivery.holdMs, backoffMs(entry.attempts))).toISOString();
+  return entry;
 }
 
 /** After repeated failures, wait longer: 10 min from the third, doubling, at most an hour. */
@@ -251,19 +404,25 @@ function backoffMs(attempts: number): number {
   return attempts < 3 ? 0 : Math.min(10 * 60_000 * 2 ** (attempts - 3), 3600_000);
 }
 
-function deliver(entry: OutboxEntry, context: NotifyContext): Promise<Delivery> {
+/** One try of one entry; an error in the channel is a failed try, never a stalled queue. */
+async function deliver(entry: OutboxEntry, context: NotifyContext): Promise<Delivery> {
   const event = entry.event as unknown as CronEvent;
   const { settings } = context;
-  if (entry.channel === "daemon") {
-    const email = settings.daemon === false ? null : settings.daemon.email;
-    return deliverToDaemon(event, context.socketPath, email);
+  try {
+    if (entry.channel === "daemon") {
+      const email = settings.daemon === false ? null : settings.daemon.email;
+      return await deliverToDaemon(event, context.socketPath, email);
+    }
+    return await deliverToCommand(event, {
+      command: settings.command!,
+      dir: context.configDir,
+      logPath: join(context.paths.root, "logs", "notify-command.log"),
+      root: context.paths.root,
+    });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) throw error;
+    return { ok: false, error: String(error), holdMs: 0, reached: true };
   }
-  return deliverToCommand(event, {
-    command: settings.command!,
-    dir: context.configDir,
-    logPath: join(context.paths.root, "logs", "notify-command.log"),
-    root: context.paths.root,
-  });
 }
 
 function report(
@@ -281,9 +440,45 @@ function report(
 function logDropped(log: Logger, entry: OutboxEntry, reason: string): void {
   log.warn("notification_dropped", {
     channel: entry.channel,
-    event: entry.event.event,
+    event: entry.event.event as string,
     id: entry.event.id,
     reason,
     last_error: entry.last_error ?? undefined,
   });
+}
+
+function receiptOf(
+  event: CronEvent,
+  channel: Receipt["channel"],
+  context: NotifyContext,
+  delivery: Delivery,
+): Receipt {
+  return {
+    subject: event.job ?? "config",
+    id: event.id,
+    at: event.at,
+    channel,
+    delivered: delivery.ok,
+    when: new Date(context.now()).toISOString(),
+    ...(delivery.ok ? {} : { reason: delivery.error }),
+  };
+}
+
+/** An entry dropped unsent (held a week, past the most kept, its channel off): logged. */
+function dropReceipt(entry: OutboxEntry, reason: string, context: NotifyContext): Receipt {
+  logDropped(context.log, entry, reason);
+  const dropped = { ok: false, error: reason, holdMs: 0, reached: false } as const;
+  return receiptOf(entry.event as unknown as CronEvent, entry.channel, context, dropped);
+}
+
+/**
+ * What became of each job's events, for `--list` (which shows jobs, so a config's events keep
+ * none); informational, so a failure to write it is a warning.
+ */
+function saveReceipts(context: NotifyContext, receipts: Receipt[]): void {
+  try {
+    recordReceipts(context.paths.told, receipts.filter((receipt) => receipt.subject !== "config"));
+  } catch (error) {
+    storeWarning(context, context.paths.told, error, undefined);
+  }
 }

@@ -37,14 +37,29 @@ export interface JobResult {
   logProblem: string | null;
 }
 
+/** The most of an error or a script's message kept: its start and its end, the middle cut. */
+export const MAX_ERROR_CHARS = 2000;
+
+/**
+ * `text` within `max` characters: its start and its end, with `[… N characters cut …]` between.
+ * Errors come from outside (a script's result line, an agent's words) and travel into the state,
+ * the log, every notification and a notifier's environment: each place gets the bounded text.
+ */
+export function boundText(text: string, max = MAX_ERROR_CHARS): string {
+  if (text.length <= max) return text;
+  const tail = Math.floor(max / 4);
+  const head = max - tail - 40;
+  const cut = text.length - head - tail;
+  return `${text.slice(0, head)}[… ${cut} characters cut …]${text.slice(-tail)}`;
+}
+
 /** A result with every field at its empty value but those given (a failure unless said). */
 export function jobResult(overrides: Partial<JobResult>): JobResult {
+  const bound = (text: string | null | undefined) => (text ? boundText(text) : text ?? null);
   return {
     outcome: "failed",
     exitCode: null,
-    error: null,
     durationMs: 0,
-    message: null,
     itemsProcessed: null,
     outputTail: "",
     usage: {},
@@ -53,6 +68,8 @@ export function jobResult(overrides: Partial<JobResult>): JobResult {
     details: {},
     logProblem: null,
     ...overrides,
+    error: bound(overrides.error),
+    message: bound(overrides.message),
   };
 }
 

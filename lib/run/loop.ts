@@ -214,7 +214,7 @@ function tellRun(
   options: RunnerOptions,
 ): CronEvent | null {
   const entry = entryOf(state, job.name);
-  const told = runEvent(job, before, result, entry.failures ?? 0, {
+  const told = runEvent(job, before, result, streakOf(entry), {
     ...run,
     host: options.computer,
     config: options.config.file,

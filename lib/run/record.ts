@@ -61,7 +61,10 @@ export function recordResult(
     entry.last_success = startedIso;
     entry.failures = 0;
     delete entry.notified;
+    delete entry.first_failure;
   } else if (result.outcome !== "usage_limit") {
+    // A state from before first_failure was kept starts its streak's incident here.
+    if (!entry.failures || entry.first_failure === undefined) entry.first_failure = startedIso;
     entry.failures = (entry.failures ?? 0) + 1;
   }
   if (job.type === "agent") {
@@ -190,7 +193,7 @@ async function settleOne(
   const before = streakOf(entry);
   recordResult(state, job, running.started, logPath, result, now);
   const finishedIso = new Date(now).toISOString();
-  const told = runEvent(job, before, result, entry.failures ?? 0, {
+  const told = runEvent(job, before, result, streakOf(entry), {
     startedIso: running.started,
     finishedIso,
     logPath,

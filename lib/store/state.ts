@@ -62,6 +62,8 @@ export interface JobState {
   runs?: Record<string, number>;
   /** The last notification of the current failure streak: when, and at which count. */
   notified?: Notified;
+  /** When the current failure streak's first run started: its incident's id is made of it. */
+  first_failure?: string;
   [extra: string]: unknown;
 }
 
@@ -69,6 +71,10 @@ export interface JobState {
 export interface Notified {
   at: string;
   failures: number;
+  /** How many times this streak was told (absent in older files: once). */
+  told?: number;
+  /** The escalation the daemon was last sent for it, to be resolved by the recovery. */
+  escalation_id?: string;
 }
 
 /** An agent held back by a usage limit. */
@@ -171,9 +177,13 @@ function fieldProblem(field: string, value: unknown): string | null {
     case "runs":
       return isObject(value) && Object.values(value).every(isCount) ? null : "counts by outcome";
     case "notified":
-      return isObject(value) && parseTimestamp(value.at) !== null && isCount(value.failures)
+      return isObject(value) && parseTimestamp(value.at) !== null && isCount(value.failures) &&
+          (value.told === undefined || isCount(value.told)) &&
+          (value.escalation_id === undefined || typeof value.escalation_id === "string")
         ? null
         : "a notification record";
+    case "first_failure":
+      return parseTimestamp(value) !== null ? null : "a timestamp";
     default:
       return value === null || typeof value === "string" ? null : "a string or null";
   }
@@ -193,6 +203,7 @@ const CHECKED = new Set([
   "failures",
   "runs",
   "notified",
+  "first_failure",
   ...TEXT_FIELDS,
 ]);
 

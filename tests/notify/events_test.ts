@@ -1,45 +1,34 @@
 /**
- * What is told and when: the rule (`runEvent`) on its own, the repeat over a faked clock through
- * the real tick (`runDueJobs`, an injected executor, a stand-in daemon on a real socket), and the
- * outbox's bounds.
+ * What is told and when: the rule (`runEvent`) on its own, each incident's escalation ids, what
+ * the daemon is sent for each event (`daemonEnvelopes`), events bounded and checked; then the
+ * repeat over a faked clock through the real tick (`runDueJobs`, an injected executor, the
+ * stand-in daemon on a real socket).
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { runDueJobs } from "../../lib/cli/tick.ts";
 import {
   type Config,
   DEFAULT_NOTIFY,
   type Job,
   type NotifySettings,
 } from "../../lib/config/job.ts";
-import type { Logger } from "../../lib/log.ts";
-import { runEvent, type Streak } from "../../lib/notify/events.ts";
-import { runnerPaths } from "../../lib/paths.ts";
-import { type JobResult, jobResult } from "../../lib/process/result.ts";
+import { daemonEnvelopes } from "../../lib/notify/envelopes.ts";
 import {
-  type OutboxEntry,
-  outboxWaiting,
-  pruneOutbox,
-  queueEntries,
-  readOutbox,
-  rewriteOutbox,
-} from "../../lib/store/outbox.ts";
-import { startFakeDaemon } from "../helpers/daemon.ts";
+  boundEvent,
+  type CronEvent,
+  eventFromOutbox,
+  MAX_EVENT_BYTES,
+  runEvent,
+  type Streak,
+  testEvent,
+} from "../../lib/notify/events.ts";
+import { type JobResult, jobResult, MAX_ERROR_CHARS } from "../../lib/process/result.ts";
+import { parseState } from "../../lib/store/state.ts";
+import { type Person, startFakeDaemon } from "../helpers/daemon.ts";
+import { quietLog, scriptJob, tickIn } from "../helpers/notify.ts";
 import { makeSandbox, type Sandbox } from "../helpers/sandbox.ts";
 
-const job = (notify: Job["notify"] = null): Job => ({
-  name: "nightly",
-  type: "script",
-  command: ["/bin/false"],
-  discovered: false,
-  schedule: { kind: "every", minutes: 10 },
-  timeoutSeconds: 60,
-  idleTimeoutSeconds: 0,
-  maxLogBytes: null,
-  computers: null,
-  notify,
-});
+const job = (notify: Job["notify"] = null): Job => scriptJob("nightly", notify);
 
 const NOW = Date.parse("2026-11-26T12:00:00Z");
 const SETTINGS: NotifySettings = { ...DEFAULT_NOTIFY, desktop: false };
@@ -54,51 +43,237 @@ const facts = (now = NOW) => ({
 });
 const failed = jobResult({ outcome: "timed_out", error: "timed out after 60s" });
 const succeeded = jobResult({ outcome: "success" });
-const fresh: Streak = { failures: 0, notified: null };
+const fresh: Streak = { failures: 0, firstFailure: null, notified: null };
+const streak = (failures: number, told?: ReturnType<typeof runEvent>["notified"]): Streak => ({
+  failures,
+  firstFailure: new Date(NOW).toISOString(),
+  notified: told ?? null,
+});
 
 Deno.test("runEvent(): a failure once per streak, a recovery, success only when asked", () => {
-  const first = runEvent(job(), fresh, failed, 1, facts(), SETTINGS);
+  const first = runEvent(job(), fresh, failed, streak(1), facts(), SETTINGS);
   assert.equal(first.event?.event, "job.failed");
   assert.equal(first.event?.summary, "nightly timed out: timed out after 60s");
-  assert.deepEqual(first.notified, { at: new Date(NOW).toISOString(), failures: 1 });
+  assert.deepEqual(first.notified, {
+    at: new Date(NOW).toISOString(),
+    failures: 1,
+    told: 1,
+    escalation_id: "cron/mini/nightly/2026-11-26T12:00:00.000Z",
+  });
   const again = runEvent(
     job(),
-    { failures: 1, notified: first.notified! },
+    streak(1, first.notified),
     failed,
-    2,
+    streak(2, first.notified),
     facts(NOW + 600_000),
     SETTINGS,
   );
   assert.equal(again.event, null);
   const recovered = runEvent(
     job(),
-    { failures: 2, notified: first.notified! },
+    streak(2, first.notified),
     succeeded,
-    0,
+    fresh,
     facts(),
     SETTINGS,
   );
   assert.equal(recovered.event?.event, "job.recovered");
-  assert.equal(runEvent(job(), fresh, succeeded, 0, facts(), SETTINGS).event, null);
+  assert.equal(runEvent(job(), fresh, succeeded, fresh, facts(), SETTINGS).event, null);
   const loud = job({ on: ["failure", "recovery", "success"], repeatMs: null });
   assert.equal(
-    runEvent(loud, fresh, succeeded, 0, facts(), SETTINGS).event?.event,
+    runEvent(loud, fresh, succeeded, fresh, facts(), SETTINGS).event?.event,
     "job.succeeded",
   );
-  assert.equal(runEvent(job(false), fresh, failed, 1, facts(), SETTINGS).event, null);
+  assert.equal(runEvent(job(false), fresh, failed, streak(1), facts(), SETTINGS).event, null);
   const quiet = job({ on: ["recovery"], repeatMs: null });
-  assert.equal(runEvent(quiet, fresh, failed, 1, facts(), SETTINGS).event, null);
+  assert.equal(runEvent(quiet, fresh, failed, streak(1), facts(), SETTINGS).event, null);
+});
+
+Deno.test("a streak is one incident: its reminder supersedes, its recovery resolves the last told", () => {
+  const day = 24 * 3600_000;
+  const first = runEvent(job(), fresh, failed, streak(1), facts(), SETTINGS);
+  const incident = "cron/mini/nightly/2026-11-26T12:00:00.000Z";
+  assert.equal(first.event?.escalation_id, incident);
+  assert.equal(first.event?.supersedes, null);
+  const reminder = runEvent(
+    job(),
+    streak(5, first.notified),
+    failed,
+    streak(6, first.notified),
+    facts(NOW + day),
+    SETTINGS,
+  );
+  // The same id again would be dropped by the daemon's dedup: the reminder has one of its own.
+  assert.equal(reminder.event?.escalation_id, `${incident}#2`);
+  assert.equal(reminder.event?.supersedes, incident);
+  assert.equal(reminder.event?.failures, 6);
+  assert.deepEqual(reminder.notified, {
+    at: new Date(NOW + day).toISOString(),
+    failures: 6,
+    told: 2,
+    escalation_id: `${incident}#2`,
+  });
+  const recovered = runEvent(
+    job(),
+    streak(6, reminder.notified),
+    succeeded,
+    fresh,
+    facts(NOW + day + 60_000),
+    SETTINGS,
+  );
+  assert.equal(recovered.event?.escalation_id, `${incident}#2`);
+  // A streak of a state from before escalations had ids: nothing for the daemon to resolve.
+  const older = runEvent(
+    job(),
+    { ...streak(3), notified: { at: new Date(NOW).toISOString(), failures: 1 } },
+    succeeded,
+    fresh,
+    facts(),
+    SETTINGS,
+  );
+  assert.equal(older.event?.escalation_id, null);
+  assert.deepEqual(daemonEnvelopes(older.event!), []);
+});
+
+Deno.test("daemonEnvelopes(): each event in the daemon's catalog, with no idempotency_key of its own", () => {
+  const first = runEvent(job(), fresh, failed, streak(1), facts(), SETTINGS).event!;
+  const [escalation, ...rest] = daemonEnvelopes(first);
+  assert.deepEqual(rest, []);
+  assert.deepEqual({ ...escalation, payload: undefined }, {
+    event: "notification.escalation",
+    source: "teleclaude-cron",
+    level: 3,
+    domain: "cron",
+    entity: "nightly",
+    description: first.summary,
+    payload: undefined,
+  });
+  assert.deepEqual(escalation!.payload, {
+    ...first,
+    escalation_id: first.escalation_id,
+    reason: first.summary,
+  });
+  const reminder = { ...first, escalation_id: "x#2", supersedes: "x" };
+  assert.deepEqual(
+    daemonEnvelopes(reminder).map((e) => [e.event, e.level, e.payload.escalation_id]),
+    [["notification.escalation", 3, "x#2"], ["notification.resolution", 2, "x"]],
+  );
+  const limited = runEvent(
+    job(),
+    fresh,
+    jobResult({ outcome: "usage_limit", error: "You've hit your limit" }),
+    fresh,
+    { ...facts(), deferredUntil: "2026-11-26T15:00:00.000Z" },
+    SETTINGS,
+  ).event!;
+  // Nothing to act on: listed at level 1 (no chat) and closed at once.
+  assert.deepEqual(
+    daemonEnvelopes(limited).map((e) => [e.event, e.level, e.payload.escalation_id]),
+    [
+      ["notification.escalation", 1, "cron/mini/nightly/deferred/2026-11-26T12:00:00.000Z"],
+      ["notification.resolution", 2, "cron/mini/nightly/deferred/2026-11-26T12:00:00.000Z"],
+    ],
+  );
+  const test = testEvent("/cfg/teleclaude.yml", "mini", NOW);
+  assert.deepEqual(daemonEnvelopes(test).map((e) => [e.event, e.level, e.entity]), [
+    ["notification.escalation", 3, "test"],
+  ]);
 });
 
 Deno.test("runEvent(): a usage limit is a deferral, not a failure", () => {
   const limited = jobResult({ outcome: "usage_limit", error: "You've hit your limit" });
-  const told = runEvent(job(), fresh, limited, 0, {
+  const told = runEvent(job(), fresh, limited, fresh, {
     ...facts(),
     deferredUntil: "2026-11-26T15:00:00.000Z",
   }, SETTINGS);
   assert.equal(told.event?.event, "job.deferred");
   assert.equal(told.event?.until, "2026-11-26T15:00:00.000Z");
   assert.equal(told.notified, undefined);
+});
+
+Deno.test("a script's own message is in what is told, beside its errors", () => {
+  const reported = jobResult({
+    outcome: "failed",
+    exitCode: 0,
+    error: "reported success: false: feed a: timeout; feed b: HTTP 500",
+    message: "2 of 10 feeds failed",
+  });
+  const told = runEvent(job(), fresh, reported, streak(1), facts(), SETTINGS).event!;
+  assert.equal(
+    told.summary,
+    "nightly failed: 2 of 10 feeds failed (reported success: false: feed a: timeout; feed b: HTTP 500)",
+  );
+  assert.equal(told.message, "2 of 10 feeds failed");
+  // A message that is the error already is not said twice.
+  const alone = jobResult({ error: "reported success: false: disk full", message: "disk full" });
+  assert.equal(
+    runEvent(job(), fresh, alone, streak(1), facts(), SETTINGS).event!.summary,
+    "nightly failed: reported success: false: disk full",
+  );
+});
+
+Deno.test("an error of any size is bounded in the result, the event and its JSON", () => {
+  // A NUL is 1 character and 6 bytes of JSON: the worst case for an entry's size.
+  const huge = `${"\u0000".repeat(30_000)}${"é".repeat(30_000)}`;
+  const result = jobResult({
+    error: `reported success: false: ${huge}`,
+    message: huge,
+    outputTail: `${"\u0001".repeat(70_000)}\n`.repeat(3),
+  });
+  assert.ok(result.error!.length <= MAX_ERROR_CHARS, String(result.error!.length));
+  assert.match(result.error!, /\[… \d+ characters cut …\]/);
+  const event = runEvent(job(), fresh, result, streak(1), facts(), SETTINGS).event!;
+  const bytes = new TextEncoder().encode(JSON.stringify(event)).length;
+  assert.ok(bytes <= MAX_EVENT_BYTES, `${bytes} bytes`);
+  assert.ok(event.error!.startsWith("reported success: false: \u0000"));
+  const tooBig = boundEvent({ ...event, error: "x".repeat(40_000), log_tail: null });
+  assert.ok(JSON.stringify(tooBig).length <= MAX_EVENT_BYTES);
+});
+
+Deno.test("eventFromOutbox(): a field of the wrong type is a problem, an older event is fine", () => {
+  const event = runEvent(job(), fresh, failed, streak(1), facts(), SETTINGS).event!;
+  const raw = JSON.parse(JSON.stringify(event)) as Record<string, unknown>;
+  assert.deepEqual(eventFromOutbox(raw), event);
+  assert.equal(eventFromOutbox({ ...raw, error: 123 }), "error: not a string or null");
+  assert.equal(eventFromOutbox({ ...raw, failures: "3" }), "failures: not a number or null");
+  assert.equal(eventFromOutbox({ ...raw, event: "job.exploded" }), "event: not a kind");
+  // Written by a runner before escalations: those fields are missing, and mean none.
+  const { escalation_id: _, supersedes: __, message: ___, collapsed: ____, ...older } = raw;
+  const read = eventFromOutbox(older) as CronEvent;
+  assert.equal(read.escalation_id, null);
+  assert.equal(read.collapsed, 0);
+  // Its failure still reaches a person, under an id of its own.
+  assert.equal(daemonEnvelopes(read)[0]!.payload.escalation_id, incidentOf(read));
+});
+
+function incidentOf(event: CronEvent): string {
+  return `cron/${event.host}/${event.job}/${event.started}`;
+}
+
+Deno.test("the streak's first failure and its telling are checked like every state field", () => {
+  const { state, problems } = parseState(JSON.stringify({
+    jobs: {
+      a: { last_run: null, last_status: "never", last_error: null, first_failure: "soon" },
+      b: {
+        last_run: null,
+        last_status: "failed",
+        last_error: null,
+        notified: { at: "2026-11-26T12:00:00Z", failures: 1, told: -1 },
+      },
+      c: {
+        last_run: null,
+        last_status: "failed",
+        last_error: null,
+        first_failure: "2026-11-26T12:00:00Z",
+        notified: { at: "2026-11-26T12:00:00Z", failures: 1, told: 2, escalation_id: "x#2" },
+      },
+    },
+  }));
+  assert.deepEqual(problems, [
+    'jobs.a.first_failure: "soon" is not a timestamp: dropped',
+    'jobs.b.notified: {"at":"2026-11-26T12:00:00Z","failures":1,"told":-1} is not a notification record: dropped',
+  ]);
+  assert.equal(state.jobs.c!.notified!.escalation_id, "x#2");
 });
 
 /**
@@ -121,42 +296,50 @@ function tickOf(
     warnings: [],
   };
   return () =>
-    runDueJobs({
-      config,
-      paths: runnerPaths(sandbox.home),
-      force: true,
-      only: null,
-      timeZone: "UTC",
-      computer: () => "mini",
-      socketPath: sandbox.socket,
-      graceMs: 100,
-      log: quietLog(),
-      stop: new AbortController().signal,
-      execute: () => Promise.resolve(outcome()),
-      clock,
-    });
+    tickIn(sandbox, config, { log: quietLog(), execute: () => Promise.resolve(outcome()), clock });
 }
 
-function quietLog(): Logger {
-  const nothing = () => {};
-  return { info: nothing, warn: nothing, error: nothing, debug: nothing, raw: nothing };
-}
+const ADMIN: Person = { name: "Ops", email: "ops@example.com", role: "admin", chats: ["telegram"] };
 
-Deno.test("three failures in a row are told once, then once a `repeat` later, with the count", async () => {
+Deno.test("a failing job is escalated once, reminded after `repeat` (reaching the admin again), resolved by its recovery", async () => {
   await using sandbox = await makeSandbox();
-  await using daemon = startFakeDaemon(sandbox.socket, "healthy");
+  await using daemon = startFakeDaemon(sandbox.socket, "healthy", { people: [ADMIN] });
   let now = NOW;
-  const tick = tickOf(sandbox, { ...SETTINGS, repeatMs: 24 * 3600_000 }, () => failed, () => now);
+  let outcome = failed;
+  const tick = tickOf(sandbox, { ...SETTINGS, repeatMs: 24 * 3600_000 }, () => outcome, () => now);
   for (const minutes of [0, 10, 20, 24 * 60 - 1]) {
     now = NOW + minutes * 60_000;
     await tick();
   }
-  assert.equal(daemon.events.length, 1);
+  await daemon.settled();
+  assert.equal(daemon.notifications.length, 1);
+  assert.equal(daemon.chats.length, 1);
   now = NOW + 24 * 3600_000 + 60_000;
   await tick();
-  const told = daemon.events.map((event) => event.envelope.payload as { failures: number });
-  assert.deepEqual(told.map((event) => event.failures), [1, 5]);
-  assert.match(String(daemon.events[1]!.envelope.description), /\(5 failures in a row\)$/);
+  await daemon.settled();
+  const [first, reminder] = daemon.notifications;
+  assert.equal(daemon.payloadOf(reminder!).failures, 5);
+  assert.match(reminder!.description, /\(5 failures in a row\)$/);
+  assert.deepEqual(daemon.chats.map((chat) => chat.notification), [first!.id, reminder!.id]);
+  // The first is closed as superseded by the reminder: one open notification per problem.
+  assert.equal(first!.agent_status, "resolved");
+  assert.equal(
+    JSON.parse(first!.resolution!).superseded_by,
+    daemon.payloadOf(reminder!).escalation_id,
+  );
+  assert.equal(reminder!.agent_status, "none");
+  now += 10 * 60_000;
+  outcome = succeeded;
+  await tick();
+  await daemon.settled();
+  assert.equal(reminder!.agent_status, "resolved");
+  assert.equal(daemon.chats.length, 2, "a resolution reaches no chat");
+  assert.deepEqual(daemon.events.map((event) => event.effect), [
+    "created",
+    "created",
+    "resolved",
+    "resolved",
+  ]);
 });
 
 Deno.test("a recovery never overtakes its failure: a channel's queue keeps its order", async () => {
@@ -176,51 +359,59 @@ Deno.test("a recovery never overtakes its failure: a channel's queue keeps its o
   assert.equal(daemon.events.length, 0, "the recovery waits behind the held failure");
   now = NOW + 21 * 60_000;
   await tick();
-  assert.deepEqual(daemon.events.map((event) => event.envelope.event), [
-    "cron.job.failed",
-    "cron.job.recovered",
+  await daemon.settled();
+  assert.deepEqual(daemon.events.map((event) => [event.envelope.event, event.effect]), [
+    ["notification.escalation", "created"],
+    ["notification.resolution", "resolved"],
   ]);
 });
 
-const entry = (queued: number, id = String(queued)): OutboxEntry => ({
-  channel: "daemon",
-  event: { id, event: "job.failed" },
-  queued: new Date(queued).toISOString(),
-  attempts: 1,
-  next: new Date(queued).toISOString(),
-  last_error: "daemon: No such file or directory",
-});
-
-Deno.test("the outbox drops what is a week old or past 1,000 entries, oldest first", () => {
-  const week = 7 * 24 * 3600_000;
-  const old = pruneOutbox([entry(NOW - week - 1), entry(NOW - week + 1)], NOW);
-  assert.deepEqual(old.kept.map((kept) => kept.event.id), [String(NOW - week + 1)]);
-  assert.deepEqual(old.dropped.map((drop) => drop.reason), ["undelivered for 7 days"]);
-  const many = Array.from({ length: 1003 }, (_, i) => entry(NOW - 1003 + i, `e${i}`));
-  const capped = pruneOutbox(many, NOW);
-  assert.equal(capped.kept.length, 1000);
-  assert.deepEqual(capped.dropped.map((drop) => drop.entry.event.id), ["e0", "e1", "e2"]);
-});
-
-Deno.test("the outbox survives a torn line, is kept empty, and costs an idle tick one lstat", async () => {
+Deno.test("every event the runner sends makes something at the daemon: nothing is accepted and dropped", async () => {
   await using sandbox = await makeSandbox();
-  const path = join(sandbox.home, "outbox.jsonl");
-  await queueEntries(path, [entry(NOW, "a")]);
-  await Deno.writeTextFile(path, '{"channel": "daemon", "event": {"id"', { append: true });
-  await queueEntries(path, [entry(NOW, "b")]);
-  const read = readOutbox(path);
-  assert.deepEqual(read.entries.map((kept) => kept.event.id), ["a", "b"]);
-  assert.equal(read.skipped, 1);
-  assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
-  rewriteOutbox(path, [read.entries[1]!]);
-  assert.deepEqual(readOutbox(path).entries.map((kept) => kept.event.id), ["b"]);
-  assert.equal(outboxWaiting(path), true);
-  rewriteOutbox(path, []);
-  assert.equal((await Deno.lstat(path)).size, 0);
-  assert.equal(outboxWaiting(path), false);
-  // The first tick makes the empty file, 0600; where there is no ~/.teleclaude, nothing waits.
-  const fresh = join(sandbox.home, "fresh.jsonl");
-  assert.equal(outboxWaiting(fresh), false);
-  assert.equal((await Deno.lstat(fresh)).mode! & 0o777, 0o600);
-  assert.equal(outboxWaiting(join(sandbox.home, "missing", "outbox.jsonl")), false);
+  await using daemon = startFakeDaemon(sandbox.socket, "healthy", { people: [ADMIN] });
+  let now = NOW;
+  let outcome = succeeded;
+  const loud: NotifySettings = {
+    ...SETTINGS,
+    on: ["failure", "recovery", "deferred", "success"],
+    repeatMs: 3600_000,
+  };
+  const tick = tickOf(sandbox, loud, () => outcome, () => now);
+  const limited = jobResult({ outcome: "usage_limit", error: "You've hit your limit" });
+  // A success, a failure, its reminder, a usage limit in the streak, the recovery.
+  for (
+    const [minutes, result] of [[0, succeeded], [10, failed], [75, failed], [80, limited], [
+      85,
+      succeeded,
+    ]] as const
+  ) {
+    now = NOW + minutes * 60_000;
+    outcome = result;
+    await tick();
+  }
+  await daemon.settled();
+  assert.deepEqual(
+    daemon.events.map((event) => [
+      (event.envelope.payload as { event: string }).event,
+      event.envelope.event,
+      event.status,
+      event.effect,
+    ]),
+    [
+      ["job.succeeded", "notification.escalation", 200, "created"],
+      ["job.succeeded", "notification.resolution", 200, "resolved"],
+      ["job.failed", "notification.escalation", 200, "created"],
+      ["job.failed", "notification.escalation", 200, "created"],
+      ["job.failed", "notification.resolution", 200, "resolved"],
+      ["job.deferred", "notification.escalation", 200, "created"],
+      ["job.deferred", "notification.resolution", 200, "resolved"],
+      ["job.recovered", "notification.resolution", 200, "resolved"],
+    ],
+  );
+  // Only the failure and its reminder were for a person to act on: they reached the chat.
+  assert.deepEqual(daemon.chats.map((chat) => daemon.notifications[chat.notification - 1]!.level), [
+    3,
+    3,
+  ]);
+  assert.ok(daemon.notifications.every((row) => row.agent_status === "resolved"));
 });

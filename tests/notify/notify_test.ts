@@ -6,69 +6,59 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startFakeDaemon } from "../helpers/daemon.ts";
+import { type Person, startFakeDaemon } from "../helpers/daemon.ts";
+import {
+  failingJob,
+  outboxLines,
+  outboxOf,
+  recordingCommand,
+  reportingJob,
+} from "../helpers/notify.ts";
 import {
   desktopNotices,
   makeSandbox,
   readStateFile,
   runCli,
-  type Sandbox,
   spawnCli,
   waitFor,
   writeConfig,
   writeFile,
 } from "../helpers/sandbox.ts";
 
-const outboxOf = (sandbox: Sandbox) => join(sandbox.home, ".teleclaude/cron_outbox.jsonl");
+/** The daemon's people: an admin with a Telegram chat, and a member. */
+const PEOPLE: Person[] = [
+  { name: "Ops", email: "ops@example.com", role: "admin", chats: ["telegram"] },
+  { name: "Dev", email: "dev@example.com", role: "member" },
+];
 
-async function outboxLines(sandbox: Sandbox): Promise<Record<string, unknown>[]> {
-  try {
-    const text = await Deno.readTextFile(outboxOf(sandbox));
-    return text.split("\n").filter(Boolean).map((line) => JSON.parse(line));
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return [];
-    throw error;
-  }
-}
-
-/** A job that fails, printing what it printed; hourly, so a second tick does not run it. */
-async function failingJob(sandbox: Sandbox, notify = ""): Promise<void> {
-  await writeConfig(
-    sandbox,
-    `${notify}jobs:\n  nightly: { script: jobs/fail.sh, when: { every: 1h } }\n`,
-  );
-  await writeFile(
-    join(sandbox.project, "jobs/fail.sh"),
-    '#!/bin/sh\necho "checking the backups"\necho "disk full" >&2\nexit 3\n',
-    true,
-  );
-}
-
-Deno.test("a failing job posts one EventEnvelope to the daemon, with what a person needs", async () => {
+Deno.test("a failing job is one escalation the daemon makes a notification of, sent to the admin's chat", async () => {
   await using sandbox = await makeSandbox();
   await failingJob(sandbox, "cron:\n  notify: { daemon: { email: ops@example.com } }\n");
-  await using daemon = startFakeDaemon(sandbox.socket, "healthy");
+  await using daemon = startFakeDaemon(sandbox.socket, "healthy", { people: PEOPLE });
   const result = await runCli(sandbox, [], { TELECLAUDE_COMPUTER: "mini" });
   assert.equal(result.code, 1);
   assert.equal(daemon.events.length, 1, result.stdout);
-  const [{ headers, envelope }] = daemon.events as [typeof daemon.events[0]];
+  const [{ headers, envelope, status }] = daemon.events as [typeof daemon.events[0]];
+  assert.equal(status, 200);
   assert.equal(headers["x-telec-email"], "ops@example.com");
   const state = await readStateFile(sandbox);
   const started = state.jobs.nightly!.last_run as string;
+  // The daemon drops an envelope's idempotency_key: none is sent.
   assert.deepEqual(
     { ...envelope, payload: undefined },
     {
-      event: "cron.job.failed",
+      event: "notification.escalation",
       source: "teleclaude-cron",
-      level: 1,
+      level: 3,
       domain: "cron",
       entity: "nightly",
       description: "nightly failed: exited with code 3",
       payload: undefined,
-      idempotency_key: `nightly@${started}`,
     },
   );
   const payload = envelope.payload as Record<string, unknown>;
+  assert.equal(payload.escalation_id, `cron/mini/nightly/${started}`);
+  assert.equal(payload.reason, "nightly failed: exited with code 3");
   assert.equal(payload.event, "job.failed");
   assert.equal(payload.job, "nightly");
   assert.equal(payload.outcome, "failed");
@@ -80,8 +70,13 @@ Deno.test("a failing job posts one EventEnvelope to the daemon, with what a pers
   assert.match(payload.log_tail as string, /checking the backups[\s\S]*disk full/);
   assert.equal(typeof payload.duration_ms, "number");
   assert.match(result.stdout, /event=notified channel=daemon event=job.failed job=nightly/);
-  // Delivered: nothing waits.
+  // Delivered: nothing waits, and the person was told.
   assert.deepEqual(await outboxLines(sandbox), []);
+  await daemon.settled();
+  assert.deepEqual(daemon.notifications.map((row) => [row.event_type, row.level]), [
+    ["notification.escalation", 3],
+  ]);
+  assert.deepEqual(daemon.chats.map((chat) => [chat.person, chat.chat]), [["Ops", "telegram"]]);
 });
 
 Deno.test("with the daemon down the event waits in the outbox and is delivered once, later", async () => {
@@ -90,6 +85,13 @@ Deno.test("with the daemon down the event waits in the outbox and is delivered o
   const first = await runCli(sandbox, []);
   assert.equal(first.code, 1);
   assert.match(first.stderr, /event=notify_failed channel=daemon event=job.failed job=nightly/);
+  // One line a person can act on: the socket and the fix.
+  assert.match(
+    first.stderr,
+    new RegExp(
+      `error="no TeleClaude daemon answers on ${sandbox.socket} \\(.*\\): start it .*cron\\.notify\\.daemon: false"`,
+    ),
+  );
   const waiting = await outboxLines(sandbox);
   assert.equal(waiting.length, 1);
   assert.equal(waiting[0]!.channel, "daemon");
@@ -105,17 +107,21 @@ Deno.test("with the daemon down the event waits in the outbox and is delivered o
   assert.deepEqual(await outboxLines(sandbox), []);
   await runCli(sandbox, []);
   assert.equal(daemon.events.length, 1, "delivered exactly once");
+  await daemon.settled();
+  assert.equal(daemon.notifications.length, 1);
 });
 
-Deno.test("a daemon that refuses events (401) is not asked every tick, and --doctor says why", async () => {
+Deno.test("a daemon in multi-user mode refuses an unknown caller (401): held an hour, and --doctor says why", async () => {
   await using sandbox = await makeSandbox();
   await failingJob(sandbox);
-  await using daemon = startFakeDaemon(sandbox.socket, "healthy");
-  daemon.eventStatus = 401;
+  await using daemon = startFakeDaemon(sandbox.socket, "healthy", { people: PEOPLE });
   await runCli(sandbox, []);
-  assert.equal(daemon.events.length, 1);
+  assert.deepEqual(daemon.events.map((event) => event.status), [401]);
   const [entry] = await outboxLines(sandbox);
-  assert.equal(entry!.last_error, "daemon answered 401: ok");
+  assert.equal(
+    entry!.last_error,
+    'daemon answered 401: {"detail":"login required in multi-user mode"}',
+  );
   await runCli(sandbox, []);
   assert.equal(daemon.events.length, 1, "held an hour, not retried on the next tick");
   const doctor = await runCli(sandbox, ["--doctor", "--json"]);
@@ -136,7 +142,9 @@ Deno.test("consecutive failures are told once; recovery is told; a muted job is 
   await writeFile(job, "#!/bin/sh\nexit 1\n", true);
   await using daemon = startFakeDaemon(sandbox.socket, "healthy");
   for (let run = 0; run < 3; run++) await runCli(sandbox, ["--force"]);
-  assert.deepEqual(daemon.events.map((event) => event.envelope.event), ["cron.job.failed"]);
+  assert.deepEqual(daemon.events.map((event) => event.envelope.event), [
+    "notification.escalation",
+  ]);
   const state = await readStateFile(sandbox);
   assert.equal(state.jobs.nightly!.failures, 3);
   assert.equal(state.jobs.noisy!.failures, 3);
@@ -146,13 +154,17 @@ Deno.test("consecutive failures are told once; recovery is told; a muted job is 
   await writeFile(job, "#!/bin/sh\nexit 0\n", true);
   await runCli(sandbox, ["--force"]);
   assert.deepEqual(daemon.events.map((event) => event.envelope.event), [
-    "cron.job.failed",
-    "cron.job.recovered",
+    "notification.escalation",
+    "notification.resolution",
   ]);
   assert.equal(daemon.events[1]!.envelope.entity, "nightly");
+  await daemon.settled();
+  // The person sees the problem close: its one notification is resolved.
+  assert.deepEqual(daemon.notifications.map((row) => row.agent_status), ["resolved"]);
+  assert.deepEqual(daemon.events.map((event) => event.effect), ["created", "resolved"]);
 });
 
-Deno.test("a config that does not load is told once per message, and again once fixed and broken", async () => {
+Deno.test("a broken config is one escalation, reminded per new message, resolved by the first tick that loads it", async () => {
   await using sandbox = await makeSandbox();
   await using daemon = startFakeDaemon(sandbox.socket, "healthy");
   const broken = "jobs:\n  x: { script: /bin/true, when: { every: 10x } }\n";
@@ -160,20 +172,43 @@ Deno.test("a config that does not load is told once per message, and again once 
   for (let run = 0; run < 3; run++) assert.equal((await runCli(sandbox, [])).code, 2);
   assert.equal(daemon.events.length, 1);
   const { envelope } = daemon.events[0]!;
-  assert.equal(envelope.event, "cron.config.invalid");
+  assert.equal(envelope.event, "notification.escalation");
   assert.equal(envelope.entity, "config");
+  const payload = envelope.payload as { error: string; escalation_id: string; event: string };
+  assert.equal(payload.event, "config.invalid");
   assert.match(
-    (envelope.payload as { error: string }).error,
+    payload.error,
     /teleclaude\.yml:2:\d+: jobs\.x\.when\.every: "10x" is not a duration/,
   );
   await writeConfig(sandbox, broken.replace("10x", "10y"));
   await runCli(sandbox, []);
-  assert.equal(daemon.events.length, 2, "another message is news");
+  // Another message: news, as a reminder that supersedes the first escalation.
+  const reminder = daemon.events.slice(1).map((event) => [
+    event.envelope.event,
+    (event.envelope.payload as { escalation_id: string }).escalation_id,
+  ]);
+  assert.deepEqual(reminder, [
+    ["notification.escalation", `${payload.escalation_id}#2`],
+    ["notification.resolution", payload.escalation_id],
+  ]);
   await writeConfig(sandbox, "jobs:\n  x: { script: /bin/true }\n");
   assert.equal((await runCli(sandbox, [])).code, 0);
+  assert.deepEqual(
+    daemon.events.slice(3).map((event) => [event.envelope.event, event.envelope.entity]),
+    [["notification.resolution", "config"]],
+  );
+  assert.equal((await runCli(sandbox, [])).code, 0);
+  assert.equal(daemon.events.length, 4, "the fix is told once");
   await writeConfig(sandbox, broken.replace("10x", "10y"));
   await runCli(sandbox, []);
-  assert.equal(daemon.events.length, 3, "broken again after a good tick is news");
+  assert.equal(daemon.events.length, 5, "broken again after a good tick is news");
+  await daemon.settled();
+  assert.deepEqual(daemon.notifications.map((row) => row.agent_status), [
+    "resolved",
+    "resolved",
+    "none",
+  ]);
+  assert.ok(daemon.events.every((event) => event.effect !== "nothing"));
 });
 
 Deno.test("a broken config is told through its own cron: section when that section is valid", async () => {
@@ -194,22 +229,13 @@ Deno.test("every channel gets hostile text intact, and none of it ever runs", as
   await using sandbox = await makeSandbox();
   const hostile =
     `it's "bad" \\ $(touch pwned) \`touch pwned\` ; touch pwned #\nline2 & | > x \u0000 end`;
-  const received = join(sandbox.dir, "received");
-  await writeFile(
-    join(sandbox.project, "tell.sh"),
-    `#!/bin/sh\ncat > "${received}.json"\nprintf '%s' "$TELECLAUDE_CRON_ERROR" > "${received}.env"\n`,
-    true,
-  );
+  const received = await recordingCommand(sandbox);
   await writeConfig(
     sandbox,
     "cron:\n  notify: { desktop: true, command: [./tell.sh] }\n" +
       "jobs:\n  evil: { script: jobs/evil.sh }\n",
   );
-  await writeFile(
-    join(sandbox.project, "jobs/result.json"),
-    `${JSON.stringify({ success: false, message: hostile })}\n`,
-  );
-  await writeFile(join(sandbox.project, "jobs/evil.sh"), "#!/bin/sh\ncat jobs/result.json\n", true);
+  await reportingJob(sandbox, "evil", { success: false, message: hostile });
   await using daemon = startFakeDaemon(sandbox.socket, "healthy");
   const result = await runCli(sandbox, [], { DBUS_SESSION_BUS_ADDRESS: "unix:path=/nowhere" });
   assert.equal(result.code, 1);
@@ -272,24 +298,31 @@ Deno.test("a notification command that hangs is stopped at 30 s once per tick; t
   assert.deepEqual(waiting.map((entry) => entry.attempts), [1, 0]);
 });
 
-Deno.test("a daemon that refuses an event for good drops it (logged); 409 means it has it", async () => {
+Deno.test("an answer no daemon gives (a proxy's 404) drops the event, logged; a 429 waits as asked", async () => {
   await using sandbox = await makeSandbox();
   await failingJob(sandbox);
   await using daemon = startFakeDaemon(sandbox.socket, "healthy");
-  daemon.eventStatus = 422;
+  daemon.faults.push({ path: "/events/emit", kind: "status", status: 404, body: "no route" });
   const refused = await runCli(sandbox, []);
   assert.match(
     refused.stderr,
     /event=notification_dropped channel=daemon event=job.failed .*reason="refused for good"/,
   );
   assert.deepEqual(await outboxLines(sandbox), []);
-  daemon.eventStatus = 409;
-  await runCli(sandbox, ["--force"]);
-  assert.equal(daemon.events.length, 1, "a repeat within 24 h is not told");
+  daemon.faults.push({
+    path: "/events/emit",
+    kind: "status",
+    status: 429,
+    headers: { "retry-after": "120" },
+  });
   await writeFile(join(sandbox.project, "jobs/fail.sh"), "#!/bin/sh\nexit 0\n", true);
-  const recovered = await runCli(sandbox, ["--force"]);
-  assert.match(recovered.stdout, /event=notified channel=daemon event=job.recovered/);
-  assert.deepEqual(await outboxLines(sandbox), []);
+  const throttled = await runCli(sandbox, ["--force"]);
+  assert.match(throttled.stderr, /event=notify_failed channel=daemon event=job.recovered/);
+  const [waiting] = await outboxLines(sandbox);
+  const held = Date.parse(waiting!.next as string) - Date.parse(waiting!.queued as string);
+  assert.ok(held >= 115_000 && held <= 125_000, `held ${held} ms`);
+  await runCli(sandbox, []);
+  assert.equal(daemon.events.length, 2, "not asked again before its Retry-After");
 });
 
 Deno.test("what waits in the outbox is sent even while the config does not load", async () => {
@@ -300,10 +333,10 @@ Deno.test("what waits in the outbox is sent even while the config does not load"
   await writeConfig(sandbox, "jobs:\n  nightly: { script: jobs/fail.sh, when: { every: 1x } }\n");
   await using daemon = startFakeDaemon(sandbox.socket, "healthy");
   assert.equal((await runCli(sandbox, [])).code, 2);
-  assert.deepEqual(daemon.events.map((event) => event.envelope.event), [
-    "cron.job.failed",
-    "cron.config.invalid",
-  ]);
+  assert.deepEqual(
+    daemon.events.map((event) => (event.envelope.payload as { event: string }).event),
+    ["job.failed", "config.invalid"],
+  );
   assert.deepEqual(await outboxLines(sandbox), []);
 });
 
@@ -335,14 +368,48 @@ Deno.test("--notify-test sends through every channel and says how each went", as
   const down = await runCli(sandbox, ["--notify-test"]);
   assert.equal(down.code, 1);
   assert.match(down.stdout, /^-- {3}desktop: off \(cron\.notify\.desktop: false\)$/m);
-  assert.match(down.stdout, /^FAIL daemon: daemon: /m);
+  assert.match(down.stdout, /^FAIL daemon: no TeleClaude daemon answers on /m);
   assert.match(down.stdout, /^ok {3}command: delivered$/m);
-  await using daemon = startFakeDaemon(sandbox.socket, "healthy");
-  const up = await runCli(sandbox, ["--notify-test"]);
-  assert.equal(up.code, 0, up.stdout);
-  assert.equal(daemon.events[0]!.envelope.event, "cron.test");
   // A test is never queued.
   assert.deepEqual(await outboxLines(sandbox), []);
+});
+
+Deno.test("--notify-test confirms the daemon made a notification, resolves it, and says who it reaches", async (t) => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, "cron:\n  notify: { desktop: false }\njobs: {}\n");
+  await t.step("an admin with a chat", async () => {
+    await using daemon = startFakeDaemon(sandbox.socket, "healthy", {
+      people: [PEOPLE[0]!],
+      processingDelayMs: 300,
+    });
+    const up = await runCli(sandbox, ["--notify-test"], { TELECLAUDE_COMPUTER: "mini" });
+    assert.equal(up.code, 0, up.stdout);
+    assert.match(
+      up.stdout,
+      /^ok {3}daemon: notification #1 made at level 3: the daemon sends it to the Telegram, Discord or WhatsApp of Ops .*; resolved again$/m,
+    );
+    assert.deepEqual(daemon.events.map((event) => [event.envelope.event, event.effect]), [
+      ["notification.escalation", "created"],
+      ["notification.resolution", "resolved"],
+    ]);
+    assert.match(
+      String((daemon.events[0]!.envelope.payload as { escalation_id: string }).escalation_id),
+      /^cron\/mini\/test\//,
+    );
+    assert.equal(daemon.chats.length, 1);
+  });
+  await t.step("no admin: made, and sent to nobody's chat", async () => {
+    await using _daemon = startFakeDaemon(sandbox.socket, "healthy", { people: [PEOPLE[1]!] });
+    const alone = await runCli(sandbox, ["--notify-test"]);
+    assert.equal(alone.code, 1, alone.stdout);
+    assert.match(alone.stdout, /^FAIL daemon: notification #1 made .*no admin.*nobody's chat/m);
+  });
+  await t.step("no event platform (no Redis): the daemon's 500", async () => {
+    await using _daemon = startFakeDaemon(sandbox.socket, "healthy", { redis: false });
+    const degraded = await runCli(sandbox, ["--notify-test"]);
+    assert.equal(degraded.code, 1);
+    assert.match(degraded.stdout, /^FAIL daemon: daemon answered 500: Internal Server Error$/m);
+  });
 });
 
 Deno.test({
@@ -393,4 +460,121 @@ Deno.test("a tick that finds a long job running still writes the metrics' last t
   assert.ok(tick * 1000 >= busyAt - 1, `the last tick ${tick} is the busy one (${busyAt})`);
   await Deno.writeTextFile(release, "");
   assert.equal((await runner.output()).code, 0);
+});
+
+Deno.test("--list says told only for what was delivered, queued for what waits, not told for what was dropped", async () => {
+  await using sandbox = await makeSandbox();
+  await failingJob(sandbox, "cron:\n  notify: { desktop: false }\n");
+  await runCli(sandbox, []);
+  const waiting = await runCli(sandbox, ["--list"]);
+  assert.match(waiting.stdout, /nightly .*queued \d\d:\d\d \(1st failure\)/);
+  {
+    await using daemon = startFakeDaemon(sandbox.socket, "healthy");
+    await runCli(sandbox, []);
+    assert.equal(daemon.events.length, 1);
+  }
+  const delivered = await runCli(sandbox, ["--list"]);
+  assert.match(delivered.stdout, /nightly .*told \d\d:\d\d \(1st failure\)/);
+  // A new streak, whose escalation the daemon refuses for good: not told.
+  await using refusing = startFakeDaemon(sandbox.socket, "healthy");
+  refusing.faults.push({ path: "/events/emit", kind: "status", status: 422, times: 5 });
+  await writeFile(join(sandbox.project, "jobs/fail.sh"), "#!/bin/sh\nexit 0\n", true);
+  await runCli(sandbox, ["--force"]);
+  await writeFile(join(sandbox.project, "jobs/fail.sh"), "#!/bin/sh\nexit 2\n", true);
+  await runCli(sandbox, ["--force"]);
+  const dropped = await runCli(sandbox, ["--list", "--json"]);
+  const [row] = JSON.parse(dropped.stdout) as { flags: string[] }[];
+  assert.ok(
+    row!.flags.some((flag) => /^not told \d\d:\d\d \(1st failure\)$/.test(flag)),
+    row!.flags.join("; "),
+  );
+});
+
+Deno.test("--doctor says when the daemon takes events but would tell nobody, in words to act on", async (t) => {
+  await using sandbox = await makeSandbox();
+  const doctor = async () => {
+    const result = await runCli(sandbox, ["--doctor", "--json"]);
+    return (JSON.parse(result.stdout) as {
+      name: string;
+      status: string;
+      detail: string;
+      fix?: string;
+    }[])
+      .find((check) => check.name === "notify daemon");
+  };
+  await t.step("multi-user mode, no email: every event refused (401)", async () => {
+    await writeConfig(sandbox, "jobs: {}\n");
+    await using _daemon = startFakeDaemon(sandbox.socket, "healthy", { people: PEOPLE });
+    const check = await doctor();
+    assert.equal(check?.status, "fail");
+    assert.match(
+      check!.detail,
+      /refuses a caller with no email \(401: .*login required in multi-user mode/,
+    );
+    assert.match(check!.fix!, /cron\.notify\.daemon\.email .*people:/);
+  });
+  await t.step("a newcomer may not emit (403)", async () => {
+    await writeConfig(
+      sandbox,
+      "cron:\n  notify: { daemon: { email: new@example.com } }\njobs: {}\n",
+    );
+    await using _daemon = startFakeDaemon(sandbox.socket, "healthy", {
+      people: [...PEOPLE, { name: "New", email: "new@example.com", role: "newcomer" }],
+    });
+    const check = await doctor();
+    assert.equal(check?.status, "fail");
+    assert.match(
+      check!.detail,
+      /refuses cron\.notify\.daemon\.email \(new@example\.com\) \(403: .*newcomer/,
+    );
+    assert.match(check!.fix!, /role admin, member or contributor/);
+  });
+  await t.step("no admin: listed, sent to nobody's chat", async () => {
+    await writeConfig(sandbox, "jobs: {}\n");
+    await using _daemon = startFakeDaemon(sandbox.socket, "healthy", { people: [PEOPLE[1]!] });
+    const check = await doctor();
+    assert.equal(check?.status, "fail");
+    assert.match(check!.detail, /no admin/);
+    assert.match(check!.fix!, /chat_id/);
+  });
+  await t.step("no event store (no Redis)", async () => {
+    await using _daemon = startFakeDaemon(sandbox.socket, "healthy", { redis: false });
+    const check = await doctor();
+    assert.equal(check?.status, "fail");
+    assert.match(check!.detail, /event platform is not running .*503/);
+  });
+  await t.step("an admin: what it does, and what it cannot know", async () => {
+    await writeConfig(
+      sandbox,
+      "cron:\n  notify: { daemon: { email: dev@example.com } }\njobs: {}\n",
+    );
+    await using _daemon = startFakeDaemon(sandbox.socket, "healthy", { people: PEOPLE });
+    const check = await doctor();
+    assert.equal(check?.status, "info");
+    assert.match(
+      check!.detail,
+      /takes events \(as member\) and sends failures to the chats of Ops, where it has a chat id/,
+    );
+  });
+});
+
+Deno.test("a script's own message is told beside its errors (issue 21, item 16)", async () => {
+  await using sandbox = await makeSandbox();
+  const received = await recordingCommand(sandbox);
+  await writeConfig(
+    sandbox,
+    "cron:\n  notify: { desktop: false, daemon: false, command: [./tell.sh] }\n" +
+      "jobs:\n  feeds: { script: jobs/feeds.sh }\n",
+  );
+  await reportingJob(sandbox, "feeds", {
+    success: false,
+    message: "2 of 10 feeds failed",
+    errors: ["feed a: timeout", "feed b: HTTP 500"],
+  });
+  assert.equal((await runCli(sandbox, [])).code, 1);
+  const event = JSON.parse(await Deno.readTextFile(`${received}.json`));
+  assert.equal(
+    event.summary,
+    "feeds failed: 2 of 10 feeds failed (reported success: false: feed a: timeout; feed b: HTTP 500)",
+  );
 });

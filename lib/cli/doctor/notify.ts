@@ -1,11 +1,12 @@
 /**
  * The doctor on notifications: each channel the config turns on can reach a person (the daemon
- * has not refused events, a desktop notifier is there, the command is executable), what waits in
- * the outbox, and the metrics file.
+ * takes the runner's events and has someone to send them to, a desktop notifier is there, the
+ * command is executable), what waits in the outbox, and the metrics file.
  */
 
 import type { Config } from "../../config/job.ts";
 import type { Desktop } from "../../notify/channels.ts";
+import { callerOf, notificationStore, peopleOf } from "../../notify/daemon_facts.ts";
 import { desktopWanted } from "../../notify/notify.ts";
 import { dirname, resolve } from "../../posix_path.ts";
 import { pathKind } from "../../store/fs.ts";
@@ -14,12 +15,12 @@ import { findProgram, isExecutableFile } from "../../subprocess.ts";
 import type { Check, DoctorContext } from "./check.ts";
 
 /** What waiting notifications come to; a refusal of the daemon's is a fail with its fix. */
-export function checkNotify(
+export async function checkNotify(
   config: Config,
   context: DoctorContext,
   desktop: Desktop,
   checks: Check[],
-): void {
+): Promise<void> {
   const settings = config.cron.notify;
   const on = [
     desktopWanted(settings, desktop) ? "desktop" : null,
@@ -43,9 +44,74 @@ export function checkNotify(
       fix: "install notify-send (libnotify-bin), or turn desktop off",
     });
   }
+  if (settings.daemon !== false) await checkDaemonAudience(settings.daemon.email, context, checks);
   if (settings.command !== null) checkCommand(settings.command, config.dir, context, checks);
   checkOutbox(context, checks);
   if (config.cron.metricsFile) checkMetricsFile(config.cron.metricsFile, checks);
+}
+
+/** Where to name a person for the daemon: its global config's `people:`. */
+const PEOPLE_FIX = "~/.teleclaude/teleclaude.yml (the daemon's people:)";
+
+/**
+ * Whether the daemon, when it answers, takes the runner's events and has anyone to send them to:
+ * its event store is up, it lets this caller emit (multi-user mode needs a known email; a
+ * newcomer may not), and an admin exists (its chat adapters are registered for admins only).
+ * Whether an admin has a chat id the daemon does not say over its socket: that is not claimed.
+ */
+async function checkDaemonAudience(
+  email: string | null,
+  context: DoctorContext,
+  checks: Check[],
+): Promise<void> {
+  const store = await notificationStore(context.socketPath);
+  if (store.state === "unreachable") return; // The daemon check says so.
+  if (store.state === "down") {
+    checks.push({
+      name: "notify daemon",
+      status: "fail",
+      detail:
+        `the daemon's event platform is not running (its notifications list: ${store.why}): ` +
+        "it refuses every event (500) until it has Redis",
+      fix: "start Redis for the daemon and restart the daemon; events wait in the outbox meanwhile",
+    });
+    return;
+  }
+  const caller = await callerOf(context.socketPath, email);
+  if (caller !== null && !caller.allowed) {
+    const who = email ? `cron.notify.daemon.email (${email})` : "a caller with no email";
+    checks.push({
+      name: "notify daemon",
+      status: "fail",
+      detail: `the daemon refuses ${who} (${caller.status}: ${caller.why}): every event would ` +
+        "be refused",
+      fix: caller.status === 401
+        ? `set cron.notify.daemon.email to the email of a person in ${PEOPLE_FIX}`
+        : `give that person the role admin, member or contributor in ${PEOPLE_FIX}`,
+    });
+    return;
+  }
+  const people = await peopleOf(context.socketPath);
+  if (people === null) return;
+  const admins = people.filter((person) => person.role === "admin").map((person) => person.name);
+  checks.push(
+    admins.length === 0
+      ? {
+        name: "notify daemon",
+        status: "fail",
+        detail: "the daemon takes events but has no admin, and it sends notifications to " +
+          "admins' chats only: a failure would be listed in its notifications and reach nobody",
+        fix: `make someone an admin in ${PEOPLE_FIX}, with a telegram chat_id, discord user_id ` +
+          "or whatsapp phone_number in their ~/.teleclaude/people/<name>/teleclaude.yml",
+      }
+      : {
+        name: "notify daemon",
+        status: "info",
+        detail: `the daemon takes events${caller ? ` (as ${caller.role})` : ""} and sends ` +
+          `failures to the chats of ${admins.join(", ")}, where it has a chat id for them (which ` +
+          "it does not say; --notify-test shows the notification it makes)",
+      },
+  );
 }
 
 function checkCommand(

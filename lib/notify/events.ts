@@ -60,6 +60,16 @@ export interface RunFacts {
   now: number;
   /** For a usage limit: when the agent may run again. */
   deferredUntil: string | null;
+  /** Where the run stands among its job's retries (`run/retry.ts`); absent: a lone run. */
+  attempt?: AttemptFacts;
+}
+
+/** A run among its job's retries: what decides whether its failure, or success, is told. */
+export interface AttemptFacts {
+  /** It failed, another attempt follows, and the job hears only of the last (`retry.tell`). */
+  holdFailure: boolean;
+  /** A retry was scheduled when it started: the failure before it may not have been told. */
+  retryPending: boolean;
 }
 
 /** The job's streak before this run: failures in a row, and the last notification of it. */
@@ -104,8 +114,10 @@ export function runEvent(
 ): { event: CronEvent | null; notified?: Notified } {
   const wants = jobSettings(job, settings);
   if (wants === null) return { event: null };
-  const kind = eventKind(result, before, wants.on);
+  const kind = eventKind(result, before, wants.on, facts.attempt);
   if (kind === null) return { event: null };
+  // A failed attempt that will be tried again is told once the last attempt failed.
+  if (kind === "job.failed" && facts.attempt?.holdFailure) return { event: null };
   if (kind !== "job.failed") return { event: describeRun(kind, job, result, failures, facts) };
   const lastTold = before.notified ? Date.parse(before.notified.at) : null;
   if (lastTold !== null && facts.now - lastTold < wants.repeatMs) return { event: null };
@@ -115,9 +127,16 @@ export function runEvent(
   };
 }
 
-function eventKind(result: JobResult, before: Streak, on: NotifyOn[]): EventKind | null {
+function eventKind(
+  result: JobResult,
+  before: Streak,
+  on: NotifyOn[],
+  attempt: AttemptFacts | undefined,
+): EventKind | null {
   if (result.outcome === "success") {
-    if (before.failures > 0) return on.includes("recovery") ? "job.recovered" : null;
+    // A success after failed attempts nobody was told of is no recovery.
+    const untold = attempt?.retryPending === true && before.notified === null;
+    if (before.failures > 0 && !untold) return on.includes("recovery") ? "job.recovered" : null;
     return on.includes("success") ? "job.succeeded" : null;
   }
   if (result.outcome === "usage_limit") return on.includes("deferred") ? "job.deferred" : null;

@@ -10,6 +10,7 @@ import { runDueJobs } from "../../lib/cli/tick.ts";
 import {
   type Config,
   DEFAULT_NOTIFY,
+  DEFAULT_SCRIPT_RETRY,
   type Job,
   type NotifySettings,
 } from "../../lib/config/job.ts";
@@ -39,6 +40,9 @@ const job = (notify: Job["notify"] = null): Job => ({
   maxLogBytes: null,
   computers: null,
   notify,
+  enabled: true,
+  jitterMinutes: 0,
+  retry: { ...DEFAULT_SCRIPT_RETRY },
 });
 
 const NOW = Date.parse("2026-11-26T12:00:00Z");

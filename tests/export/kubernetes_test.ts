@@ -5,7 +5,9 @@ import { loadConfig } from "../../lib/config/load.ts";
 import { parseConfig } from "../../lib/config/parse.ts";
 import { ConfigError, UsageError } from "../../lib/errors.ts";
 import { exportKubernetes, type KubernetesOptions } from "../../lib/export/kubernetes.ts";
+import { jitterOffset } from "../../lib/schedule.ts";
 import { LOCAL_TIME_ZONE } from "../../lib/time_zone.ts";
+import { cronInstants } from "../helpers/cron.ts";
 import { configOf, manifestProblems, parseManifests } from "../helpers/kubernetes.ts";
 import { makeSandbox, type Sandbox, writeConfig, writeFile } from "../helpers/sandbox.ts";
 
@@ -486,4 +488,49 @@ Deno.test("a discovered script is a suspended CronJob, with a note on how to sta
     "jobs.re_index has no schedule (found in jobs/): its CronJob re-index is suspended; start " +
     "a run with kubectl create job --from=cronjob/re-index re-index-by-hand",
   ]);
+});
+
+Deno.test("a paused job is a suspended CronJob on its schedule; a jittered one fires at the job name's offset", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(
+    sandbox,
+    `cron:
+  jitter: 30m
+jobs:
+  held: { script: jobs/a.sh, when: { at: "04:00" }, enabled: false, jitter: 0 }
+  spread: { script: jobs/a.sh, when: { at: "03:00" } }
+  poll: { script: jobs/a.sh, when: { every: 15m }, jitter: 10m }
+`,
+  );
+  await writeFile(join(sandbox.project, "jobs/a.sh"), "#!/bin/sh\n", true);
+  const { documents, notes } = await exported(sandbox);
+  for (const document of documents) assert.deepEqual(manifestProblems(document), []);
+  const all = cronJobs(documents);
+  const held = all.get("held")!;
+  assert.deepEqual([held.spec.schedule, held.spec.suspend], ["0 4 * * *", true]);
+  assert.ok(
+    notes.some((note) =>
+      note.startsWith("jobs.held is paused (enabled: false): its CronJob held is suspended")
+    ),
+  );
+  // The cluster is one more computer: its offset is the job name's own, the same every export.
+  const spread = jitterOffset("spread", "", 30)!;
+  assert.equal(all.get("spread")!.spec.schedule, `${spread} 3 * * *`);
+  assert.equal(all.get("spread")!.spec.suspend, undefined);
+  assert.equal(
+    all.get("spread")!.metadata.annotations["teleclaude.ai/schedule"],
+    `at 03:00 +${spread}m (jitter 30m)`,
+  );
+  const poll = jitterOffset("poll", "", 10)!;
+  const firings = cronInstants(
+    all.get("poll")!.spec.schedule,
+    "Etc/UTC",
+    OPTIONS.now,
+    OPTIONS.now + 3600_000,
+  );
+  assert.deepEqual(
+    firings.map((instant) => new Date(instant).getUTCMinutes()),
+    [poll, poll + 15, poll + 30, poll + 45],
+  );
+  assert.equal(all.get("poll")!.spec.timeZone, "Etc/UTC");
 });

@@ -25,7 +25,7 @@ import {
   streakOf,
 } from "../notify/events.ts";
 import { historyEntry, MAX_DEFERRAL_MS, recordResult } from "./record.ts";
-import { type Attempt, attemptAfter, attemptFacts } from "./retry.ts";
+import { type Attempt, attemptAfter, attemptFacts, inSeries } from "./retry.ts";
 import { type JobResult, jobResult } from "../process/result.ts";
 import { LOGS_KEPT, newRunLog, pruneRunLogs } from "./run_logs.ts";
 
@@ -354,7 +354,7 @@ function logFinished(
     items: result.itemsProcessed ?? undefined,
     log: logPath ?? undefined,
     log_problem: result.logProblem ?? undefined,
-    attempt: attempt.of > 1 ? `${attempt.number} of ${attempt.of}` : undefined,
+    attempt: inSeries(attempt) ? `${attempt.number} of ${attempt.of}` : undefined,
     retry_at: attempt.next ? new Date(attempt.next.at).toISOString() : undefined,
   };
   if (result.outcome === "success") {

@@ -17,7 +17,7 @@ import {
 } from "../process/process_group.ts";
 import { type CronEvent, runEvent, streakOf } from "../notify/events.ts";
 import { type JobResult, jobResult } from "../process/result.ts";
-import { type Attempt, LONE_ATTEMPT } from "./retry.ts";
+import { type Attempt, inSeries, LONE_ATTEMPT } from "./retry.ts";
 
 /**
  * Writes a finished run into the state (in memory): what every run records, then the transition
@@ -105,7 +105,7 @@ export function usageBackoffMs(attempt: number): number {
   return Math.min(15 * 60_000 * 2 ** Math.max(0, attempt - 1), 4 * 3600_000);
 }
 
-/** The history line of a finished run; a job with retries has its attempt marked. */
+/** The history line of a finished run; one of a series of attempts is marked as such. */
 export function historyEntry(
   job: Job,
   startedIso: string,
@@ -127,7 +127,7 @@ export function historyEntry(
     log_path: logPath,
     ...(job.type === "agent" ? { report_path: result.reportPath } : {}),
     ...(Object.keys(result.usage).length ? { usage: usageOf(result) } : {}),
-    ...(attempt.of > 1 ? { attempt: attempt.number, attempts: attempt.of } : {}),
+    ...(inSeries(attempt) ? { attempt: attempt.number, attempts: attempt.of } : {}),
     ...(attempt.next ? { retry_at: new Date(attempt.next.at).toISOString() } : {}),
   };
 }

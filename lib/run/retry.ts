@@ -55,12 +55,19 @@ export function attemptAfter(
 ): Attempt {
   const of = job.retry.attempts;
   const retried = (job.retry.on as readonly string[]).includes(result.outcome);
-  if (run.forced || !retried || number >= of) return { number, of, next: null };
+  // A forced run stands alone: it is no attempt of a series, and none follows it.
+  if (run.forced) return { ...LONE_ATTEMPT };
+  if (!retried || number >= of) return { number, of, next: null };
   const at = run.finished + retryDelayMs(job.retry, number);
   const offset = offsetOf(job, timing.computer);
   const regular = nextDue(job.schedule, run.started, run.finished, timing.timeZone, offset);
   if (regular !== null && at >= regular) return { number, of, next: null };
   return { number, of, next: { attempt: number + 1, at } };
+}
+
+/** Whether a run is one of a series of attempts: a retry, or a failure a retry follows. */
+export function inSeries(attempt: Attempt): boolean {
+  return attempt.number > 1 || attempt.next !== null;
 }
 
 /**

@@ -23,7 +23,7 @@ export interface HistoryEntry {
   log_path: string | null;
   report_path?: string | null;
   usage?: Record<string, number>;
-  /** For a job with retries: which attempt this run was, of how many. */
+  /** For a run of a series of attempts (a retry, or a failure retried): which one, of how many. */
   attempt?: number;
   attempts?: number;
   /** When the next attempt is due, if one was scheduled. */

@@ -215,6 +215,13 @@ Deno.test("a forced run is not retried: the person who forced it sees how it end
   await run.forced("nightly", at("2026-11-26T10:00:00Z"));
   assert.equal(run.state().jobs.nightly!.retry, undefined);
   assert.deepEqual(run.told(), ["job.failed unavailable"]);
+  // It is no attempt of a series: its history line says none.
+  const [line] = (await readHistory(runnerPaths(sandbox.home).history, { limit: 1 })).entries;
+  assert.deepEqual([line!.status, line!.attempt, line!.retry_at], [
+    "unavailable",
+    undefined,
+    undefined,
+  ]);
 });
 
 Deno.test("a paused job never runs on a tick; --force --job runs it", async () => {

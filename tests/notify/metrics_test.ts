@@ -471,6 +471,20 @@ Deno.test({
       const checked = await promtoolCheck(renderMetrics(config, realisticState(config), T0));
       assert.deepEqual(checked, { code: 0, output: "" });
     });
+    await t.step("a retry pending, retries counted, a paused job", async () => {
+      const state = realisticState(config);
+      const nightly = jobNamed(config, "nightly");
+      const failed = jobResult({ outcome: "unavailable", error: "529" });
+      recordResult(state, nightly, new Date(T0).toISOString(), null, failed, T0, {
+        number: 2,
+        of: 3,
+        next: { attempt: 3, at: T0 + 20 * 60_000 },
+      });
+      const paused = { ...config, jobs: config.jobs.map((job) => ({ ...job, enabled: false })) };
+      const text = renderMetrics(paused, state, T0);
+      assert.match(text, /teleclaude_cron_job_retry_due_timestamp_seconds\{cron_job="nightly"\}/);
+      assert.deepEqual(await promtoolCheck(text), { code: 0, output: "" });
+    });
     await t.step("a label with a quote, a backslash and a newline", async () => {
       const state = emptyState();
       const agent = 'odd "agent" C:\\x\\\nline2';

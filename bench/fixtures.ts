@@ -1,6 +1,11 @@
 /** Configs and states for the benchmarks, made in code so every run measures the same thing. */
 
-import type { Job, Schedule } from "../lib/config/job.ts";
+import {
+  DEFAULT_AGENT_RETRY,
+  DEFAULT_SCRIPT_RETRY,
+  type Job,
+  type Schedule,
+} from "../lib/config/job.ts";
 import type { CronState } from "../lib/store/state.ts";
 
 const SHAPES: Schedule[] = [
@@ -23,17 +28,28 @@ export function mixedJobs(count: number): Job[] {
       maxLogBytes: null,
       computers: null,
       notify: null,
+      enabled: true,
+      jitterMinutes: 0,
     };
-    return index % 2 ? { ...base, type: "script", command: ["/bin/true"], discovered: false } : {
-      ...base,
-      type: "agent",
-      spec: "spec",
-      agent: "claude",
-      thinkingMode: "fast",
-      role: "admin",
-      maxTurns: null,
-      maxBudgetUsd: null,
-    };
+    return index % 2
+      ? {
+        ...base,
+        type: "script",
+        command: ["/bin/true"],
+        discovered: false,
+        retry: { ...DEFAULT_SCRIPT_RETRY },
+      }
+      : {
+        ...base,
+        retry: { ...DEFAULT_AGENT_RETRY },
+        type: "agent",
+        spec: "spec",
+        agent: "claude",
+        thinkingMode: "fast",
+        role: "admin",
+        maxTurns: null,
+        maxBudgetUsd: null,
+      };
   });
 }
 

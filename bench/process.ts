@@ -15,7 +15,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runDueJobs } from "../lib/cli/tick.ts";
-import { type Config, DEFAULT_NOTIFY } from "../lib/config/job.ts";
+import { type Config, DEFAULT_NOTIFY, DEFAULT_SCRIPT_RETRY } from "../lib/config/job.ts";
 import { loadConfig } from "../lib/config/load.ts";
 import { runnerPaths } from "../lib/paths.ts";
 import { runProcess } from "../lib/process/spawn.ts";
@@ -269,6 +269,9 @@ const noop: Config = {
     notify: null,
     timeoutSeconds: 60,
     idleTimeoutSeconds: 0,
+    enabled: true,
+    jitterMinutes: 0,
+    retry: { ...DEFAULT_SCRIPT_RETRY },
   }],
 };
 const runnerOptions = {

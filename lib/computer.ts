@@ -94,6 +94,7 @@ export function runsOn(job: Pick<Job, "computers">, computer: string): boolean {
   return job.computers === null || job.computers.some((name) => shortName(name) === here);
 }
 
-function shortName(name: string): string {
+/** A computer's name as names compare: ignoring case and anything from the first dot. */
+export function shortName(name: string): string {
   return name.split(".")[0]!.toLowerCase();
 }

@@ -1,7 +1,7 @@
 /**
- * The due rule: pure functions of (schedule, last run, now, time zone), and schedules and times as
- * people read them. Every wall-clock field is in the given IANA time zone; nothing here reads the
- * clock or the environment.
+ * The due rule: pure functions of (schedule, last run, now, time zone, jitter offset), and
+ * schedules and times as people read them. Every wall-clock field is in the given IANA time zone;
+ * nothing here reads the clock or the environment.
  */
 
 import { type Schedule, WEEKDAY_NAMES } from "./config/job.ts";
@@ -109,168 +109,257 @@ export function instantOf(
   minute: number,
   timeZone: string,
 ): number {
-  const wall = Date.UTC(year, month - 1, day, hour, minute);
-  const before = wall - offsetAt(wall - 12 * HOUR, timeZone);
-  const after = wall - offsetAt(wall + 12 * HOUR, timeZone);
-  const names = (instant: number) => {
-    const local = localTime(instant, timeZone);
-    return local.hour === hour && local.minute === minute && local.day === day;
-  };
-  const valid = [before, after].filter(names);
-  return valid.length > 0 ? Math.min(...valid) : before;
+  return instantOfWall(Date.UTC(year, month - 1, day, hour, minute), timeZone);
 }
 
-/** Local calendar date `days` days after the given one, as [year, month, day]. */
-function addDays(year: number, month: number, day: number, days: number): [number, number, number] {
-  const date = new Date(Date.UTC(year, month - 1, day + days));
-  return [date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate()];
+/**
+ * Wall-clock times are handled as "wall" numbers: the milliseconds of a UTC clock that shows the
+ * local time (`Date.UTC` of its fields). Adding to one moves the wall clock, a day always 24 hours
+ * there; `instantOfWall` turns it back into an instant, with `instantOf`'s rules for the hours a
+ * clock change skips or repeats. Plain numbers: the schedules of every job are read on every tick.
+ */
+function wallOf(instant: number, timeZone: string): number {
+  return instant + offsetAt(instant, timeZone);
+}
+
+function instantOfWall(wall: number, timeZone: string): number {
+  const before = wall - offsetAt(wall - 12 * HOUR, timeZone);
+  const after = wall - offsetAt(wall + 12 * HOUR, timeZone);
+  // No clock change within 12 hours either side: the one instant there is (the common case).
+  if (before === after) return before;
+  const names = (instant: number) => wallOf(instant, timeZone) === wall;
+  if (names(before)) return names(after) ? Math.min(before, after) : before;
+  return names(after) ? after : before;
 }
 
 function daysInMonth(year: number, month: number): number {
   return new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
-/** The minimum time between two runs, before the wall-clock condition is looked at. */
-function minimumGap(schedule: Schedule): number {
-  switch (schedule.kind) {
-    case "every":
-      return schedule.minutes * MINUTE - intervalGraceMs(schedule.minutes * MINUTE);
-    case "hourly":
-      return HOUR - intervalGraceMs(HOUR);
-    case "daily":
-      return 20 * HOUR;
-    case "weekly":
-      return 6 * DAY;
-    case "monthly":
-      return 25 * DAY;
-    case "at":
-    case "unscheduled":
-      return 0;
-  }
+/** A schedule whose slots are wall-clock times: `at` and the legacy daily, weekly and monthly. */
+export type ClockSchedule = Extract<Schedule, { kind: "at" | "daily" | "weekly" | "monthly" }>;
+
+/** Whether a schedule runs at wall-clock slots (a job that never ran waits for the first one). */
+export function isClockTime(schedule: Schedule): schedule is ClockSchedule {
+  return schedule.kind === "at" || schedule.kind === "daily" || schedule.kind === "weekly" ||
+    schedule.kind === "monthly";
 }
 
-/** Whether the wall-clock condition of a legacy daily/weekly/monthly schedule holds at `now`. */
-function wallClockAllows(schedule: Schedule, local: LocalTime): boolean {
-  switch (schedule.kind) {
-    case "daily":
-      return local.hour >= schedule.hour;
-    case "weekly":
-      return local.weekday === schedule.weekday && local.hour >= schedule.hour;
-    case "monthly": {
-      const day = Math.min(schedule.day, daysInMonth(local.year, local.month));
-      return local.day === day && local.hour >= schedule.hour;
-    }
-    default:
-      return true;
-  }
+function minutesOfDay(time: string): number {
+  return Number(time.slice(0, 2)) * 60 + Number(time.slice(3, 5));
+}
+
+/** The minutes of the day of a clock-time schedule's slots, earliest first. */
+function slotMinutes(schedule: ClockSchedule): number[] {
+  return schedule.kind === "at" ? schedule.times.map(minutesOfDay) : [schedule.hour * 60];
 }
 
 /**
- * The most recent occurrence of an `at` schedule at or before `now`, or null if there is none in
- * the last eight days (only possible with an empty weekday list).
+ * Whether a clock-time schedule has slots on a local date (days since the epoch; 1970-01-01 was a
+ * Thursday). A monthly schedule's days come from `monthlyDays` instead.
  */
-export function previousOccurrence(
-  schedule: Extract<Schedule, { kind: "at" }>,
+function hasSlots(schedule: ClockSchedule, day: number): boolean {
+  const weekday = ((day + 3) % 7 + 7) % 7;
+  if (schedule.kind === "weekly") return weekday === schedule.weekday;
+  return schedule.kind !== "at" || schedule.weekdays === null ||
+    schedule.weekdays.includes(weekday);
+}
+
+/**
+ * A monthly schedule's dates (days since the epoch) in the month of `day` and the three before
+ * (`step` -1) or after (1) it, nearest first: the day it names, or the month's last when shorter.
+ */
+function monthlyDays(schedule: Extract<Schedule, { kind: "monthly" }>, day: number, step: 1 | -1) {
+  const date = new Date(day * DAY);
+  const days: number[] = [];
+  for (let k = 0; k < 4; k++) {
+    const first = Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + step * k, 1);
+    const month = new Date(first);
+    const last = daysInMonth(month.getUTCFullYear(), month.getUTCMonth() + 1);
+    days.push(first / DAY + Math.min(schedule.day, last) - 1);
+  }
+  return days;
+}
+
+/** How many dates are searched for a slot: a week and a bit, or four months for monthly. */
+const SEARCH_DAYS = 10;
+
+/** A clock change moves no wall time further than this: walls past it need no instant. */
+const CLOCK_CHANGE_SLACK = 3 * HOUR;
+
+/**
+ * The most recent slot of a clock-time schedule at or before `now`, shifted by the job's jitter
+ * offset (minutes of wall clock), or null if there is none in the days searched (only an `at`
+ * with no weekday left could have none).
+ */
+export function previousSlot(
+  schedule: ClockSchedule,
   now: number,
   timeZone: string,
+  offsetMinutes = 0,
 ): number | null {
-  const today = localTime(now, timeZone);
-  for (let back = 0; back <= 8; back++) {
-    const [year, month, day] = addDays(today.year, today.month, today.day, -back);
-    const weekday = (today.weekday - back % 7 + 7) % 7;
-    if (schedule.weekdays && !schedule.weekdays.includes(weekday)) continue;
-    for (const time of [...schedule.times].reverse()) {
-      const [hour, minute] = time.split(":").map(Number) as [number, number];
-      const instant = instantOf(year, month, day, hour, minute, timeZone);
+  const shift = offsetMinutes * MINUTE;
+  const wallNow = wallOf(now, timeZone);
+  const minutes = slotMinutes(schedule);
+  // The local date of the latest slot that could have come, and one more for a clock change.
+  const first = Math.floor((wallNow - shift) / DAY) + 1;
+  const months = schedule.kind === "monthly" ? monthlyDays(schedule, first, -1) : null;
+  for (let k = 0; k < (months?.length ?? SEARCH_DAYS); k++) {
+    const day = months ? months[k]! : first - k;
+    if (!months && !hasSlots(schedule, day)) continue;
+    for (let index = minutes.length - 1; index >= 0; index--) {
+      const wall = day * DAY + minutes[index]! * MINUTE + shift;
+      if (wall > wallNow + CLOCK_CHANGE_SLACK) continue;
+      const instant = instantOfWall(wall, timeZone);
       if (instant <= now) return instant;
     }
   }
   return null;
 }
 
-/** The first occurrence of an `at` schedule strictly after `after`. */
-export function nextOccurrence(
-  schedule: Extract<Schedule, { kind: "at" }>,
+/** The first slot of a clock-time schedule strictly after `after`, shifted by the offset. */
+export function nextSlot(
+  schedule: ClockSchedule,
   after: number,
   timeZone: string,
+  offsetMinutes = 0,
 ): number | null {
-  const start = localTime(after, timeZone);
-  for (let ahead = 0; ahead <= 8; ahead++) {
-    const [year, month, day] = addDays(start.year, start.month, start.day, ahead);
-    const weekday = (start.weekday + ahead) % 7;
-    if (schedule.weekdays && !schedule.weekdays.includes(weekday)) continue;
-    for (const time of schedule.times) {
-      const [hour, minute] = time.split(":").map(Number) as [number, number];
-      const instant = instantOf(year, month, day, hour, minute, timeZone);
+  const shift = offsetMinutes * MINUTE;
+  const wallAfter = wallOf(after, timeZone);
+  const minutes = slotMinutes(schedule);
+  const first = Math.floor((wallAfter - shift) / DAY) - 1;
+  const months = schedule.kind === "monthly" ? monthlyDays(schedule, first, 1) : null;
+  for (let k = 0; k < (months?.length ?? SEARCH_DAYS); k++) {
+    const day = months ? months[k]! : first + k;
+    if (!months && !hasSlots(schedule, day)) continue;
+    for (const minute of minutes) {
+      const wall = day * DAY + minute * MINUTE + shift;
+      if (wall < wallAfter - CLOCK_CHANGE_SLACK) continue;
+      const instant = instantOfWall(wall, timeZone);
       if (instant > after) return instant;
     }
   }
   return null;
 }
 
+/** The interval of an `every` or `hourly` schedule, in minutes. */
+function intervalMinutes(schedule: Extract<Schedule, { kind: "every" | "hourly" }>): number {
+  return schedule.kind === "every" ? schedule.minutes : 60;
+}
+
 /**
- * Whether a job with this schedule is due at `now`, given the start of its last run (null when
- * it never ran). A job that never ran is due at once; an unscheduled job never is.
+ * The latest point at or before `now` of a jittered interval's grid: every interval since the
+ * Unix epoch (so an interval that divides the day falls on the same UTC times each day), moved
+ * by the job's offset.
+ */
+function gridPoint(now: number, minutes: number, offsetMinutes: number): number {
+  const [interval, offset] = [minutes * MINUTE, offsetMinutes * MINUTE];
+  return Math.floor((now - offset) / interval) * interval + offset;
+}
+
+/**
+ * Whether a job with this schedule is due at `now`. `lastRun` is the start of its last run; for a
+ * clock-time job that never ran, when the runner first saw it (null: not yet). `offsetMinutes` is
+ * its jitter offset (`jitterOffset`), null when it has no jitter.
+ *
+ * - Clock-time (`at`, daily, weekly, monthly): due when `lastRun` is older than the most recent
+ *   slot: once per slot, at the first tick at or after it; a slot missed while the machine slept
+ *   runs once on wake. A job that never ran waits for its first slot.
+ * - `every`, hourly: due when the interval has passed since the last run (less `intervalGraceMs`);
+ *   with a jitter, at each point of the interval's grid (`gridPoint`) instead, so its phase stays
+ *   fixed. A job that never ran is due at once.
+ * - An unscheduled job never is.
  */
 export function isDue(
   schedule: Schedule,
   lastRun: number | null,
   now: number,
   timeZone: string,
+  offsetMinutes: number | null = null,
 ): boolean {
   if (schedule.kind === "unscheduled") return false;
-  if (lastRun === null) return true;
-  if (schedule.kind === "at") {
-    // Due when the last run is older than the most recent slot: a slot missed while the
-    // machine slept runs once on wake, never twice and never not at all.
-    const previous = previousOccurrence(schedule, now, timeZone);
+  if (isClockTime(schedule)) {
+    if (lastRun === null) return false;
+    const previous = previousSlot(schedule, now, timeZone, offsetMinutes ?? 0);
     return previous !== null && lastRun < previous;
   }
-  if (now - lastRun < minimumGap(schedule)) return false;
-  const local = localTime(now, timeZone);
-  return wallClockAllows(schedule, local) && newDay(schedule, local, lastRun, timeZone);
+  if (lastRun === null) return true;
+  const interval = intervalMinutes(schedule) * MINUTE;
+  if (offsetMinutes === null) return now - lastRun >= interval - intervalGraceMs(interval);
+  return lastRun < gridPoint(now, intervalMinutes(schedule), offsetMinutes);
 }
 
 /**
- * A legacy daily job runs once a day: its last run must be before today's preferred hour. (The
- * 20-hour gap alone would let a job at 00:00-03:00 run again that evening, every 20 hours.)
- */
-function newDay(schedule: Schedule, local: LocalTime, lastRun: number, timeZone: string): boolean {
-  if (schedule.kind !== "daily") return true;
-  return lastRun < instantOf(local.year, local.month, local.day, schedule.hour, 0, timeZone);
-}
-
-/**
- * The earliest instant at or after `now` at which the job is due, or null for an unscheduled
- * job. Equals `now` when the job is due now.
+ * The earliest instant at or after `now` at which the job is due (arguments as `isDue`), or null
+ * for an unscheduled job. Equals `now` when the job is due now.
  */
 export function nextDue(
   schedule: Schedule,
   lastRun: number | null,
   now: number,
   timeZone: string,
+  offsetMinutes: number | null = null,
 ): number | null {
   if (schedule.kind === "unscheduled") return null;
-  if (isDue(schedule, lastRun, now, timeZone)) return now;
-  if (schedule.kind === "at") {
-    return nextOccurrence(schedule, Math.max(now, lastRun ?? now), timeZone);
+  if (isDue(schedule, lastRun, now, timeZone, offsetMinutes)) return now;
+  if (isClockTime(schedule)) {
+    return nextSlot(schedule, Math.max(now, lastRun ?? now), timeZone, offsetMinutes ?? 0);
   }
-  const earliest = Math.max(now, (lastRun ?? now) + minimumGap(schedule));
-  if (schedule.kind === "every" || schedule.kind === "hourly") return earliest;
-  // Legacy daily/weekly/monthly: the first day from `earliest` on whose wall-clock condition
-  // holds, at the preferred hour (or `earliest` itself when that is later that day).
-  const start = localTime(earliest, timeZone);
-  for (let ahead = 0; ahead <= 62; ahead++) {
-    const [year, month, day] = addDays(start.year, start.month, start.day, ahead);
-    const candidate = Math.max(earliest, instantOf(year, month, day, schedule.hour, 0, timeZone));
-    const local = localTime(candidate, timeZone);
-    if (
-      wallClockAllows(schedule, local) && newDay(schedule, local, lastRun ?? -Infinity, timeZone)
-    ) {
-      return candidate;
+  const minutes = intervalMinutes(schedule);
+  if (offsetMinutes !== null) return gridPoint(now, minutes, offsetMinutes) + minutes * MINUTE;
+  return Math.max(now, lastRun! + minutes * MINUTE - intervalGraceMs(minutes * MINUTE));
+}
+
+/**
+ * The shortest time between two slots of a schedule, in minutes: what a jitter must stay below,
+ * so a jittered slot never reaches the next one. Null for an unscheduled job (it has no slots).
+ */
+export function periodMinutes(schedule: Schedule): number | null {
+  switch (schedule.kind) {
+    case "every":
+      return schedule.minutes;
+    case "hourly":
+      return 60;
+    case "daily":
+      return 1440;
+    case "weekly":
+      return 7 * 1440;
+    case "monthly":
+      // February's slot to March's: 28 days at the least.
+      return 28 * 1440;
+    case "at": {
+      const days = schedule.weekdays ?? [0, 1, 2, 3, 4, 5, 6];
+      const slots = days.flatMap((day) =>
+        schedule.times.map((time) => day * 1440 + minutesOfDay(time))
+      )
+        .sort((a, b) => a - b);
+      let shortest = slots[0]! + 7 * 1440 - slots.at(-1)!;
+      for (let index = 1; index < slots.length; index++) {
+        shortest = Math.min(shortest, slots[index]! - slots[index - 1]!);
+      }
+      return shortest;
     }
+    case "unscheduled":
+      return null;
   }
-  return null;
+}
+
+/**
+ * A job's fixed jitter offset on one computer, in whole minutes within [0, jitter): a hash of the
+ * job's name and the computer's (as `computer.ts` compares them), the same on every tick, as
+ * systemd's `FixedRandomDelay`. Null when the job has no jitter.
+ */
+export function jitterOffset(job: string, computer: string, jitterMinutes: number): number | null {
+  if (jitterMinutes <= 0) return null;
+  const text = `${job}\u0000${computer}`;
+  // FNV-1a, then murmur3's finaliser so that the low bits a small modulus keeps are mixed.
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++) {
+    hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193);
+  }
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  return ((hash ^ (hash >>> 16)) >>> 0) % jitterMinutes;
 }
 
 /** A schedule as a person writes it: `every 10m`, `at 09:00,17:30 mon,wed`, `daily 06:00`. */
@@ -296,7 +385,8 @@ export function describeSchedule(schedule: Schedule): string {
   }
 }
 
-function describeMinutes(minutes: number): string {
+/** A duration in minutes as the config writes one: `45m`, `2h`, `1d`. */
+export function describeMinutes(minutes: number): string {
   if (minutes % 1440 === 0) return `${minutes / 1440}d`;
   if (minutes % 60 === 0) return `${minutes / 60}h`;
   return `${minutes}m`;

@@ -1,40 +1,64 @@
 /**
  * Which jobs run this tick: the selection rule in one place. A job runs when it is due by its
- * schedule (or forced), it is the one asked for (when one is), it runs on this computer (unless
- * forced by name), and no usage limit holds its agent back (unless forced). Pure functions of the jobs, the state and the time: the tick, the
- * job loop, `--list` and `--dry-run` all ask here.
+ * schedule, a retry of a failed attempt is due (`run/retry.ts` writes them), or a person forced
+ * it; it is the one asked for (when one is), it is not paused (unless forced by name), it runs on
+ * this computer (unless forced by name), and no usage limit holds its agent back (unless forced).
+ * Pure functions of the jobs, the state and the time: the tick, the job loop, `--list` and
+ * `--dry-run` all ask here.
  */
 
-import { runsOn } from "./computer.ts";
+import { runsOn, shortName } from "./computer.ts";
 import type { Job } from "./config/job.ts";
-import { isDue } from "./schedule.ts";
-import { CLOCK_SKEW_MS, type CronState, lastRunOf, parseTimestamp } from "./store/state.ts";
+import { isClockTime, isDue, jitterOffset, nextDue } from "./schedule.ts";
+import {
+  CLOCK_SKEW_MS,
+  type CronState,
+  entryOf,
+  jobEntry,
+  type JobState,
+  lastRunOf,
+  parseTimestamp,
+} from "./store/state.ts";
 
 /** What the person (or launchd) asked for. */
 export interface Selection {
-  /** Ignore schedules and usage-limit deferrals. */
+  /** Ignore schedules (and usage-limit deferrals). */
   force: boolean;
   /** Only this job. */
   only: string | null;
   timeZone: string;
-  /** This computer's name, asked only when a job pinned to computers is due (`computer.ts`). */
+  /**
+   * This computer's name, asked only when a job pinned to computers is due or a job has a jitter
+   * (`computer.ts` remembers it an hour).
+   */
   computer: () => string;
 }
 
+/** Where a job's schedule is read: the zone, and the computer its jitter offset is of. */
+export type Timing = Pick<Selection, "timeZone" | "computer">;
+
+/** Why a job runs now: its schedule came round, a retry of it is due, or a person forced it. */
+export type DueBy = "schedule" | "retry" | "forced";
+
 /**
- * Whether a job is to run now by its schedule: due (or forced), and the one asked for when one
- * is. Usage-limit deferral is asked separately (`deferredUntil`), job by job as the loop reaches
- * it, because a limit one job hits holds back the next ones.
+ * Why a job is to run now, or null when it is not: due (or forced), and the one asked for when
+ * one is. Usage-limit deferral is asked separately (`deferredUntil`), job by job as the loop
+ * reaches it, because a limit one job hits holds back the next ones.
  */
-export function isSelected(job: Job, state: CronState, now: number, selection: Selection): boolean {
-  if (selection.only !== null && job.name !== selection.only) return false;
+export function dueBy(job: Job, state: CronState, now: number, selection: Selection): DueBy | null {
+  if (selection.only !== null && job.name !== selection.only) return null;
   const byName = selection.force && selection.only === job.name;
-  // A job discovered in jobs/ with no config entry runs only when forced by name.
-  if (job.schedule.kind === "unscheduled") return byName;
-  const due = selection.force ||
-    isDue(job.schedule, lastRunOf(state, job.name), now, selection.timeZone);
+  // A job discovered in jobs/ with no config entry, or paused, runs only when forced by name.
+  if (job.schedule.kind === "unscheduled" || !job.enabled) return byName ? "forced" : null;
+  const why = selection.force ? "forced" : dueNow(job, state, now, selection);
   // A job pinned to other computers runs here only when a person names it: `--force --job`.
-  return due && (byName || job.computers === null || runsOn(job, selection.computer()));
+  if (why === null) return null;
+  return byName || job.computers === null || runsOn(job, selection.computer()) ? why : null;
+}
+
+/** Whether a job is to run now (`dueBy` says why). */
+export function isSelected(job: Job, state: CronState, now: number, selection: Selection): boolean {
+  return dueBy(job, state, now, selection) !== null;
 }
 
 /** The jobs selected to run now, in config order. */
@@ -45,6 +69,51 @@ export function selectJobs(
   selection: Selection,
 ): Job[] {
   return jobs.filter((job) => isSelected(job, state, now, selection));
+}
+
+/** By its schedule or by a due retry, whichever holds now (a slot that came wins). */
+function dueNow(job: Job, state: CronState, now: number, timing: Timing): DueBy | null {
+  const from = scheduleFrom(job, state, now).at;
+  if (isDue(job.schedule, from, now, timing.timeZone, offsetOf(job, timing.computer))) {
+    return "schedule";
+  }
+  const retry = pendingRetry(jobEntry(state, job.name));
+  return retry !== null && retry.at <= now ? "retry" : null;
+}
+
+/**
+ * Which attempt a run of this job starting now is: a due retry's number; 1 for a run its
+ * schedule or a person started (a forced run begins afresh).
+ */
+export function attemptOf(job: Job, state: CronState, now: number, selection: Selection): number {
+  if (dueBy(job, state, now, selection) !== "retry") return 1;
+  return pendingRetry(jobEntry(state, job.name))!.attempt;
+}
+
+/** A job's scheduled retry: its attempt's number and when it is due; null when none is. */
+export function pendingRetry(entry: JobState | undefined): { attempt: number; at: number } | null {
+  const at = parseTimestamp(entry?.retry?.at);
+  return at === null ? null : { attempt: entry!.retry!.attempt, at };
+}
+
+/** A job's jitter offset on this computer in minutes (`jitterOffset`); null when it has none. */
+export function offsetOf(job: Job, computer: () => string): number | null {
+  if (job.jitterMinutes <= 0) return null;
+  return jitterOffset(job.name, shortName(computer()), job.jitterMinutes);
+}
+
+/**
+ * When the job next comes round by its schedule alone, jitter included (now when it is due);
+ * null for an unscheduled job.
+ */
+export function nextScheduled(
+  job: Job,
+  state: CronState,
+  now: number,
+  timing: Timing,
+): number | null {
+  const from = scheduleFrom(job, state, now).at;
+  return nextDue(job.schedule, from, now, timing.timeZone, offsetOf(job, timing.computer));
 }
 
 /** When a usage limit holds this job's agent back, the instant it may run again; else null. */
@@ -67,4 +136,39 @@ export function lastRunAsOf(
   const at = lastRunOf(state, job);
   if (at !== null && at > now + CLOCK_SKEW_MS) return { at: now, future: true };
   return { at, future: false };
+}
+
+/**
+ * The instant a job's schedule counts from (`isDue`'s `lastRun`): its last run, as
+ * `lastRunAsOf` sees it; for a clock-time job that never ran, when the runner first saw it
+ * (`noteNewJobs`), or now for a job no tick has seen yet, so that it waits for its next slot.
+ */
+export function scheduleFrom(
+  job: Job,
+  state: CronState,
+  now: number,
+): { at: number | null; future: boolean } {
+  const last = lastRunAsOf(state, job.name, now);
+  if (last.at !== null || !isClockTime(job.schedule)) return last;
+  const seen = parseTimestamp(jobEntry(state, job.name)?.first_seen);
+  return { at: seen === null ? now : Math.min(seen, now), future: false };
+}
+
+/**
+ * Notes when the runner first saw each clock-time job that has neither run nor been seen: it
+ * waits for its first slot from then, as a cron job does, rather than running at once. Returns
+ * the names it noted (the tick then saves the state).
+ */
+export function noteNewJobs(jobs: Job[], state: CronState, now: number): string[] {
+  const noted: string[] = [];
+  for (const job of jobs) {
+    if (!job.enabled || !isClockTime(job.schedule)) continue;
+    const entry = jobEntry(state, job.name);
+    if (entry !== undefined && (entry.last_run !== null || entry.first_seen !== undefined)) {
+      continue;
+    }
+    entryOf(state, job.name).first_seen = new Date(now).toISOString();
+    noted.push(job.name);
+  }
+  return noted;
 }

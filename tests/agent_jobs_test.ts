@@ -120,7 +120,9 @@ Deno.test("a daemon that errors or hangs means admin, within about a second", as
   for (const mode of ["error", "hang"] as const) {
     await t.step(mode, async () => {
       await using sandbox = await makeSandbox();
-      await writeConfig(sandbox, "jobs:\n  j: { job: j, role: member }\n", ["j"]);
+      await writeConfig(sandbox, "jobs:\n  j: { job: j, role: member, when: { every: 1d } }\n", [
+        "j",
+      ]);
       await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 0 });
       await using _daemon = startFakeDaemon(sandbox.socket, mode);
       const result = await runCli(sandbox, ["--debug"]);
@@ -150,10 +152,10 @@ Deno.test("one agent job failing (missing binary, missing spec, exit code) does 
     `agents:
   codex: { binary: ${join(sandbox.dir, "no-such-codex")} }
 jobs:
-  no_binary: { job: spec, agent: codex }
-  no_spec: { job: missing_spec }
-  fails: { job: spec, agent: gemini }
-  works: { job: spec }
+  no_binary: { job: spec, agent: codex, when: { every: 1d } }
+  no_spec: { job: missing_spec, when: { every: 1d } }
+  fails: { job: spec, agent: gemini, when: { every: 1d } }
+  works: { job: spec, when: { every: 1d } }
 `,
     ["spec"],
   );
@@ -235,7 +237,7 @@ Deno.test("a usage limit defers every job of that agent until the stated reset",
 
 Deno.test("structured outcomes from real output: errors, max turns and usage are kept", async () => {
   await using sandbox = await makeSandbox();
-  await writeConfig(sandbox, "jobs:\n  j: { job: s, max_turns: 40 }\n", ["s"]);
+  await writeConfig(sandbox, "jobs:\n  j: { job: s, max_turns: 40, when: { every: 1d } }\n", ["s"]);
   const cases: [string, number, string][] = [
     ["overloaded", 1, "unavailable"],
     ["max_turns", 1, "max_turns"],
@@ -264,7 +266,7 @@ Deno.test("structured outcomes from real output: errors, max turns and usage are
 
 /** Jobs c, o and g: one for each agent (claude, codex, gemini), spec s. */
 const JOB_PER_AGENT =
-  "jobs:\n  c: { job: s, agent: claude }\n  o: { job: s, agent: codex }\n  g: { job: s, agent: gemini }\n";
+  "jobs:\n  c: { job: s, agent: claude, when: { every: 1d } }\n  o: { job: s, agent: codex, when: { every: 1d } }\n  g: { job: s, agent: gemini, when: { every: 1d } }\n";
 
 Deno.test("an overloaded or unreachable service, as each real CLI says it, is unavailable", async () => {
   await using sandbox = await makeSandbox();
@@ -325,7 +327,11 @@ Deno.test("a program named like the agent that prints none of its events is name
 
 Deno.test("the run report an agent job writes is recorded; a run without one is flagged", async () => {
   await using sandbox = await makeSandbox();
-  await writeConfig(sandbox, "jobs:\n  reporter: { job: s }\n  silent: { job: s }\n", ["s"]);
+  await writeConfig(
+    sandbox,
+    "jobs:\n  reporter: { job: s, when: { every: 1d } }\n  silent: { job: s, when: { every: 1d } }\n",
+    ["s"],
+  );
   const writer = `#!/bin/sh
 cat > /dev/null
 if [ "$TELECLAUDE_JOB_NAME" = reporter ]; then
@@ -352,7 +358,7 @@ EOF
 
 Deno.test("deno task cron works with TELECLAUDE_API_SOCKET pointing anywhere", async () => {
   await using sandbox = await makeSandbox();
-  await writeConfig(sandbox, "jobs:\n  j: { job: j, role: member }\n", ["j"]);
+  await writeConfig(sandbox, "jobs:\n  j: { job: j, role: member, when: { every: 1d } }\n", ["j"]);
   await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 0 });
   await using _daemon = startFakeDaemon(sandbox.socket, "healthy");
   const output = await new Deno.Command(Deno.execPath(), {

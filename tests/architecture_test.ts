@@ -71,7 +71,7 @@ const LAYERS: [string, RegExp][] = [
   // start processes, so this sits below both of them.
   ["process", /^lib\/process\//],
   ["select", /^lib\/select\.ts$/],
-  ["config", /^lib\/config\/(load|parse|notify|locator|yaml)\.ts$/],
+  ["config", /^lib\/config\/(load|parse|notify|timing|locator|yaml)\.ts$/],
   ["store", /^lib\/store\//],
   ["core", /^lib\//],
 ];

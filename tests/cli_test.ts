@@ -20,7 +20,7 @@ const SCRIPTS = `jobs:
     when: { every: 10m }
   reporting_job:
     script: [jobs/report.sh, "two words"]
-    when: { at: "09:00" }
+    when: { every: 1d }
 `;
 
 async function writeScripts(project: string): Promise<void> {
@@ -366,7 +366,7 @@ Deno.test("a script named without a slash runs from the config's directory, else
   await using sandbox = await makeSandbox();
   await writeConfig(
     sandbox,
-    "jobs:\n  local: { script: here.sh }\n  on_path: { script: elsewhere.sh one }\n",
+    "jobs:\n  local: { script: here.sh, when: { every: 1d } }\n  on_path: { script: elsewhere.sh one, when: { every: 1d } }\n",
   );
   await writeFile(join(sandbox.project, "here.sh"), "#!/bin/sh\necho local > local.out\n", true);
   await writeFile(join(sandbox.bin, "elsewhere.sh"), '#!/bin/sh\necho "$1" > path.out\n', true);
@@ -374,4 +374,68 @@ Deno.test("a script named without a slash runs from the config's directory, else
   assert.equal(result.code, 0, result.stdout + result.stderr);
   assert.equal(await Deno.readTextFile(join(sandbox.project, "local.out")), "local\n");
   assert.equal(await Deno.readTextFile(join(sandbox.project, "path.out")), "one\n");
+});
+
+Deno.test("a new at job waits for its first slot: --list says when, --force --job runs it now", async () => {
+  await using sandbox = await makeSandbox();
+  // A slot 12 hours away from now, whatever the time the test runs.
+  const slot = new Date(Date.now() + 12 * 3600_000);
+  const time = `${String(slot.getUTCHours()).padStart(2, "0")}:${
+    String(slot.getUTCMinutes()).padStart(2, "0")
+  }`;
+  await writeConfig(
+    sandbox,
+    `jobs:\n  briefing: { script: jobs/ok.sh, when: { at: "${time}" } }\n`,
+  );
+  await writeScripts(sandbox.project);
+  const tick = await runCli(sandbox, []);
+  assert.equal(tick.code, 0, tick.stderr);
+  assert.match(tick.stdout, /event=runner_done ran=0 failed=0/);
+  // The tick noted when it first saw the job: it waits for its first slot from then.
+  const seen = (await readStateFile(sandbox)).jobs.briefing!;
+  assert.equal(seen.last_run, null);
+  assert.ok(Date.now() - Date.parse(seen.first_seen as string) < 60_000);
+  const list = await runCli(sandbox, ["--list"]);
+  assert.match(
+    list.stdout,
+    new RegExp(
+      `briefing\\s+script\\s+at ${time}\\s+never\\s+never\\s+\\S+ ${time}\\s+first run at \\S+ ${time}`,
+    ),
+  );
+  const dry = await runCli(sandbox, ["--dry-run"]);
+  assert.match(
+    dry.stdout,
+    /^briefing: never ran, at \d\d:\d\d: first run in \d+ h( \d+ min)?: a new job waits for its first slot \(--force --job=briefing runs it now\)$/m,
+  );
+  const forced = await runCli(sandbox, ["--force", "--job", "briefing"]);
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.equal((await readStateFile(sandbox)).jobs.briefing!.last_status, "success");
+});
+
+Deno.test("a failed attempt of a job with retries is marked in --history, --list and --dry-run", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(
+    sandbox,
+    "jobs:\n  flaky:\n    script: jobs/fail.sh\n    when: { every: 1d }\n" +
+      "    retry: { on: [failed], attempts: 2, backoff: 10m }\n",
+  );
+  await writeScripts(sandbox.project);
+  const tick = await runCli(sandbox, []);
+  assert.equal(tick.code, 1, tick.stderr);
+  assert.match(
+    tick.stderr,
+    /event=job_finished job=flaky status=failed .*attempt="1 of 2" retry_at=\S+/,
+  );
+  const history = await runCli(sandbox, ["--history"]);
+  assert.match(history.stdout, /flaky\s+script\s+failed \(attempt 1 of 2\)\s+/);
+  const list = await runCli(sandbox, ["--list"]);
+  assert.match(list.stdout, /flaky .*failed; retry 2 of 2 at (\d{4}-\d\d-\d\d )?\d\d:\d\d/);
+  const dry = await runCli(sandbox, ["--dry-run"]);
+  assert.match(
+    dry.stdout,
+    /^flaky: last run \d+ s ago, every 1d: retry 2 of 2 \(failed is retried\) due in (9|10) min$/m,
+  );
+  // Nothing is due yet: the retry waits for its time, no tick sleeps for it.
+  const again = await runCli(sandbox, []);
+  assert.match(again.stdout, /event=runner_done ran=0 failed=0/);
 });

@@ -10,9 +10,9 @@ import { computerOnce, runsOn, thisComputer } from "../lib/computer.ts";
 import { makeSandbox, runCli, type Sandbox, writeConfig, writeFile } from "./helpers/sandbox.ts";
 
 const CONFIG = `jobs:
-  backup: { script: jobs/mark.sh backup, computer: mini }
-  photos: { script: jobs/mark.sh photos, computer: [Laptop, desk] }
-  everywhere: { script: jobs/mark.sh everywhere }
+  backup: { script: jobs/mark.sh backup, computer: mini, when: { every: 1d } }
+  photos: { script: jobs/mark.sh photos, computer: [Laptop, desk], when: { every: 1d } }
+  everywhere: { script: jobs/mark.sh everywhere, when: { every: 1d } }
 `;
 
 /** A computer reading CONFIG: its jobs append "<job> <computer>" to ran.txt in its project. */
@@ -65,18 +65,18 @@ Deno.test("--list and --dry-run show where a pinned job runs", async () => {
   const list = await runCli(laptop, ["--list", "--json"], env);
   const rows = JSON.parse(list.stdout) as { name: string; schedule: string; flags: string[] }[];
   const byName = Object.fromEntries(rows.map((row) => [row.name, row]));
-  assert.equal(byName.backup!.schedule, "daily 06:00 on mini");
+  assert.equal(byName.backup!.schedule, "every 1d on mini");
   assert.deepEqual(byName.backup!.flags, ["not this computer (laptop)"]);
-  assert.equal(byName.photos!.schedule, "daily 06:00 on Laptop, desk");
+  assert.equal(byName.photos!.schedule, "every 1d on Laptop, desk");
   assert.deepEqual(byName.photos!.flags, []);
   const dry = await runCli(laptop, ["--dry-run"], env);
   assert.match(
     dry.stdout,
-    /^backup: daily 06:00 on mini: not this computer's job \(run it here with --force --job=backup\)$/m,
+    /^backup: every 1d on mini: not this computer's job \(run it here with --force --job=backup\)$/m,
   );
-  assert.match(dry.stdout, /^photos: never ran, daily 06:00: due now$/m);
+  assert.match(dry.stdout, /^photos: never ran, every 1d: due now$/m);
   const forced = await runCli(laptop, ["--dry-run", "--force", "--job", "backup"], env);
-  assert.match(forced.stdout, /^backup: never ran, daily 06:00: would run \(forced\)$/m);
+  assert.match(forced.stdout, /^backup: never ran, every 1d: would run \(forced\)$/m);
 });
 
 Deno.test("a computer name that cannot be one is a located config error", async () => {

@@ -15,7 +15,7 @@ const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
 
 Deno.test("a failed job's last lines reach the runner's log escaped: no forged line, no escape sequence", async () => {
   await using sandbox = await makeSandbox();
-  await writeConfig(sandbox, "jobs:\n  evil: { script: jobs/evil.sh }\n");
+  await writeConfig(sandbox, "jobs:\n  evil: { script: jobs/evil.sh, when: { every: 1d } }\n");
   await writeFile(
     join(sandbox.project, "jobs/evil.sh"),
     `#!/bin/sh

@@ -47,7 +47,7 @@ Deno.test({
     await using sandbox = await makeSandbox();
     await writeConfig(
       sandbox,
-      "jobs:\n  loud: { script: jobs/loud.sh }\n  quiet: { script: jobs/quiet.sh }\n",
+      "jobs:\n  loud: { script: jobs/loud.sh, when: { every: 1d } }\n  quiet: { script: jobs/quiet.sh, when: { every: 1d } }\n",
     );
     // 2 MB of output, onto a 1 MiB disk.
     await writeFile(
@@ -178,7 +178,7 @@ Deno.test({
     await using sandbox = await makeSandbox();
     const setup = await forNobody(sandbox);
     await Deno.chmod(sandbox.project, 0o755);
-    await writeConfig(sandbox, "jobs:\n  mark: { script: /bin/true }\n");
+    await writeConfig(sandbox, "jobs:\n  mark: { script: /bin/true, when: { every: 1d } }\n");
     await writeFile(join(sandbox.project, "jobs/extra.sh"), "#!/bin/sh\n", true);
     await t.step("the config unreadable: exit 2, named", async () => {
       await Deno.chmod(sandbox.config, 0o600);

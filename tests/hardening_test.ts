@@ -270,7 +270,10 @@ Deno.test("#4 history lines that are not runs are skipped and counted; a 512 MB 
 
 Deno.test("#7 a run's log keeps its head and tail within max_log_size, with a marker between", async () => {
   await using sandbox = await makeSandbox();
-  await writeConfig(sandbox, "jobs:\n  loud: { script: jobs/loud.sh, max_log_size: 256KiB }\n");
+  await writeConfig(
+    sandbox,
+    "jobs:\n  loud: { script: jobs/loud.sh, max_log_size: 256KiB, when: { every: 1d } }\n",
+  );
   // 1 MB of numbered lines: the first and the last must both survive.
   await writeFile(
     join(sandbox.project, "jobs/loud.sh"),
@@ -464,7 +467,7 @@ Deno.test("#15 a relative agents.<name>.binary is relative to the config, for th
   await using sandbox = await makeSandbox();
   await writeConfig(
     sandbox,
-    "agents:\n  claude: { binary: tools/claude }\njobs:\n  j: { job: s }\n",
+    "agents:\n  claude: { binary: tools/claude }\njobs:\n  j: { job: s, when: { every: 1d } }\n",
     ["s"],
   );
   await writeFile(
@@ -487,7 +490,7 @@ Deno.test("#15 a relative agents.<name>.binary is relative to the config, for th
 
 Deno.test("#18 text a job controls cannot forge rows or reach the terminal", async () => {
   await using sandbox = await makeSandbox();
-  await writeConfig(sandbox, "jobs:\n  evil: { script: jobs/evil.sh }\n");
+  await writeConfig(sandbox, "jobs:\n  evil: { script: jobs/evil.sh, when: { every: 1d } }\n");
   await writeFile(
     join(sandbox.project, "jobs/evil.sh"),
     `#!/bin/sh\nprintf '{"success": false, "message": "x", "errors": ["line1\\\\nFAKE row\\\\u001b[31mred"]}\\n'\n`,
@@ -535,7 +538,7 @@ Deno.test("#22 a TZ that is not a zone is said, and schedules use the system's z
 
 Deno.test("#23 a script job's PWD is its working directory, not the runner's", async () => {
   await using sandbox = await makeSandbox();
-  await writeConfig(sandbox, "jobs:\n  pwd: { script: jobs/pwd.sh }\n");
+  await writeConfig(sandbox, "jobs:\n  pwd: { script: jobs/pwd.sh, when: { every: 1d } }\n");
   await writeFile(join(sandbox.project, "jobs/pwd.sh"), '#!/bin/sh\necho "$PWD" > pwd.txt\n', true);
   const result = await runCli(
     sandbox,

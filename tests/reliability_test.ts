@@ -24,9 +24,13 @@ import {
 const FAST_GRACE = { TELECLAUDE_CRON_GRACE_MS: "500" };
 
 async function hangingAgentJob(sandbox: Sandbox, extra = ""): Promise<void> {
-  await writeConfig(sandbox, `jobs:\n  stuck: { job: stuck, idle_timeout: 0${extra} }\n`, [
-    "stuck",
-  ]);
+  await writeConfig(
+    sandbox,
+    `jobs:\n  stuck: { job: stuck, idle_timeout: 0, when: { every: 1d }${extra} }\n`,
+    [
+      "stuck",
+    ],
+  );
   await writeFakeAgent(sandbox.bin, "claude", { kind: "hang" });
 }
 
@@ -172,7 +176,11 @@ Deno.test("kill -9 of the runner mid-job is found, recorded and cleaned up by th
 
 Deno.test("a job silent for idle_timeout seconds is stopped as hung", async () => {
   await using sandbox = await makeSandbox();
-  await writeConfig(sandbox, "jobs:\n  quiet: { job: quiet, idle_timeout: 1 }\n", ["quiet"]);
+  await writeConfig(
+    sandbox,
+    "jobs:\n  quiet: { job: quiet, idle_timeout: 1, when: { every: 1d } }\n",
+    ["quiet"],
+  );
   await writeFakeAgent(sandbox.bin, "claude", { kind: "silent-then-exit", seconds: 30 });
   const result = await runCli(sandbox, [], FAST_GRACE);
   assert.equal(result.code, 1);
@@ -189,7 +197,7 @@ Deno.test("a script job's timeout stops its whole tree; an idle_timeout is honou
   await using sandbox = await makeSandbox();
   await writeConfig(
     sandbox,
-    "jobs:\n  slow: { script: jobs/slow.sh, timeout: 1 }\n  quiet: { script: jobs/slow.sh, idle_timeout: 1 }\n",
+    "jobs:\n  slow: { script: jobs/slow.sh, timeout: 1, when: { every: 1d } }\n  quiet: { script: jobs/slow.sh, idle_timeout: 1, when: { every: 1d } }\n",
   );
   await writeFile(
     join(sandbox.project, "jobs/slow.sh"),

@@ -12,7 +12,7 @@ import type { Logger } from "../log.ts";
 import { apiSocketFromEnv, type RunnerPaths } from "../paths.ts";
 import { dirname, resolve } from "../posix_path.ts";
 import type { RunnerOptions, RunSummary } from "../run/loop.ts";
-import { selectJobs } from "../select.ts";
+import { noteNewJobs, selectJobs } from "../select.ts";
 import { outboxDue, waitingIn } from "../store/outbox.ts";
 import { acquireRunnerLock, isHeld } from "../store/lock.ts";
 import { pathKind, removeIfFileOrLink, storeFailure, tempOwner } from "../store/fs.ts";
@@ -160,6 +160,10 @@ async function runState(
       message: "last runs recorded in the future: the clock or the zone was moved back; " +
         "each waits one interval from now",
     });
+  }
+  // New clock-time jobs wait for their first slot from now on: when they were first seen is kept.
+  const noted = noteNewJobs(options.config.jobs, state, clock());
+  if (moved.length > 0 || noted.length > 0) {
     storeStep(paths.state, () => saveState(paths.state, state));
   }
   // One lstat each on the idle tick: both files are empty unless something waits to be told.

@@ -11,9 +11,24 @@ import type { RunnerPaths } from "../paths.ts";
 import { join } from "../posix_path.ts";
 import { startProblem } from "../run/preflight.ts";
 import { listRunLogs } from "../run/run_logs.ts";
-import { describeSchedule, describeSpan, formatLocal, nextDue } from "../schedule.ts";
+import {
+  describeMinutes,
+  describeSchedule,
+  describeSpan,
+  formatLocal,
+  isClockTime,
+  nextDue,
+} from "../schedule.ts";
 import { runsOn } from "../computer.ts";
-import { deferredUntil, lastRunAsOf } from "../select.ts";
+import {
+  deferredUntil,
+  dueBy,
+  lastRunAsOf,
+  nextScheduled,
+  offsetOf,
+  pendingRetry,
+  type Timing,
+} from "../select.ts";
 import { readHistory } from "../store/history.ts";
 import { type Telling, tellingLookup } from "../store/outbox.ts";
 import {
@@ -68,10 +83,17 @@ export function showDryRun(request: ViewRequest): number {
   const jobs = jobsOf(request);
   for (const job of jobs) {
     // As the tick decides (select.ts): a person naming a pinned job runs it anywhere.
-    const here = job.computers === null || (request.force && request.job === job.name) ||
-      runsOn(job, request.computer());
+    const byName = request.force && request.job === job.name;
+    const here = job.computers === null || byName || runsOn(job, request.computer());
+    // A plain --force runs neither a paused nor an unscheduled job: only naming it does.
+    const force = byName ||
+      (request.force && job.enabled && job.schedule.kind !== "unscheduled");
     const problem = startProblem(job, request.config.dir, searchPath());
-    print(dueReason(job, state, now, request.timeZone, request.force, here, problem));
+    print(dueReason(job, state, now, request.timeZone, force, {
+      here,
+      problem,
+      computer: request.computer,
+    }));
   }
   if (jobs.length === 0) print(`no jobs in ${request.config.displayName}`);
   return 0;
@@ -131,7 +153,10 @@ export async function showHistory(
     entry.started.replace("T", " ").slice(0, 19),
     entry.job,
     entry.agent ? `agent:${entry.agent}` : entry.type,
-    entry.status,
+    // A job with retries: which attempt this run was.
+    entry.attempt === undefined
+      ? entry.status
+      : `${entry.status} (attempt ${entry.attempt} of ${entry.attempts})`,
     `${(entry.duration_ms / 1000).toFixed(1)} s`,
     entry.exit_code === null ? "-" : String(entry.exit_code),
     entry.error ?? "",
@@ -186,13 +211,20 @@ export interface ListRow {
   agent: string | null;
   /** The computers it runs on (`computer:`); null: every computer. */
   computers: string[] | null;
+  /** False for a paused job (`enabled: false`): no tick runs it. */
+  enabled: boolean;
+  /** This computer's jitter offset of the job in minutes; null: it has no jitter. */
+  jitter_offset_minutes: number | null;
   last_run: string | null;
   last_status: string;
   outcome: string | null;
   last_error: string | null;
+  /** When it runs next: its schedule (jitter included), an earlier retry, or after a deferral. */
   next_due: string | null;
   /** Why the job cannot start (its spec doc or program is missing); null when it can. */
   start_problem: string | null;
+  /** The retry scheduled after a failed attempt: its number, of how many, and when. */
+  retry: { attempt: number; of: number; at: string } | null;
   timeout_seconds: number;
   /** Things worth a look: last run failed, deferred by a usage limit, no run report. */
   flags: string[];
@@ -224,36 +256,53 @@ export function listRows(
     problemOf = () => null,
     told = () => "not told" as Telling,
   } = seen;
+  const timing = { timeZone, computer };
   return jobs.map((job) => {
     const problem = problemOf(job);
     const entry = jobEntry(state, job.name);
     const lastRun = lastRunAsOf(state, job.name, now);
-    const due = nextDue(job.schedule, lastRun.at, now, timeZone);
+    const retry = job.enabled ? pendingRetry(entry) : null;
+    const due = job.enabled ? nextRun(nextScheduled(job, state, now, timing), retry) : null;
     const deferred = deferredUntil(job, state, now);
     const outcome = entry?.outcome ?? (entry?.last_status === "failed" ? "failed" : null);
     const recorded = lastRunOf(state, job.name);
+    const offset = offsetOf(job, computer);
     return {
       name: job.name,
       type: job.type,
       schedule: describeSchedule(job.schedule) +
+        (offset === null ? "" : ` +${describeMinutes(offset)}`) +
         (job.computers ? ` on ${job.computers.join(", ")}` : ""),
       agent: job.type === "agent" ? job.agent : null,
       computers: job.computers,
+      enabled: job.enabled,
+      jitter_offset_minutes: offset,
       last_run: recorded === null ? null : new Date(recorded).toISOString(),
       last_status: entry?.last_status ?? "never",
       outcome,
       last_error: entry?.last_error ?? null,
       next_due: due === null ? null : new Date(Math.max(due, deferred ?? due)).toISOString(),
       start_problem: problem,
+      retry: retry && {
+        attempt: retry.attempt,
+        of: job.retry.attempts,
+        at: new Date(retry.at).toISOString(),
+      },
       timeout_seconds: job.timeoutSeconds,
       flags: job.computers === null || runsOn(job, computer())
         ? [
           ...(problem === null ? [] : [problem]),
-          ...rowFlags(job, state, { now, timeZone, due, deferred, lastRun, ticks, told }),
+          ...rowFlags(job, state, { now, timing, due, deferred, lastRun, ticks, told }),
         ]
         : [`not this computer (${computer()})`],
     };
   });
+}
+
+/** The earlier of the next scheduled run and a pending retry. */
+function nextRun(scheduled: number | null, retry: { at: number } | null): number | null {
+  if (retry === null) return scheduled;
+  return scheduled === null ? retry.at : Math.min(scheduled, retry.at);
 }
 
 /** The notes of a `--list` row: what is worth a look. */
@@ -262,7 +311,7 @@ function rowFlags(
   state: CronState,
   at: {
     now: number;
-    timeZone: string;
+    timing: Timing;
     due: number | null;
     deferred: number | null;
     lastRun: { at: number | null; future: boolean };
@@ -270,17 +319,27 @@ function rowFlags(
     told: (job: string, at: string) => Telling;
   },
 ): string[] {
-  const { now, timeZone, deferred } = at;
+  const { now, deferred } = at;
+  const { timeZone } = at.timing;
   const entry = jobEntry(state, job.name);
-  const flags: string[] = [];
+  const flags: string[] = job.enabled ? [] : ["paused (enabled: false)"];
   const outcome = entry?.outcome ?? (entry?.last_status === "failed" ? "failed" : null);
   if (outcome && outcome !== "success") flags.push(outcome.replace("_", " "));
+  const retry = job.enabled ? pendingRetry(entry) : null;
+  if (retry) {
+    flags.push(
+      `retry ${retry.attempt} of ${job.retry.attempts} at ${clockTime(retry.at, now, timeZone)}`,
+    );
+  }
   if (deferred !== null) flags.push(`deferred until ${formatLocal(deferred, timeZone)}`);
   if (job.type === "agent" && entry?.last_status === "success" && entry.report_path === null) {
     flags.push("no report");
   }
   if (at.lastRun.future) flags.push("last run recorded in the future: clock moved back?");
-  const since = overdueSince(job, at.lastRun.at, at.due, deferred, now, timeZone);
+  if (at.lastRun.at === null && at.due !== null && isClockTime(job.schedule)) {
+    flags.push(`first run at ${formatLocal(at.due, timeZone)}`);
+  }
+  const since = overdueSince(job, at.lastRun.at, at.due, deferred, now, at.timing);
   if (since !== null) flags.push(overdueNote(since, at.ticks, timeZone));
   if (entry?.running) {
     flags.push(
@@ -289,6 +348,12 @@ function rowFlags(
   }
   flags.push(...notifyFlags(job, entry, timeZone, at.told));
   return flags;
+}
+
+/** A time as a note says it: `03:20` today, `2026-11-27 03:20` on another day. */
+function clockTime(instant: number, now: number, timeZone: string): string {
+  const [when, today] = [formatLocal(instant, timeZone), formatLocal(now, timeZone)];
+  return when.slice(0, 10) === today.slice(0, 10) ? when.slice(11) : when;
 }
 
 /**
@@ -331,10 +396,11 @@ export function overdueSince(
   due: number | null,
   deferred: number | null,
   now: number,
-  timeZone: string,
+  timing: Timing,
 ): number | null {
   if (lastRun === null || due === null || due > now || deferred !== null) return null;
-  const since = nextDue(job.schedule, lastRun, lastRun + 1, timeZone);
+  const offset = offsetOf(job, timing.computer);
+  const since = nextDue(job.schedule, lastRun, lastRun + 1, timing.timeZone, offset);
   return since !== null && now - since > OVERDUE_AFTER_MS ? since : null;
 }
 
@@ -389,8 +455,9 @@ export function table(rows: string[][]): string {
 
 /**
  * Why a job is or is not due, in one line:
- * `nightly: due: last run 3 min ago, every 10m: due in 7 min` or `due now (never ran)`. A job
- * that cannot start (`problem`: its spec doc or program is missing) is never "due now".
+ * `nightly: last run 3 min ago, every 10m: due in 7 min` or `…: due now`. `force` is whether
+ * the tick would force this job (a paused one only when it is named). A job that cannot start
+ * (`seen.problem`: its spec doc or program is missing) is never "due now".
  */
 export function dueReason(
   job: Job,
@@ -398,16 +465,9 @@ export function dueReason(
   now: number,
   timeZone: string,
   force: boolean,
-  here = true,
-  problem: string | null = null,
+  seen: { here?: boolean; problem?: string | null; computer?: () => string } = {},
 ): string {
-  const { at: lastRun, future } = lastRunAsOf(state, job.name, now);
-  const schedule = describeSchedule(job.schedule);
-  const last = future
-    ? "last run recorded in the future (clock moved back?)"
-    : lastRun === null
-    ? "never ran"
-    : `last run ${describeSpan(now - lastRun)} ago`;
+  const { here = true, problem = null, computer = () => "" } = seen;
   const running = jobEntry(state, job.name)?.running;
   if (running) {
     const since = formatLocal(parseTimestamp(running.started) ?? now, timeZone);
@@ -420,26 +480,69 @@ export function dueReason(
         jobOption(job.name)
       })`;
   }
+  if (!job.enabled && !force) {
+    return `${job.name}: paused (enabled: false): no tick runs it (run it with --force ${
+      jobOption(job.name)
+    })`;
+  }
+  const offset = offsetOf(job, computer);
+  const schedule = describeSchedule(job.schedule) +
+    (offset === null ? "" : ` +${describeMinutes(offset)} jitter`);
   if (!here) {
     return `${job.name}: ${schedule} on ${job.computers?.join(", ")}: not this computer's job ` +
       `(run it here with --force ${jobOption(job.name)})`;
   }
+  const { at: lastRun, future } = lastRunAsOf(state, job.name, now);
+  const last = future
+    ? "last run recorded in the future (clock moved back?)"
+    : lastRun === null
+    ? "never ran"
+    : `last run ${describeSpan(now - lastRun)} ago`;
   const deferred = deferredUntil(job, state, now);
   if (deferred !== null && !force) {
     return `${job.name}: ${last}, ${schedule}: deferred until ${
       formatLocal(deferred, timeZone)
     } (usage limit of ${job.type === "agent" ? job.agent : ""})`;
   }
-  const due = nextDue(job.schedule, lastRun, now, timeZone);
   const head = `${job.name}: ${last}, ${schedule}`;
-  if (problem !== null && (force || (due !== null && due <= now))) {
-    return `${head}: cannot start: ${problem}`;
+  const timing = { timeZone, computer };
+  const dueNow = dueBy(job, state, now, { ...timing, force: false, only: null }) !== null;
+  if (problem !== null && (force || dueNow)) return `${head}: cannot start: ${problem}`;
+  if (force) return `${head}: would run (forced${job.enabled ? "" : "; paused"})`;
+  const when = whenDue(job, state, now, timing);
+  return `${head}: ${when}${problem === null ? "" : ` (it cannot start: ${problem})`}`;
+}
+
+/** When a job that is neither forced nor held back runs: by its schedule, or by a retry. */
+function whenDue(job: Job, state: CronState, now: number, timing: Timing): string {
+  const entry = jobEntry(state, job.name);
+  const retry = pendingRetry(entry);
+  const why = dueBy(job, state, now, { ...timing, force: false, only: null });
+  const retried = retry &&
+    `retry ${retry.attempt} of ${job.retry.attempts} (${
+      (entry?.outcome ?? "failed").replace("_", " ")
+    } is retried)`;
+  if (why === "schedule") return "due now";
+  if (why === "retry") return `due now: ${retried}`;
+  const scheduled = nextScheduled(job, state, now, timing);
+  if (retry && (scheduled === null || retry.at < scheduled)) {
+    return `${retried} due ${inOrAt(retry.at, now, timing.timeZone)}`;
   }
-  if (force) return `${head}: would run (forced)`;
-  if (due === null) return `${head}: no next run`;
-  if (due <= now) return `${head}: due now`;
-  const at = due - now < 12 * 3600_000
-    ? `in ${describeSpan(due - now)}`
-    : `at ${formatLocal(due, timeZone)}`;
-  return `${head}: due ${at}${problem === null ? "" : ` (it cannot start: ${problem})`}`;
+  if (scheduled === null) return "no next run";
+  const when = inOrAt(scheduled, now, timing.timeZone) +
+    (offsetOf(job, timing.computer) === null
+      ? ""
+      : ` (${formatLocal(scheduled, timing.timeZone)})`);
+  if (isClockTime(job.schedule) && lastRunOf(state, job.name) === null) {
+    return `first run ${when}: a new job waits for its first slot (--force ${
+      jobOption(job.name)
+    } runs it now)`;
+  }
+  return `due ${when}`;
+}
+
+function inOrAt(instant: number, now: number, timeZone: string): string {
+  return instant - now < 12 * 3600_000
+    ? `in ${describeSpan(instant - now)}`
+    : `at ${formatLocal(instant, timeZone)}`;
 }

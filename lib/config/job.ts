@@ -39,7 +39,50 @@ interface JobBase {
   computers: string[] | null;
   /** The job's own `notify:`: false mutes it; null takes the runner's settings whole. */
   notify: JobNotify | false | null;
+  /** `enabled: false` pauses it: configured and listed, run only when forced by name. */
+  enabled: boolean;
+  /**
+   * Its jitter in minutes (its own `jitter:`, else `cron.jitter`), less than its period; 0: none.
+   * Each computer runs it this fixed offset within [0, jitter) after its slot (`schedule.ts`).
+   */
+  jitterMinutes: number;
+  /** What a failed attempt is retried for, how often and how soon (`retry:`). */
+  retry: RetryPolicy;
 }
+
+/** The outcomes a retry may be asked for (`retry.on`): a passing outage, a hang, a failure. */
+export const RETRYABLE_OUTCOMES = ["unavailable", "idle", "failed", "timed_out"] as const;
+export type RetryableOutcome = typeof RETRYABLE_OUTCOMES[number];
+
+/**
+ * A job's `retry:`. `attempts` counts the regular run too (1: no retry). Attempt N+1 is due
+ * `backoff` after attempt N failed, the backoff doubling per attempt up to an hour (or up to the
+ * stated backoff, when that is longer). `tell`: whether a person hears of the first failed
+ * attempt or only of the last.
+ */
+export interface RetryPolicy {
+  attempts: number;
+  backoffMinutes: number;
+  on: RetryableOutcome[];
+  tell: "first" | "last";
+}
+
+/** The most attempts a `retry:` may ask for. */
+export const MAX_RETRY_ATTEMPTS = 10;
+/** The doubling backoff stops growing here (unless the stated backoff is longer). */
+export const MAX_DOUBLED_BACKOFF_MINUTES = 60;
+/** The longest `retry.backoff`: a retry later than a day helps nobody. */
+export const MAX_BACKOFF_MINUTES = 24 * 60;
+
+/** Agent jobs: a passing outage of the model service (or a hang) is tried again, twice. */
+export const DEFAULT_AGENT_RETRY: Readonly<RetryPolicy> = {
+  attempts: 3,
+  backoffMinutes: 10,
+  on: ["unavailable", "idle"],
+  tell: "last",
+};
+/** Script jobs are not retried unless their `retry:` says so (its other fields then default so). */
+export const DEFAULT_SCRIPT_RETRY: Readonly<RetryPolicy> = { ...DEFAULT_AGENT_RETRY, attempts: 1 };
 
 /** A job that spawns an agent CLI on the spec doc `docs/project/spec/jobs/<spec>.md`. */
 export interface AgentJob extends JobBase {

@@ -15,6 +15,7 @@ import {
   type Config,
   type CronSettings,
   DEFAULT_NOTIFY,
+  DEFAULT_SCRIPT_RETRY,
   DEFAULT_TIMEOUT_SECONDS,
   isJobName,
   type Job,
@@ -32,7 +33,7 @@ export const DEFAULT_CONFIG_FILE = "teleclaude.yml";
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 /** Bumped whenever the cached shape changes, so an old cache is never trusted. */
-const CACHE_FORMAT = 4;
+const CACHE_FORMAT = 5;
 
 /**
  * The cache file: the YAML text it was made from (so a same-size rewrite within the same second is
@@ -301,6 +302,9 @@ function discoveredJob(name: string, fileName: string): ScriptJob {
     maxLogBytes: null,
     computers: null,
     notify: null,
+    enabled: true,
+    jitterMinutes: 0,
+    retry: { ...DEFAULT_SCRIPT_RETRY },
   };
 }
 

@@ -16,6 +16,7 @@ import {
   splitCommand,
 } from "./job.ts";
 import { describe, type Findings, zodProblems } from "./locator.ts";
+import { jitterOf } from "./timing.ts";
 
 const onSchema = z.array(z.enum(NOTIFY_ON));
 const notifySchema = z.strictObject({
@@ -36,6 +37,7 @@ const notifySchema = z.strictObject({
 const cronSchema = z.strictObject({
   notify: notifySchema.optional(),
   metrics_file: z.string().min(1).optional(),
+  jitter: z.union([z.string(), z.number()]).optional(),
 });
 const jobNotifySchema = z.union([
   z.boolean(),
@@ -52,8 +54,16 @@ interface CronSource {
   home?: string;
 }
 
-/** `cron:`; null (and problems) when it is wrong; the defaults when it is absent. */
-export function parseCron(raw: unknown, source: CronSource, found: Findings): CronSettings | null {
+/**
+ * `cron:`; null (and problems) when it is wrong; the defaults when it is absent. `jitterMinutes`
+ * (`cron.jitter`, 0 when absent) is the jitter of every job without one of its own: the parser
+ * gives it to the jobs (`timing.ts`), so it is not kept among the settings.
+ */
+export function parseCron(
+  raw: unknown,
+  source: CronSource,
+  found: Findings,
+): (CronSettings & { jitterMinutes: number }) | null {
   const result = cronSchema.safeParse(raw ?? {});
   if (!result.success) {
     found.problems.push(
@@ -61,8 +71,9 @@ export function parseCron(raw: unknown, source: CronSource, found: Findings): Cr
     );
     return null;
   }
-  const { notify = {}, metrics_file } = result.data;
+  const { notify = {}, metrics_file, jitter } = result.data;
   const before = found.problems.length;
+  const jitterMinutes = jitter === undefined ? 0 : jitterOf(jitter, ["cron", "jitter"], found);
   const repeatMs = repeatOf(notify.repeat, ["cron", "notify", "repeat"], found);
   const command = notify.command === undefined
     ? null
@@ -70,7 +81,7 @@ export function parseCron(raw: unknown, source: CronSource, found: Findings): Cr
   const metricsFile = metrics_file === undefined
     ? null
     : metricsPath(metrics_file, source, ["cron", "metrics_file"], found);
-  if (found.problems.length > before) return null;
+  if (found.problems.length > before || jitterMinutes === undefined) return null;
   const settings: NotifySettings = {
     on: notify.on ?? [...DEFAULT_NOTIFY.on],
     repeatMs: repeatMs ?? DEFAULT_NOTIFY.repeatMs,
@@ -80,7 +91,7 @@ export function parseCron(raw: unknown, source: CronSource, found: Findings): Cr
       : { email: typeof notify.daemon === "object" ? notify.daemon.email ?? null : null },
     command,
   };
-  return { notify: settings, metricsFile };
+  return { notify: settings, metricsFile, jitterMinutes };
 }
 
 function allowedKeys(path: PropertyKey[]): string[] {

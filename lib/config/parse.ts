@@ -37,6 +37,7 @@ import {
 } from "./job.ts";
 import { closest, describe, type Findings, zodProblems } from "./locator.ts";
 import { parseCron, parseJobNotify } from "./notify.ts";
+import { jobJitter, parseRetry } from "./timing.ts";
 import { readYaml } from "./yaml.ts";
 
 const TIME_OF_DAY = /^([01]?\d|2[0-3]):([0-5]\d)$/;
@@ -67,6 +68,9 @@ const jobSchema = z.object({
   max_budget_usd: z.number().positive().optional(),
   computer: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
   notify: z.unknown().optional(),
+  enabled: z.boolean().optional(),
+  jitter: z.union([z.string(), z.number()]).optional(),
+  retry: z.unknown().optional(),
 });
 type RawJob = z.infer<typeof jobSchema>;
 /** The fields a job may have; any other is another component's, or a typo (warned of). */
@@ -99,9 +103,14 @@ export function parseConfig(text: string, source: ConfigSource): Config {
   const top = (root ?? {}) as Record<string, unknown>;
   const found: Findings = { here, problems: [], warnings: [] };
   const agents = parseAgents(top.agents, dirname(source.file), found);
-  const jobs = parseJobs(top.jobs, agents, found);
-  const cron = parseCron(top.cron, source, found);
-  if (found.problems.length > 0 || cron === null) throw new ConfigError(found.problems);
+  // The jobs need `cron.jitter`; the section's problems are still listed after theirs.
+  const cronFound: Findings = { here, problems: [], warnings: [] };
+  const parsed = parseCron(top.cron, source, cronFound);
+  const jobs = parseJobs(top.jobs, agents, found, parsed?.jitterMinutes ?? 0);
+  found.problems.push(...cronFound.problems);
+  found.warnings.push(...cronFound.warnings);
+  if (found.problems.length > 0 || parsed === null) throw new ConfigError(found.problems);
+  const { jitterMinutes: _, ...cron } = parsed;
   return {
     file: source.file,
     displayName: source.displayName,
@@ -123,7 +132,9 @@ export function parseCronSection(text: string, source: ConfigSource): CronSettin
     if (root === null || typeof root !== "object" || Array.isArray(root)) return null;
     const found: Findings = { here, problems: [], warnings: [] };
     const cron = parseCron((root as Record<string, unknown>).cron, source, found);
-    return found.problems.length === 0 ? cron : null;
+    if (found.problems.length > 0 || cron === null) return null;
+    const { jitterMinutes: _, ...settings } = cron;
+    return settings;
   } catch {
     return null;
   }
@@ -133,6 +144,7 @@ function parseJobs(
   raw: unknown,
   agents: Partial<Record<AgentName, AgentOverride>>,
   found: Findings,
+  cronJitter: number,
 ): Job[] {
   if (raw === undefined || raw === null) return [];
   if (typeof raw !== "object" || Array.isArray(raw)) {
@@ -143,7 +155,7 @@ function parseJobs(
   }
   const jobs: Job[] = [];
   for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
-    const job = parseJob(name, value, agents, found);
+    const job = parseJob(name, value, agents, found, cronJitter);
     if (job) jobs.push(job);
   }
   return jobs;
@@ -191,6 +203,7 @@ function parseJob(
   raw: unknown,
   agents: Partial<Record<AgentName, AgentOverride>>,
   found: Findings,
+  cronJitter: number,
 ): Job | null {
   const path = ["jobs", name];
   const before = found.problems.length;
@@ -209,7 +222,12 @@ function parseJob(
   const maxLogBytes = parseLogSize(fields.max_log_size, [...path, "max_log_size"], found);
   const computers = parseComputers(fields.computer, [...path, "computer"], found);
   const notify = parseJobNotify(fields.notify, [...path, "notify"], found);
-  if (maxLogBytes === undefined || computers === undefined || notify === undefined) return null;
+  const jitterMinutes = jobJitter(fields.jitter, schedule, cronJitter, path, found);
+  const retry = parseRetry(fields.retry, type, [...path, "retry"], found);
+  if (
+    maxLogBytes === undefined || computers === undefined || notify === undefined ||
+    jitterMinutes === undefined || retry === undefined
+  ) return null;
   const base = {
     name,
     schedule,
@@ -220,6 +238,9 @@ function parseJob(
     maxLogBytes,
     computers,
     notify,
+    enabled: fields.enabled ?? true,
+    jitterMinutes,
+    retry,
   };
   return type === "script"
     ? scriptJob(base, fields, path, found)
@@ -275,6 +296,9 @@ type JobBase = Pick<
   | "maxLogBytes"
   | "computers"
   | "notify"
+  | "enabled"
+  | "jitterMinutes"
+  | "retry"
 >;
 
 /** `computer:` as a list of names: null when not set, undefined (and a problem) when wrong. */

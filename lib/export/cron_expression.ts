@@ -4,8 +4,8 @@
  * runs the job; otherwise the reason is given, for the export to report at the field's place.
  */
 
-import type { Schedule } from "../config/job.ts";
-import { describeSchedule } from "../schedule.ts";
+import type { Job, Schedule } from "../config/job.ts";
+import { describeSchedule, jitterOffset } from "../schedule.ts";
 
 /**
  * A cron schedule's fields in cron's own numbering (months 1–12, day of week 0 = Sunday), each a
@@ -43,19 +43,32 @@ export type CronMapping =
 /** The intervals that divide the hour or the day evenly, as the messages list them. */
 const EVEN_INTERVALS = "1m–6m, 10m, 12m, 15m, 20m, 30m, 1h–4h, 6h, 8h, 12h or 1d";
 
-/** The cron schedules that fire when the runner runs a job with this schedule. */
-export function cronSchedules(schedule: Schedule): CronMapping {
-  const at = (minute: number, hour: number | null, more: Partial<CronFields> = {}) =>
-    zoned({ ...ANY, minute: [minute], hour: hour === null ? null : [hour], ...more });
+/**
+ * The cron schedules that fire when the runner runs a job with this schedule, shifted by a jitter
+ * offset (minutes; null: no jitter), as the runner shifts it (`schedule.ts`): clock-time slots by
+ * that much wall-clock time, an interval's grid by that much from the hour or the day.
+ */
+export function cronSchedules(
+  schedule: Schedule,
+  offsetMinutes: number | null = null,
+): CronMapping {
+  const offset = offsetMinutes ?? 0;
   switch (schedule.kind) {
     case "every":
-      return everyMapping(schedule.minutes, describeSchedule(schedule).slice("every ".length));
+      return everyMapping(
+        schedule.minutes,
+        describeSchedule(schedule).slice("every ".length),
+        offset,
+      );
     case "hourly":
-      return everyMapping(60, "1h");
+      return everyMapping(60, "1h", offset);
     case "daily":
-      return at(0, schedule.hour);
+      return slotsMapping([{ minute: schedule.hour * 60, weekdays: null, day: null }], offset);
     case "weekly":
-      return at(0, schedule.hour, { dayOfWeek: [cronWeekday(schedule.weekday)] });
+      return slotsMapping(
+        [{ minute: schedule.hour * 60, weekdays: [schedule.weekday], day: null }],
+        offset,
+      );
     case "monthly":
       // The runner moves day 29–31 to the last day of a shorter month; cron would skip the month.
       if (schedule.day > 28) {
@@ -66,19 +79,39 @@ export function cronSchedules(schedule: Schedule): CronMapping {
             `last day instead, which a cron schedule cannot say (use a day from 1 to 28)`,
         };
       }
-      return at(0, schedule.hour, { dayOfMonth: [schedule.day] });
+      return slotsMapping(
+        [{ minute: schedule.hour * 60, weekdays: null, day: schedule.day }],
+        offset,
+      );
     case "at":
-      return atMapping(schedule.times, schedule.weekdays);
+      return slotsMapping(
+        schedule.times.map((time) => ({
+          minute: Number(time.slice(0, 2)) * 60 + Number(time.slice(3)),
+          weekdays: schedule.weekdays,
+          day: null,
+        })),
+        offset,
+      );
     case "unscheduled":
       return { kind: "unscheduled" };
   }
 }
 
-const ANY: CronFields = { minute: [0], hour: null, dayOfMonth: null, month: null, dayOfWeek: null };
-
-function zoned(fields: CronFields): CronMapping {
-  return { kind: "cron", schedules: [{ fields, utc: false, part: null }] };
+/**
+ * A job's cron schedules on a cluster: its schedule shifted by the jitter offset the cluster
+ * gives it, the job name's own (`jitterOffset` of a computer with no name): a pod has no computer
+ * of its own, and the offset must be the same on every export.
+ */
+export function jobCronSchedules(job: Job): CronMapping {
+  return cronSchedules(job.schedule, clusterOffset(job));
 }
+
+/** The jitter offset (minutes) a job's CronJobs run at; null when it has no jitter. */
+export function clusterOffset(job: Job): number | null {
+  return jitterOffset(job.name, "", job.jitterMinutes);
+}
+
+const ANY: CronFields = { minute: [0], hour: null, dayOfMonth: null, month: null, dayOfWeek: null };
 
 /** The config counts weekdays from Monday = 0; cron from Sunday = 0. */
 function cronWeekday(weekday: number): number {
@@ -87,18 +120,23 @@ function cronWeekday(weekday: number): number {
 
 /**
  * An interval maps when it divides the hour or the day: the runner then runs the job at the
- * aligned instants too (each one interval after the last run), once the first run is aligned.
+ * aligned instants too (each one interval after the last run, once the first run is aligned; with
+ * a jitter, at the grid's points moved by the offset, which is less than the interval).
  */
-function everyMapping(minutes: number, written: string): CronMapping {
+function everyMapping(minutes: number, written: string, offset: number): CronMapping {
   const utc = (fields: CronFields): CronMapping => ({
     kind: "cron",
     schedules: [{ fields, utc: true, part: null }],
   });
   if (minutes < 60 && 60 % minutes === 0) {
-    return utc({ ...ANY, minute: steps(0, 59, minutes) });
+    return utc({ ...ANY, minute: steps(offset, 59, minutes) });
   }
   if (minutes % 60 === 0 && minutes <= 1440 && 1440 % minutes === 0) {
-    return utc({ ...ANY, hour: steps(0, 23, minutes / 60) });
+    return utc({
+      ...ANY,
+      minute: [offset % 60],
+      hour: steps(Math.floor(offset / 60), 23, minutes / 60),
+    });
   }
   return {
     kind: "unmappable",
@@ -109,6 +147,55 @@ function everyMapping(minutes: number, written: string): CronMapping {
   };
 }
 
+/** One wall-clock slot of a day: its minute of the day, and the days it is on (null: every). */
+interface Slot {
+  minute: number;
+  /** Weekdays as the config counts them (0 = Monday). */
+  weekdays: number[] | null;
+  day: number | null;
+}
+
+/**
+ * Slots shifted by a jitter offset, as few expressions as say them exactly: a slot the offset
+ * carries past midnight moves to the next day (the next weekday, the next day of the month).
+ */
+function slotsMapping(slots: Slot[], offset: number): CronMapping {
+  const byDays = new Map<
+    string,
+    { times: number[]; weekdays: number[] | null; day: number | null }
+  >();
+  for (const slot of slots) {
+    const shifted = slot.minute + offset;
+    const carry = Math.floor(shifted / 1440);
+    const weekdays = slot.weekdays?.map((weekday) => (weekday + carry) % 7) ?? null;
+    const day = slot.day === null ? null : slot.day + carry;
+    if (day !== null && day > 28) {
+      return {
+        kind: "unmappable",
+        field: "jitter",
+        reason: `cannot be exported with day ${slot.day}: the jitter moves its run past midnight ` +
+          `into day ${day}, which in a shorter month the runner finds on the 1st of the next, and ` +
+          `a cron schedule cannot say that (use a day from 1 to 27, or a smaller jitter)`,
+      };
+    }
+    const key = `${weekdays?.join(",")}|${day}`;
+    const group = byDays.get(key) ?? { times: [], weekdays, day };
+    group.times.push(shifted % 1440);
+    byDays.set(key, group);
+  }
+  const schedules = [...byDays.values()].flatMap((group) => timesMapping(group.times, group));
+  schedules.sort((a, b) => firstMinuteOfDay(a.fields) - firstMinuteOfDay(b.fields));
+  return {
+    kind: "cron",
+    schedules: schedules.map((schedule) => ({
+      ...schedule,
+      part: schedules.length === 1
+        ? null
+        : pad(schedule.fields.hour![0]!) + pad(schedule.fields.minute[0]!),
+    })),
+  };
+}
+
 function steps(first: number, last: number, step: number): number[] {
   const values: number[] = [];
   for (let value = first; value <= last; value += step) values.push(value);
@@ -116,13 +203,17 @@ function steps(first: number, last: number, step: number): number[] {
 }
 
 /**
- * `at` times as few expressions as say them exactly: the times that share a minute share an
- * expression's hour list, and minutes with the same hours share one expression (`0,30 9,17`).
+ * Times of the same days as few expressions as say them exactly: the times that share a minute
+ * share an expression's hour list, and minutes with the same hours share one expression
+ * (`0,30 9,17`).
  */
-function atMapping(times: string[], weekdays: number[] | null): CronMapping {
+function timesMapping(
+  times: number[],
+  days: { weekdays: number[] | null; day: number | null },
+): CronSchedule[] {
   const hoursByMinute = new Map<number, number[]>();
   for (const time of times) {
-    const [hour, minute] = time.split(":").map(Number) as [number, number];
+    const [hour, minute] = [Math.floor(time / 60), time % 60];
     hoursByMinute.set(minute, [...hoursByMinute.get(minute) ?? [], hour]);
   }
   const minutesByHours = new Map<string, { minutes: number[]; hours: number[] }>();
@@ -132,23 +223,25 @@ function atMapping(times: string[], weekdays: number[] | null): CronMapping {
     group.minutes.push(minute);
     minutesByHours.set(hours.join(","), group);
   }
-  const dayOfWeek = weekdays === null ? null : weekdays.map(cronWeekday).sort((a, b) => a - b);
-  const groups = [...minutesByHours.values()].map(({ minutes, hours }) => ({
-    minute: minutes.sort((a, b) => a - b),
-    hour: hours,
-  })).sort((a, b) => firstMinuteOfDay(a) - firstMinuteOfDay(b));
-  return {
-    kind: "cron",
-    schedules: groups.map((group) => ({
-      fields: { ...ANY, ...group, dayOfWeek },
-      utc: false,
-      part: groups.length === 1 ? null : pad(group.hour[0]!) + pad(group.minute[0]!),
-    })),
-  };
+  const dayOfWeek = days.weekdays === null
+    ? null
+    : days.weekdays.map(cronWeekday).sort((a, b) => a - b);
+  const dayOfMonth = days.day === null ? null : [days.day];
+  return [...minutesByHours.values()].map(({ minutes, hours }) => ({
+    fields: {
+      ...ANY,
+      minute: minutes.sort((a, b) => a - b),
+      hour: hours,
+      dayOfMonth,
+      dayOfWeek,
+    },
+    utc: false,
+    part: null,
+  }));
 }
 
-function firstMinuteOfDay(group: { minute: number[]; hour: number[] }): number {
-  return group.hour[0]! * 60 + group.minute[0]!;
+function firstMinuteOfDay(fields: CronFields): number {
+  return fields.hour![0]! * 60 + fields.minute[0]!;
 }
 
 function pad(value: number): string {

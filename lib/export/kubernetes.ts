@@ -33,7 +33,7 @@ import {
   largestClockChange,
   zoneOffsets,
 } from "./clock_changes.ts";
-import { type CronSchedule, cronSchedules } from "./cron_expression.ts";
+import { clusterOffset, type CronSchedule, jobCronSchedules } from "./cron_expression.ts";
 import { cronJobBases, cronJobName } from "./names.ts";
 import type { ZoneOffsets } from "./zone_offsets.ts";
 import {
@@ -204,7 +204,7 @@ function planJobs(
   const problems: Problem[] = [];
   const plans: JobPlan[] = [];
   for (const job of jobs) {
-    const mapping = cronSchedules(job.schedule);
+    const mapping = jobCronSchedules(job);
     const files = found.get(job.name)!;
     problems.push(...files.problems.map(({ field, message }) => place(job.name, field, message)));
     if (mapping.kind === "unmappable") {
@@ -214,6 +214,7 @@ function planJobs(
     const schedules = mapping.kind === "cron" ? mapping.schedules : null;
     const notes = files.notes.map((note) => `jobs.${job.name}: ${note}`);
     const base = bases.get(job.name)!;
+    if (!job.enabled && schedules !== null) notes.push(pausedNote(job, base, schedules));
     if (schedules === null) {
       const name = cronJobName(base, null);
       notes.push(
@@ -227,12 +228,19 @@ function planJobs(
   return plans;
 }
 
+/** What a paused job's suspended CronJobs need to run on their schedule. */
+function pausedNote(job: Job, base: string, schedules: CronSchedule[]): string {
+  const names = schedules.map((schedule) => cronJobName(base, schedule.part)).join(", ");
+  return `jobs.${job.name} is paused (enabled: false): its CronJob ${names} is suspended; ` +
+    `kubectl patch cronjob NAME -p '{"spec":{"suspend":false}}' resumes it`;
+}
+
 /** The CronJobs of one job: one per cron expression, one suspended for an unscheduled job. */
 function cronJobsOf(plan: JobPlan, context: Context): { job: Job; manifest: Manifest }[] {
   const { job, base, schedules } = plan;
   const annotations: Record<string, string> = {
     "teleclaude.ai/job": job.name,
-    "teleclaude.ai/schedule": describeSchedule(job.schedule),
+    "teleclaude.ai/schedule": describeSchedule(job.schedule) + jitterWords(job),
     "teleclaude.ai/config": context.configFile,
     ...(job.type === "agent"
       ? { "teleclaude.ai/spec": specDocPath(job.spec) }
@@ -247,9 +255,15 @@ function cronJobsOf(plan: JobPlan, context: Context): { job: Job; manifest: Mani
   }));
 }
 
+/** The schedule annotation's note of a jitter: the offset the CronJobs run at. */
+function jitterWords(job: Job): string {
+  const offset = clusterOffset(job);
+  return offset === null ? "" : ` +${offset}m (jitter ${job.jitterMinutes}m)`;
+}
+
 /** The parts of a job's CronJob names: one per cron expression (null: a single CronJob). */
 function partsOf(job: Job): (string | null)[] {
-  const mapping = cronSchedules(job.schedule);
+  const mapping = jobCronSchedules(job);
   return mapping.kind === "cron" ? mapping.schedules.map((schedule) => schedule.part) : [null];
 }
 

@@ -137,7 +137,10 @@ export function clusterTimeZone(
   return name;
 }
 
-/** The CronJob that runs `job` on one of its schedules (null: suspended, for an unscheduled job). */
+/**
+ * The CronJob that runs `job` on one of its schedules (null: an unscheduled job's); suspended
+ * for an unscheduled or a paused job.
+ */
 export function cronJobManifest(
   job: Job,
   base: string,
@@ -153,7 +156,8 @@ export function cronJobManifest(
     // The runner's lock: a job never overlaps itself.
     concurrencyPolicy: "Forbid",
   };
-  if (schedule === null) spec.suspend = true;
+  // Unscheduled, or paused (`enabled: false`): it runs only when a person starts it.
+  if (schedule === null || !job.enabled) spec.suspend = true;
   // A missed firing (controller down, the previous run still going) still starts once, until
   // the next firing: the longest gap between firings, and the zone's largest clock change.
   const change = schedule?.utc ? 0 : context.clockChangeMinutes;

@@ -74,6 +74,16 @@ export interface RunFacts {
   now: number;
   /** For a usage limit: when the agent may run again. */
   deferredUntil: string | null;
+  /** Where the run stands among its job's retries (`run/retry.ts`); absent: a lone run. */
+  attempt?: AttemptFacts;
+}
+
+/** A run among its job's retries: what decides whether its failure, or success, is told. */
+export interface AttemptFacts {
+  /** It failed, another attempt follows, and the job hears only of the last (`retry.tell`). */
+  holdFailure: boolean;
+  /** A retry was scheduled when it started: the failure before it may not have been told. */
+  retryPending: boolean;
 }
 
 /** A job's failure streak: failures in a row, when it began, and its last notification. */
@@ -146,7 +156,7 @@ export function runEvent(
 ): { event: CronEvent | null; notified?: Notified } {
   const wants = jobSettings(job, settings);
   if (wants === null) return { event: null };
-  const kind = eventKind(result, before, wants.on);
+  const kind = eventKind(result, before, wants.on, facts.attempt);
   if (kind === null) return { event: null };
   if (kind === "job.failed") {
     if (!failureIsNews(before, facts, wants.repeatMs)) return { event: null };
@@ -161,11 +171,12 @@ export function runEvent(
 }
 
 /**
- * Whether a failure is news now: not told yet in this streak, or last told `repeat` ago. This is
- * where a failure that will be retried is held back, so that it is told once its last attempt
- * failed (issue 20).
+ * Whether a failure is news now: not told yet in this streak, or last told `repeat` ago; and
+ * never a failed attempt that will be tried again (`retry`): that is told once its last attempt
+ * failed, unless the job asks to hear of the first (`retry.tell: first`).
  */
 function failureIsNews(before: Streak, facts: RunFacts, repeatMs: number): boolean {
+  if (facts.attempt?.holdFailure) return false;
   const lastTold = before.notified ? Date.parse(before.notified.at) : null;
   return lastTold === null || facts.now - lastTold >= repeatMs;
 }
@@ -196,9 +207,16 @@ function failureEvent(
   };
 }
 
-function eventKind(result: JobResult, before: Streak, on: NotifyOn[]): EventKind | null {
+function eventKind(
+  result: JobResult,
+  before: Streak,
+  on: NotifyOn[],
+  attempt: AttemptFacts | undefined,
+): EventKind | null {
   if (result.outcome === "success") {
-    if (before.failures > 0) return on.includes("recovery") ? "job.recovered" : null;
+    // A success after failed attempts nobody was told of is no recovery.
+    const untold = attempt?.retryPending === true && before.notified === null;
+    if (before.failures > 0 && !untold) return on.includes("recovery") ? "job.recovered" : null;
     return on.includes("success") ? "job.succeeded" : null;
   }
   if (result.outcome === "usage_limit") return on.includes("deferred") ? "job.deferred" : null;

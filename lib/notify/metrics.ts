@@ -5,7 +5,7 @@
  * (README.md ("Metrics for monitoring")). Rendering is pure; writing replaces the file atomically.
  */
 
-import type { Config } from "../config/job.ts";
+import type { Config, Job } from "../config/job.ts";
 import { dirname } from "../posix_path.ts";
 import { atomicWrite, ensurePrivateDir, storeFailure, tempPath } from "../store/fs.ts";
 import {
@@ -29,7 +29,12 @@ const JOB_LABEL = "cron_job";
  * without the closing brace of its labels (`name{cron_job="x"`): a family adds its own labels.
  * Rendering runs on every tick with a metrics file, cold: strings only, no objects per sample.
  */
-type JobSamples = (lines: string[], series: string, entry: JobState | undefined) => void;
+type JobSamples = (
+  lines: string[],
+  series: string,
+  entry: JobState | undefined,
+  job: Job,
+) => void;
 
 /** The per-job families: name, type, help, and how one job's entry gives its samples. */
 const JOB_FAMILIES: { name: string; type: "gauge" | "counter"; help: string; of: JobSamples }[] = [
@@ -76,6 +81,24 @@ const JOB_FAMILIES: { name: string; type: "gauge" | "counter"; help: string; of:
     type: "gauge",
     help: "Runs of the job that did not succeed since its last success (usage limits not counted).",
     of: (lines, series, entry) => void lines.push(`${series}} ${entry?.failures ?? 0}`),
+  },
+  {
+    name: "teleclaude_cron_job_retries_total",
+    type: "counter",
+    help: "Runs of the job that were retries of a failed attempt.",
+    of: (lines, series, entry) => void lines.push(`${series}} ${entry?.retries ?? 0}`),
+  },
+  {
+    name: "teleclaude_cron_job_retry_due_timestamp_seconds",
+    type: "gauge",
+    help: "When the job's next attempt after a failed one is due (Unix time); no sample when none.",
+    of: (lines, series, entry) => timestampSample(lines, series, entry?.retry?.at),
+  },
+  {
+    name: "teleclaude_cron_job_paused",
+    type: "gauge",
+    help: "1 when the job is paused (enabled: false) and no tick runs it, else 0.",
+    of: (lines, series, _entry, job) => void lines.push(`${series}} ${job.enabled ? 0 : 1}`),
   },
 ];
 
@@ -138,12 +161,13 @@ export function renderMetrics(config: Config, state: CronState, tickAt: number):
     `${tick} ${tickAt / 1000}`,
   ]);
   const jobs = config.jobs.map((job) => ({
+    job,
     label: `{${JOB_LABEL}="${escapeLabelValue(job.name)}"`,
     entry: jobEntry(state, job.name),
   }));
   for (const { name, type, help, of } of JOB_FAMILIES) {
     const lines: string[] = [];
-    for (const job of jobs) of(lines, `${name}${job.label}`, job.entry);
+    for (const job of jobs) of(lines, `${name}${job.label}`, job.entry, job.job);
     family(out, name, type, help, lines);
   }
   const deferred = "teleclaude_cron_agent_deferred_until_timestamp_seconds";

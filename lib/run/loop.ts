@@ -10,15 +10,22 @@ import type { Logger } from "../log.ts";
 import type { RunnerPaths } from "../paths.ts";
 import { join } from "../posix_path.ts";
 import { describeSchedule, describeSpan } from "../schedule.ts";
-import { deferredUntil } from "../select.ts";
+import { attemptOf, deferredUntil } from "../select.ts";
 import { StoreError } from "../errors.ts";
 import { isDiskFull, openForAppend, pathKind, storeFailure, writeAllSync } from "../store/fs.ts";
 import { appendHistory } from "../store/history.ts";
-import { type CronState, jobEntry, lastRunOf, saveState } from "../store/state.ts";
+import { type CronState, entryOf, jobEntry, lastRunOf, saveState } from "../store/state.ts";
 import { executeJob, type JobContext } from "./execute.ts";
 import { announce, contextFor, queueEvent } from "../notify/notify.ts";
-import { type CronEvent, runEvent, type Streak, streakOf } from "../notify/events.ts";
-import { entryOf, historyEntry, MAX_DEFERRAL_MS, recordResult } from "./record.ts";
+import {
+  type CronEvent,
+  runEvent,
+  type RunFacts,
+  type Streak,
+  streakOf,
+} from "../notify/events.ts";
+import { historyEntry, MAX_DEFERRAL_MS, recordResult } from "./record.ts";
+import { type Attempt, attemptAfter, attemptFacts, inSeries } from "./retry.ts";
 import { type JobResult, jobResult } from "../process/result.ts";
 import { LOGS_KEPT, newRunLog, pruneRunLogs } from "./run_logs.ts";
 
@@ -76,7 +83,8 @@ export async function runJobs(
     if (options.stop.aborted) break;
     // Checked per job, not up front: a usage limit hit by one job holds back the next ones.
     if (isDeferred(job, state, clock(), options)) continue;
-    const result = await runOne(job, state, options, clock);
+    const attempt = attemptOf(job, state, clock(), options);
+    const result = await runOne(job, state, options, clock, attempt);
     summary.ran++;
     if (result.outcome !== "success") summary.failed++;
   }
@@ -87,11 +95,13 @@ export async function runJobs(
 function logDue(due: Job[], state: CronState, now: number, options: RunnerOptions): void {
   for (const job of due) {
     const lastRun = lastRunOf(state, job.name);
+    const attempt = attemptOf(job, state, now, options);
     options.log.info("job_due", {
       job: job.name,
       schedule: describeSchedule(job.schedule),
       last_run: lastRun === null ? "never" : `${describeSpan(now - lastRun)} ago`,
       forced: options.force || undefined,
+      retry: attempt > 1 ? `${attempt} of ${job.retry.attempts}` : undefined,
     });
   }
 }
@@ -115,6 +125,7 @@ async function runOne(
   state: CronState,
   options: RunnerOptions,
   clock: () => number,
+  attempt: number,
 ): Promise<JobResult> {
   const { paths, log } = options;
   const started = clock();
@@ -127,7 +138,7 @@ async function runOne(
     const failure = storeFailure(join(paths.logs, job.name), error);
     if (!(failure instanceof StoreError)) throw failure;
     const result = jobResult({ error: `not started: its run log ${failure.message}` });
-    await recordRun(job, state, startedIso, null, result, options, clock);
+    await recordRun(job, state, { startedIso, attempt }, null, result, options, clock);
     return result;
   }
   log.info("job_started", { job: job.name, type: job.type, log: logPath });
@@ -146,7 +157,7 @@ async function runOne(
       error: error instanceof Error ? error.stack : String(error),
     });
   }
-  await recordRun(job, state, startedIso, logPath, result, options, clock);
+  await recordRun(job, state, { startedIso, attempt }, logPath, result, options, clock);
   return result;
 }
 
@@ -157,13 +168,14 @@ async function runOne(
 async function recordRun(
   job: Job,
   state: CronState,
-  startedIso: string,
+  run: { startedIso: string; attempt: number },
   logPath: string | null,
   result: JobResult,
   options: RunnerOptions,
   clock: () => number,
 ): Promise<void> {
   const { paths, log } = options;
+  const { startedIso } = run;
   const now = clock();
   if (result.resetsAt !== null && result.resetsAt > now + MAX_DEFERRAL_MS) {
     log.warn("usage_reset_capped", {
@@ -174,14 +186,17 @@ async function recordRun(
     });
   }
   const before = streakOf(jobEntry(state, job.name));
-  recordResult(state, job, startedIso, logPath, result, now);
+  const retryPending = jobEntry(state, job.name)?.retry !== undefined;
+  const times = { started: Date.parse(startedIso), finished: now, forced: options.force };
+  const attempt = attemptAfter(job, run.attempt, result, times, options);
+  recordResult(state, job, startedIso, logPath, result, now, attempt);
   const finishedIso = new Date(clock()).toISOString();
   const told = tellRun(
     job,
     before,
     state,
     result,
-    { startedIso, finishedIso, logPath, now },
+    { startedIso, finishedIso, logPath, now, attempt: attemptFacts(job, attempt, retryPending) },
     options,
   );
   // Queued before the state says it was told: a runner killed in between tells it twice, not never.
@@ -192,9 +207,13 @@ async function recordRun(
     log,
     "history_not_written",
     paths.history,
-    () => appendHistory(paths.history, historyEntry(job, startedIso, finishedIso, logPath, result)),
+    () =>
+      appendHistory(
+        paths.history,
+        historyEntry(job, startedIso, finishedIso, logPath, result, attempt),
+      ),
   );
-  logFinished(job, logPath, result, log);
+  logFinished(job, logPath, result, attempt, log);
   if (told) await announce(told, context!, queued);
   const maxLog = job.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
   const dir = join(paths.logs, job.name);
@@ -210,7 +229,7 @@ function tellRun(
   before: Streak,
   state: CronState,
   result: JobResult,
-  run: { startedIso: string; finishedIso: string; logPath: string | null; now: number },
+  run: Pick<RunFacts, "startedIso" | "finishedIso" | "logPath" | "now" | "attempt">,
   options: RunnerOptions,
 ): CronEvent | null {
   const entry = entryOf(state, job.name);
@@ -317,7 +336,13 @@ function jobContext(
   };
 }
 
-function logFinished(job: Job, logPath: string | null, result: JobResult, log: Logger): void {
+function logFinished(
+  job: Job,
+  logPath: string | null,
+  result: JobResult,
+  attempt: Attempt,
+  log: Logger,
+): void {
   const fields = {
     job: job.name,
     status: result.outcome,
@@ -329,6 +354,8 @@ function logFinished(job: Job, logPath: string | null, result: JobResult, log: L
     items: result.itemsProcessed ?? undefined,
     log: logPath ?? undefined,
     log_problem: result.logProblem ?? undefined,
+    attempt: inSeries(attempt) ? `${attempt.number} of ${attempt.of}` : undefined,
+    retry_at: attempt.next ? new Date(attempt.next.at).toISOString() : undefined,
   };
   if (result.outcome === "success") {
     log.info("job_finished", fields);

@@ -7,7 +7,7 @@ import type { Config, Job } from "../config/job.ts";
 import type { Logger } from "../log.ts";
 import type { RunnerPaths } from "../paths.ts";
 import { appendHistory, type HistoryEntry } from "../store/history.ts";
-import { type CronState, jobEntry, type JobState, nameMap } from "../store/state.ts";
+import { type CronState, entryOf, type JobState, nameMap } from "../store/state.ts";
 import {
   groupAlive,
   isJobGroup,
@@ -17,23 +17,12 @@ import {
 } from "../process/process_group.ts";
 import { type CronEvent, runEvent, streakOf } from "../notify/events.ts";
 import { type JobResult, jobResult } from "../process/result.ts";
+import { type Attempt, inSeries, LONE_ATTEMPT } from "./retry.ts";
 
-/** A job's entry in the state, created empty the first time. */
-export function entryOf(state: CronState, name: string): JobState {
-  const existing = jobEntry(state, name);
-  if (existing) return existing;
-  const entry: JobState = { last_run: null, last_status: "never", last_error: null };
-  // Defined, not assigned: a job named __proto__ must become an entry, not a prototype.
-  Object.defineProperty(state.jobs, name, {
-    value: entry,
-    enumerable: true,
-    writable: true,
-    configurable: true,
-  });
-  return entry;
-}
-
-/** Writes a finished run into the state (in memory). */
+/**
+ * Writes a finished run into the state (in memory): what every run records, then the transition
+ * its outcome makes (`completeRun`, `failRun`), then its agent's usage-limit back-off.
+ */
 export function recordResult(
   state: CronState,
   job: Job,
@@ -41,9 +30,11 @@ export function recordResult(
   logPath: string | null,
   result: JobResult,
   now: number,
+  attempt: Attempt = LONE_ATTEMPT,
 ): void {
   const entry = entryOf(state, job.name);
   delete entry.running;
+  delete entry.first_seen;
   Object.assign(entry, {
     last_run: startedIso,
     last_status: result.outcome === "success" ? "success" : "failed",
@@ -57,21 +48,43 @@ export function recordResult(
   });
   const runs = entry.runs ??= {};
   runs[result.outcome] = (runs[result.outcome] ?? 0) + 1;
-  if (result.outcome === "success") {
-    entry.last_success = startedIso;
-    entry.failures = 0;
-    delete entry.notified;
-    delete entry.first_failure;
-  } else if (result.outcome !== "usage_limit") {
-    // A state from before first_failure was kept starts its streak's incident here.
-    if (!entry.failures || entry.first_failure === undefined) entry.first_failure = startedIso;
-    entry.failures = (entry.failures ?? 0) + 1;
-  }
+  if (attempt.number > 1) entry.retries = (entry.retries ?? 0) + 1;
+  if (result.outcome === "success") completeRun(entry, startedIso);
+  else failRun(entry, result, startedIso, attempt);
   if (job.type === "agent") {
     entry.report_path = result.reportPath;
     if (Object.keys(result.usage).length) entry.usage = usageOf(result);
     updateBackoff(state, job.agent, result, now);
   }
+}
+
+/** A success: the streak of failures ends, and any retry with it. */
+function completeRun(entry: JobState, startedIso: string): void {
+  entry.last_success = startedIso;
+  entry.failures = 0;
+  delete entry.notified;
+  delete entry.first_failure;
+  delete entry.retry;
+}
+
+/**
+ * A failure: it counts in the streak (a usage limit does not: not the job's fault), the streak's
+ * first failure names its incident (`notify/events.ts`), and it writes when its next attempt is
+ * due, when `run/retry.ts` gave it one; a later tick runs that.
+ */
+function failRun(
+  entry: JobState,
+  result: JobResult,
+  startedIso: string,
+  attempt: Attempt,
+): void {
+  if (result.outcome !== "usage_limit") {
+    // The streak's incident is named by its first failure (a state from before: from here).
+    if (!entry.failures || entry.first_failure === undefined) entry.first_failure = startedIso;
+    entry.failures = (entry.failures ?? 0) + 1;
+  }
+  if (attempt.next === null) delete entry.retry;
+  else entry.retry = { attempt: attempt.next.attempt, at: new Date(attempt.next.at).toISOString() };
 }
 
 /**
@@ -103,13 +116,14 @@ export function usageBackoffMs(attempt: number): number {
   return Math.min(15 * 60_000 * 2 ** Math.max(0, attempt - 1), 4 * 3600_000);
 }
 
-/** The history line of a finished run. */
+/** The history line of a finished run; one of a series of attempts is marked as such. */
 export function historyEntry(
   job: Job,
   startedIso: string,
   finishedIso: string,
   logPath: string | null,
   result: JobResult,
+  attempt: Attempt = LONE_ATTEMPT,
 ): HistoryEntry {
   return {
     job: job.name,
@@ -124,6 +138,8 @@ export function historyEntry(
     log_path: logPath,
     ...(job.type === "agent" ? { report_path: result.reportPath } : {}),
     ...(Object.keys(result.usage).length ? { usage: usageOf(result) } : {}),
+    ...(inSeries(attempt) ? { attempt: attempt.number, attempts: attempt.of } : {}),
+    ...(attempt.next ? { retry_at: new Date(attempt.next.at).toISOString() } : {}),
   };
 }
 

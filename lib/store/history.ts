@@ -23,6 +23,11 @@ export interface HistoryEntry {
   log_path: string | null;
   report_path?: string | null;
   usage?: Record<string, number>;
+  /** For a run of a series of attempts (a retry, or a failure retried): which one, of how many. */
+  attempt?: number;
+  attempts?: number;
+  /** When the next attempt is due, if one was scheduled. */
+  retry_at?: string;
 }
 
 /** Rotate when the file passes this size. */
@@ -87,7 +92,9 @@ export function historyEntry(line: string): HistoryEntry | null {
     (entry.exit_code === null || Number.isSafeInteger(entry.exit_code)) &&
     (entry.error === null || typeof entry.error === "string") &&
     (entry.log_path === null || typeof entry.log_path === "string") &&
-    (entry.agent === undefined || typeof entry.agent === "string");
+    (entry.agent === undefined || typeof entry.agent === "string") &&
+    [entry.attempt, entry.attempts].every((n) => n === undefined || Number.isSafeInteger(n)) &&
+    (entry.retry_at === undefined || parseTimestamp(entry.retry_at) !== null);
   return ok ? entry as unknown as HistoryEntry : null;
 }
 

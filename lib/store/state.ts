@@ -64,7 +64,22 @@ export interface JobState {
   notified?: Notified;
   /** When the current failure streak's first run started: its incident's id is made of it. */
   first_failure?: string;
+  /** The next attempt of a failed run, when one is scheduled (`run/retry.ts`). */
+  retry?: PendingRetry;
+  /** Runs that were retries of a failed attempt, ever (the metrics' counter). */
+  retries?: number;
+  /**
+   * When the runner first saw the job, for a clock-time job that has not run yet: it waits for
+   * its first slot after this (`select.ts`).
+   */
+  first_seen?: string;
   [extra: string]: unknown;
+}
+
+/** A retry that is due: attempt `attempt` (2 for the first retry) from `at` on. */
+export interface PendingRetry {
+  attempt: number;
+  at: string;
 }
 
 /** A notification told, so a failing job is told again only after `repeat`. */
@@ -135,6 +150,21 @@ export function jobEntry(state: CronState, job: string): JobState | undefined {
   return Object.hasOwn(state.jobs, job) ? state.jobs[job] : undefined;
 }
 
+/** A job's entry in the state, created empty the first time. */
+export function entryOf(state: CronState, name: string): JobState {
+  const existing = jobEntry(state, name);
+  if (existing) return existing;
+  const entry: JobState = { last_run: null, last_status: "never", last_error: null };
+  // Defined, not assigned: a job named __proto__ must become an entry, not a prototype.
+  Object.defineProperty(state.jobs, name, {
+    value: entry,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+  return entry;
+}
+
 /** The start of a job's last run as epoch milliseconds, or null. */
 export function lastRunOf(state: CronState, job: string): number | null {
   return parseTimestamp(jobEntry(state, job)?.last_run);
@@ -182,7 +212,15 @@ function fieldProblem(field: string, value: unknown): string | null {
           (value.escalation_id === undefined || typeof value.escalation_id === "string")
         ? null
         : "a notification record";
+    case "retry":
+      return isObject(value) && parseTimestamp(value.at) !== null && isCount(value.attempt) &&
+          (value.attempt as number) >= 2
+        ? null
+        : "a retry record";
+    case "retries":
+      return isCount(value) ? null : "a count";
     case "first_failure":
+    case "first_seen":
       return parseTimestamp(value) !== null ? null : "a timestamp";
     default:
       return value === null || typeof value === "string" ? null : "a string or null";
@@ -204,6 +242,9 @@ const CHECKED = new Set([
   "runs",
   "notified",
   "first_failure",
+  "retry",
+  "retries",
+  "first_seen",
   ...TEXT_FIELDS,
 ]);
 

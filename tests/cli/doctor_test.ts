@@ -314,3 +314,28 @@ Deno.test("--doctor warns of an outbox larger than any the runner writes", async
   assert.equal(check?.status, "warn");
   assert.match(check!.detail, /is larger than any outbox the runner writes/);
 });
+
+Deno.test("--doctor lists the paused jobs, as information, not a failure", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(
+    sandbox,
+    "jobs:\n  nightly: { script: /bin/true, enabled: false }\n  sync: { script: /bin/true }\n" +
+      "  backup: { script: /bin/true, enabled: false }\n",
+  );
+  const checks = await runDoctor({
+    configPath: sandbox.config,
+    paths: runnerPaths(sandbox.home),
+    os: "linux",
+    path: `${sandbox.bin}:/usr/bin:/bin`,
+    toolPath: `${sandbox.bin}:/usr/bin:/bin`,
+    socketPath: sandbox.socket,
+    env: {},
+    desktop: NO_DESKTOP,
+  });
+  assert.deepEqual(byName(checks)["paused jobs"], [{
+    name: "paused jobs",
+    status: "info",
+    detail:
+      "nightly, backup: enabled: false, so no tick runs them (--force --job NAME runs one now)",
+  }]);
+});

@@ -29,7 +29,10 @@ Deno.test("--logs given a path never reads outside the logs folder", async () =>
 
 Deno.test("--logs names the jobs that have logs for a job that has none, and counts in the singular", async () => {
   await using sandbox = await makeSandbox();
-  await writeConfig(sandbox, "jobs:\n  a: { script: /bin/true }\n  b: { script: /bin/true }\n");
+  await writeConfig(
+    sandbox,
+    "jobs:\n  a: { script: /bin/true, when: { every: 1d } }\n  b: { script: /bin/true, when: { every: 1d } }\n",
+  );
   assert.equal((await runCli(sandbox, [])).code, 0);
   const unknown = await runCli(sandbox, ["--logs", "nosuch"]);
   assert.equal(unknown.code, 2);

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { dueReason, listRows } from "../../lib/cli/views.ts";
-import type { Job } from "../../lib/config/job.ts";
-import { describeSchedule, describeSpan } from "../../lib/schedule.ts";
+import { DEFAULT_SCRIPT_RETRY, type Job, type ScriptJob } from "../../lib/config/job.ts";
+import { describeSchedule, describeSpan, jitterOffset } from "../../lib/schedule.ts";
+import { scriptJob } from "../helpers/jobs.ts";
 
 const NOW = Date.parse("2026-11-26T10:00:00Z");
 
@@ -30,18 +31,7 @@ Deno.test("describeSpan() rounds for reading", () => {
 });
 
 Deno.test("dueReason() and listRows() explain a job's state", () => {
-  const job: Job = {
-    name: "nightly",
-    type: "script",
-    command: ["x"],
-    discovered: false,
-    schedule: { kind: "every", minutes: 10 },
-    timeoutSeconds: 60,
-    idleTimeoutSeconds: 0,
-    maxLogBytes: null,
-    computers: null,
-    notify: null,
-  };
+  const job = scriptJob("nightly", { kind: "every", minutes: 10 }, { command: ["x"] });
   const state = {
     jobs: {
       nightly: {
@@ -67,13 +57,97 @@ Deno.test("dueReason() and listRows() explain a job's state", () => {
     schedule: "every 10m",
     agent: null,
     computers: null,
+    enabled: true,
+    jitter_offset_minutes: null,
     last_run: "2026-11-26T09:57:00.000Z",
     last_status: "failed",
     outcome: "timed_out",
     last_error: "timed out after 60s",
     next_due: "2026-11-26T10:06:30.000Z",
     start_problem: null,
+    retry: null,
     timeout_seconds: 60,
     flags: ["timed out"],
   });
 });
+
+const script = (name: string, schedule: Job["schedule"], more: Partial<ScriptJob> = {}) =>
+  scriptJob(name, schedule, { retry: { ...DEFAULT_SCRIPT_RETRY, attempts: 3 }, ...more });
+
+Deno.test("--list and --dry-run say when a retry comes, and why", () => {
+  const job = script("nightly", { kind: "at", times: ["03:00"], weekdays: null });
+  const retryAt = Date.parse("2026-11-26T10:20:00Z");
+  const state = {
+    jobs: {
+      nightly: {
+        last_run: new Date(NOW - 15 * 60_000).toISOString(),
+        last_status: "failed" as const,
+        last_error: "529 Overloaded",
+        outcome: "unavailable" as const,
+        failures: 1,
+        retry: { attempt: 2, at: new Date(retryAt).toISOString() },
+      },
+    },
+  };
+  const [row] = listRows([job], state, NOW, "UTC");
+  assert.equal(row!.next_due, "2026-11-26T10:20:00.000Z");
+  assert.deepEqual(row!.retry, { attempt: 2, of: 3, at: "2026-11-26T10:20:00.000Z" });
+  assert.deepEqual(row!.flags, ["unavailable", "retry 2 of 3 at 10:20"]);
+  assert.equal(
+    dueReason(job, state, NOW, "UTC", false),
+    "nightly: last run 15 min ago, at 03:00: retry 2 of 3 (unavailable is retried) due in 20 min",
+  );
+  assert.equal(
+    dueReason(job, state, retryAt + 60_000, "UTC", false),
+    "nightly: last run 36 min ago, at 03:00: due now: retry 2 of 3 (unavailable is retried)",
+  );
+});
+
+Deno.test("--list and --dry-run show a paused job as paused, never due", () => {
+  const job = script("held", { kind: "every", minutes: 10 }, { enabled: false });
+  const [row] = listRows([job], { jobs: {} }, NOW, "UTC");
+  assert.deepEqual([row!.enabled, row!.next_due, row!.flags], [false, null, [
+    "paused (enabled: false)",
+  ]]);
+  assert.equal(
+    dueReason(job, { jobs: {} }, NOW, "UTC", false),
+    "held: paused (enabled: false): no tick runs it (run it with --force --job=held)",
+  );
+  assert.equal(
+    dueReason(job, { jobs: {} }, NOW, "UTC", true),
+    "held: never ran, every 10m: would run (forced; paused)",
+  );
+});
+
+Deno.test("--list and --dry-run show a new clock-time job's first run, and a jittered one's real time", () => {
+  const job = script("briefing", { kind: "at", times: ["08:00", "20:00"], weekdays: null });
+  const [row] = listRows([job], { jobs: {} }, NOW, "UTC");
+  assert.equal(row!.next_due, "2026-11-26T20:00:00.000Z");
+  assert.deepEqual(row!.flags, ["first run at 2026-11-26 20:00"]);
+  assert.equal(
+    dueReason(job, { jobs: {} }, NOW, "UTC", false),
+    "briefing: never ran, at 08:00,20:00: first run in 10 h: a new job waits for its first " +
+      "slot (--force --job=briefing runs it now)",
+  );
+  // Seen by a tick yesterday: its 08:00 slot has come since, so it is due.
+  const seen = { jobs: { briefing: { ...NEVER, first_seen: "2026-11-25T12:00:00.000Z" } } };
+  assert.equal(listRows([job], seen, NOW, "UTC")[0]!.next_due, new Date(NOW).toISOString());
+  const jittered = { ...job, jitterMinutes: 30 };
+  const computer = () => "mini";
+  const offset = jitterOffset("briefing", "mini", 30)!;
+  const [shifted] = listRows([jittered], { jobs: {} }, NOW, "UTC", { computer });
+  assert.equal(shifted!.jitter_offset_minutes, offset);
+  assert.equal(shifted!.schedule, `at 08:00,20:00 +${offset}m`);
+  assert.equal(
+    Date.parse(shifted!.next_due!),
+    Date.parse("2026-11-26T20:00:00Z") + offset * 60_000,
+  );
+  assert.match(
+    dueReason(jittered, { jobs: {} }, NOW, "UTC", false, { computer }),
+    new RegExp(
+      `at 08:00,20:00 \\+${offset}m jitter: first run in 10 h( \\d+ min)? \\(2026-11-26 20:\\d\\d\\)`,
+    ),
+  );
+});
+
+const NEVER = { last_run: null, last_status: "never" as const, last_error: null };

@@ -42,8 +42,18 @@ jobs:
     maxLogBytes: null,
     computers: null,
     notify: null,
+    enabled: true,
+    jitterMinutes: 0,
+    // Script jobs are not retried unless their retry: says so.
+    retry: { attempts: 1, backoffMinutes: 10, on: ["unavailable", "idle"], tell: "last" },
   });
   assert.equal(b?.idleTimeoutSeconds, 600);
+  assert.deepEqual(b?.retry, {
+    attempts: 3,
+    backoffMinutes: 10,
+    on: ["unavailable", "idle"],
+    tell: "last",
+  });
   assert.deepEqual(b?.schedule, { kind: "at", times: ["09:00", "17:30"], weekdays: [0, 2] });
   assert.equal(b?.type, "agent");
   assert.ok(
@@ -215,6 +225,142 @@ Deno.test("parseConfig() reads agent overrides, and a model override enables a t
     claude: { binary: "/opt/claude", models: { deep: "opus-deep" } },
   });
   assert.ok(config.jobs[0]?.type === "agent" && config.jobs[0].thinkingMode === "deep");
+});
+
+Deno.test("parseConfig() reads enabled, jitter and retry, with their defaults", () => {
+  const config = parseConfig(
+    `cron:
+  jitter: 20m
+jobs:
+  agent: { job: a }
+  script: { script: x, when: { every: 1h } }
+  own: { script: x, jitter: 45m, enabled: false, retry: { on: [failed, timed_out], attempts: 5, backoff: 2h, tell: first } }
+  none: { job: a, jitter: 0, retry: false }
+  discovered_like: { job: a, when: { at: ["08:00", "08:30"] }, jitter: 0m }
+`,
+    source,
+  );
+  const byName = Object.fromEntries(config.jobs.map((job) => [job.name, job]));
+  // The runner-wide jitter is every job's that has none of its own; it is not kept in cron.
+  assert.deepEqual(
+    config.jobs.map((job) => [job.name, job.enabled, job.jitterMinutes]),
+    [
+      ["agent", true, 20],
+      ["script", true, 20],
+      ["own", false, 45],
+      ["none", true, 0],
+      ["discovered_like", true, 0],
+    ],
+  );
+  assert.equal("jitterMinutes" in config.cron, false);
+  assert.deepEqual(byName.agent!.retry, {
+    attempts: 3,
+    backoffMinutes: 10,
+    on: ["unavailable", "idle"],
+    tell: "last",
+  });
+  assert.equal(byName.script!.retry.attempts, 1);
+  assert.deepEqual(byName.own!.retry, {
+    attempts: 5,
+    backoffMinutes: 120,
+    on: ["failed", "timed_out"],
+    tell: "first",
+  });
+  assert.equal(byName.none!.retry.attempts, 1);
+});
+
+Deno.test("parseConfig() names the place of each bad enabled, jitter and retry", async (t) => {
+  const cases: [string, string, RegExp][] = [
+    [
+      "enabled not a boolean",
+      "jobs:\n  n:\n    script: x\n    enabled: no\n",
+      /^teleclaude\.yml:4:14: jobs\.n\.enabled: must be a boolean, got "no"$/,
+    ],
+    [
+      "bad jitter",
+      "jobs:\n  n:\n    script: x\n    jitter: 10x\n",
+      /:4:13: jobs\.n\.jitter: "10x" is not a duration \(use 10m, 2h, or 0 for none\)$/,
+    ],
+    [
+      "jitter without a unit",
+      "jobs:\n  n:\n    script: x\n    jitter: 10\n",
+      /jobs\.n\.jitter: 10 is not a duration/,
+    ],
+    [
+      "jitter not less than the period",
+      "jobs:\n  n:\n    script: x\n    when: { every: 10m }\n    jitter: 10m\n",
+      /:5:13: jobs\.n\.jitter: "10m" is not less than the job's period \(every 10m: 10m between runs\)/,
+    ],
+    [
+      "jitter past the gap between two at times",
+      'jobs:\n  n:\n    script: x\n    when: { at: ["08:00", "09:00"] }\n    jitter: 2h\n',
+      /jobs\.n\.jitter: "2h" is not less than the job's period \(at 08:00,09:00: 1h between runs\)/,
+    ],
+    [
+      "the runner's jitter not less than a job's period",
+      "cron:\n  jitter: 30m\njobs:\n  poll:\n    script: x\n    when: { every: 15m }\n",
+      /:4:3: jobs\.poll: cron\.jitter 30m is not less than this job's period \(every 15m: 15m between runs\): give the job a jitter of its own \(jitter: 0 for none\)/,
+    ],
+    [
+      "bad cron jitter",
+      "cron:\n  jitter: soon\njobs: {}\n",
+      /:2:11: cron\.jitter: "soon" is not a duration/,
+    ],
+    [
+      "attempts too few",
+      "jobs:\n  n:\n    job: n\n    retry: { attempts: 0 }\n",
+      /:4:24: jobs\.n\.retry\.attempts: 0 is too small \(minimum 1\)/,
+    ],
+    [
+      "attempts too many",
+      "jobs:\n  n:\n    job: n\n    retry: { attempts: 11 }\n",
+      /jobs\.n\.retry\.attempts: 11 is too large \(maximum 10\)/,
+    ],
+    [
+      "bad backoff",
+      "jobs:\n  n:\n    job: n\n    retry: { backoff: 10 minutes }\n",
+      /:4:23: jobs\.n\.retry\.backoff: "10 minutes" is not a duration from 1m to 1d/,
+    ],
+    [
+      "backoff too long",
+      "jobs:\n  n:\n    job: n\n    retry: { backoff: 2d }\n",
+      /jobs\.n\.retry\.backoff: "2d" is not a duration from 1m to 1d/,
+    ],
+    [
+      "a usage limit is never retried",
+      "jobs:\n  n:\n    job: n\n    retry: { on: [unavailable, usage_limit] }\n",
+      /:4:32: jobs\.n\.retry\.on\.1: usage_limit is never retried: a usage limit defers the agent's jobs until its reset instead/,
+    ],
+    [
+      "auth is never retried",
+      "jobs:\n  n:\n    job: n\n    retry: { on: [auth] }\n",
+      /jobs\.n\.retry\.on\.0: auth is never retried: no retry helps until a person logs in/,
+    ],
+    [
+      "an unknown outcome",
+      "jobs:\n  n:\n    job: n\n    retry: { on: [flaky] }\n",
+      /jobs\.n\.retry\.on\.0: "flaky" is not one of unavailable, idle, failed, timed_out/,
+    ],
+    [
+      "an unknown retry key",
+      "jobs:\n  n:\n    job: n\n    retry: { tries: 3 }\n",
+      /jobs\.n\.retry\.tries: unknown key \(allowed: attempts, backoff, on, tell\)/,
+    ],
+    [
+      "bad tell",
+      "jobs:\n  n:\n    job: n\n    retry: { tell: every }\n",
+      /jobs\.n\.retry\.tell: "every" is not one of first, last/,
+    ],
+  ];
+  for (const [name, yaml, expected] of cases) {
+    await t.step(name, () => {
+      const problems = problemsOf(yaml);
+      assert.ok(
+        problems.some((line) => expected.test(line)),
+        `${problems.join("\n")}\n  does not match ${expected}`,
+      );
+    });
+  }
 });
 
 Deno.test("splitCommand() splits on blanks and keeps quoted words whole", () => {

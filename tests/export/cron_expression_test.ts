@@ -106,11 +106,17 @@ Deno.test("longestGapMinutes() is the longest wait between firings, weekends and
  * The runner's runs of a job whose ticks land on every due instant: from a first run at `first`,
  * each next one where nextDue() says.
  */
-function runnerRuns(schedule: Schedule, zone: string, first: number, to = TO): number[] {
+function runnerRuns(
+  schedule: Schedule,
+  zone: string,
+  first: number,
+  to = TO,
+  offset: number | null = null,
+): number[] {
   const runs = [first];
   while (true) {
     const last = runs.at(-1)!;
-    const next = nextDue(schedule, last, last, zone);
+    const next = nextDue(schedule, last, last, zone, offset);
     assert.ok(next !== null && next > last, `nextDue() after ${new Date(last).toISOString()}`);
     if (next >= to) return runs;
     runs.push(next);
@@ -118,8 +124,13 @@ function runnerRuns(schedule: Schedule, zone: string, first: number, to = TO): n
 }
 
 /** The cron instants of every CronJob of a zoned schedule, merged. */
-function cronRuns(schedule: Schedule, zone: string, to = TO): number[] {
-  return expressions(cronSchedules(schedule))
+function cronRuns(
+  schedule: Schedule,
+  zone: string,
+  to = TO,
+  offset: number | null = null,
+): number[] {
+  return expressions(cronSchedules(schedule, offset))
     .flatMap(({ expression }) => cronInstants(expression, zone, FROM, to))
     .sort((a, b) => a - b);
 }
@@ -258,4 +269,62 @@ Deno.test("why intervals use UTC: in a DST zone a two-hourly expression fires an
   };
   assert.deepEqual([...gaps("Europe/Amsterdam")].sort(), [1, 2, 3]);
   assert.deepEqual([...gaps("Etc/UTC")], [2]);
+});
+
+Deno.test("a jittered schedule's cron expressions fire exactly when nextDue() runs it at its offset, for a year", async (t) => {
+  const cases: [Schedule, number, string[]][] = [
+    [at(["09:00", "17:30"], [0, 1, 2, 3, 4]), 7, ["7 9 * * 1-5", "37 17 * * 1-5"]],
+    // Past midnight: Sunday's 23:45 runs on Monday.
+    [at(["23:45"], [6]), 30, ["15 0 * * 1"]],
+    [at(["08:00", "23:50"], [2]), 20, ["10 0 * * 4", "20 8 * * 3"]],
+    [{ kind: "daily", hour: 23 }, 59, ["59 23 * * *"]],
+    [{ kind: "daily", hour: 22 }, 100, ["40 23 * * *"]],
+    [{ kind: "weekly", weekday: 6, hour: 23 }, 90, ["30 0 * * 1"]],
+    [{ kind: "monthly", day: 27, hour: 23 }, 120, ["0 1 28 * *"]],
+    [{ kind: "monthly", day: 1, hour: 0 }, 45, ["45 0 1 * *"]],
+  ];
+  for (const zone of ZONES) {
+    for (const [schedule, offset, expected] of cases) {
+      await t.step(`${JSON.stringify(schedule)} +${offset}m in ${zone}`, () => {
+        const found = expressions(cronSchedules(schedule, offset));
+        assert.deepEqual(found.map((item) => item.expression), expected);
+        const cron = cronRuns(schedule, zone, TO, offset);
+        assert.ok(cron.length >= 12, `${cron.length} firings`);
+        assert.deepEqual(iso(runnerRuns(schedule, zone, cron[0]!, TO, offset)), iso(cron));
+      });
+    }
+  }
+});
+
+Deno.test("a jittered every fires on its interval's UTC grid at the offset, where nextDue() runs it", async (t) => {
+  const cases: [number, number, string][] = [
+    [15, 7, "7,22,37,52 * * * *"],
+    [60, 25, "25 * * * *"],
+    [120, 50, "50 */2 * * *"],
+    [360, 130, "10 2,8,14,20 * * *"],
+    [1440, 90, "30 1 * * *"],
+  ];
+  for (const [minutes, offset, expected] of cases) {
+    await t.step(`every ${minutes}m +${offset}m`, () => {
+      const schedule: Schedule = { kind: "every", minutes };
+      const { expression, utc } = expressions(cronSchedules(schedule, offset))[0]!;
+      assert.deepEqual([expression, utc], [expected, true]);
+      const to = FROM + 31 * DAY;
+      const cron = cronInstants(expression, "Etc/UTC", FROM, to);
+      assert.equal(cron.length, (to - FROM) / (minutes * MINUTE));
+      for (let index = 1; index < cron.length; index++) {
+        const [previous, current] = [cron[index - 1]!, cron[index]!];
+        assert.equal(nextDue(schedule, previous, previous, "Europe/Amsterdam", offset), current);
+      }
+    });
+  }
+});
+
+Deno.test("a jitter that carries a monthly day past 28 is refused, as the day itself would be", () => {
+  const mapping = cronSchedules({ kind: "monthly", day: 28, hour: 23 }, 90);
+  assert.equal(mapping.kind, "unmappable");
+  const { field, reason } = mapping as Extract<CronMapping, { kind: "unmappable" }>;
+  assert.equal(field, "jitter");
+  assert.match(reason, /past midnight into day 29/);
+  assert.equal(cronSchedules({ kind: "monthly", day: 28, hour: 22 }, 90).kind, "cron");
 });

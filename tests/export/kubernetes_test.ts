@@ -6,6 +6,8 @@ import { loadConfig } from "../../lib/config/load.ts";
 import { parseConfig } from "../../lib/config/parse.ts";
 import { ConfigError, UsageError } from "../../lib/errors.ts";
 import { exportKubernetes, type KubernetesOptions } from "../../lib/export/kubernetes.ts";
+import { jitterOffset } from "../../lib/schedule.ts";
+import { cronInstants } from "../helpers/cron.ts";
 import {
   configOf,
   cronJobs,
@@ -526,4 +528,49 @@ Deno.test("a CronJob's args name its job as --job=NAME, which parses back to tha
       force: true,
     })),
   );
+});
+
+Deno.test("a paused job is a suspended CronJob on its schedule; a jittered one fires at the job name's offset", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(
+    sandbox,
+    `cron:
+  jitter: 30m
+jobs:
+  held: { script: jobs/a.sh, when: { at: "04:00" }, enabled: false, jitter: 0 }
+  spread: { script: jobs/a.sh, when: { at: "03:00" } }
+  poll: { script: jobs/a.sh, when: { every: 15m }, jitter: 10m }
+`,
+  );
+  await writeFile(join(sandbox.project, "jobs/a.sh"), "#!/bin/sh\n", true);
+  const { documents, notes } = await exported(sandbox);
+  for (const document of documents) assert.deepEqual(manifestProblems(document), []);
+  const all = cronJobs(documents);
+  const held = all.get("held")!;
+  assert.deepEqual([held.spec.schedule, held.spec.suspend], ["0 4 * * *", true]);
+  assert.ok(
+    notes.some((note) =>
+      note.startsWith("jobs.held is paused (enabled: false): its CronJob held is suspended")
+    ),
+  );
+  // The cluster is one more computer: its offset is the job name's own, the same every export.
+  const spread = jitterOffset("spread", "", 30)!;
+  assert.equal(all.get("spread")!.spec.schedule, `${spread} 3 * * *`);
+  assert.equal(all.get("spread")!.spec.suspend, undefined);
+  assert.equal(
+    all.get("spread")!.metadata.annotations["teleclaude.ai/schedule"],
+    `at 03:00 +${spread}m (jitter 30m)`,
+  );
+  const poll = jitterOffset("poll", "", 10)!;
+  const firings = cronInstants(
+    all.get("poll")!.spec.schedule,
+    "Etc/UTC",
+    OPTIONS.now,
+    OPTIONS.now + 3600_000,
+  );
+  assert.deepEqual(
+    firings.map((instant) => new Date(instant).getUTCMinutes()),
+    [poll, poll + 15, poll + 30, poll + 45],
+  );
+  assert.equal(all.get("poll")!.spec.timeZone, "Etc/UTC");
 });

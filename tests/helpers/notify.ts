@@ -13,6 +13,7 @@ import type { JobResult } from "../../lib/process/result.ts";
 import type { RunSummary } from "../../lib/run/loop.ts";
 import type { OutboxEntry } from "../../lib/store/outbox.ts";
 import { type Sandbox, writeConfig, writeFile } from "./sandbox.ts";
+import * as jobs from "./jobs.ts";
 
 /** The sandbox's outbox file. */
 export const outboxOf = (sandbox: Sandbox): string =>
@@ -58,18 +59,7 @@ export async function reportingJob(
 
 /** A script job as the config makes it: every 10 minutes, under the runner's notify settings. */
 export function scriptJob(name = "nightly", notify: Job["notify"] = null): Job {
-  return {
-    name,
-    type: "script",
-    command: ["/bin/false"],
-    discovered: false,
-    schedule: { kind: "every", minutes: 10 },
-    timeoutSeconds: 60,
-    idleTimeoutSeconds: 0,
-    maxLogBytes: null,
-    computers: null,
-    notify,
-  };
+  return jobs.scriptJob(name, { kind: "every", minutes: 10 }, { command: ["/bin/false"], notify });
 }
 
 /** An event of `kind` about `job`, decided at `at`, as the runner makes one. */

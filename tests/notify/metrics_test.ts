@@ -179,6 +179,9 @@ const LAST_OUTCOME = "teleclaude_cron_job_last_outcome";
 const RUNS = "teleclaude_cron_job_runs_total";
 const FAILURES = "teleclaude_cron_job_consecutive_failures";
 const DEFERRED = "teleclaude_cron_agent_deferred_until_timestamp_seconds";
+const RETRIES = "teleclaude_cron_job_retries_total";
+const RETRY_DUE = "teleclaude_cron_job_retry_due_timestamp_seconds";
+const PAUSED = "teleclaude_cron_job_paused";
 
 /** Epoch seconds of a state timestamp. */
 const seconds = (iso: string | null | undefined) => Date.parse(iso!) / 1000;
@@ -268,7 +271,7 @@ Deno.test("renderMetrics() outcomes and counts, read by a Prometheus parser, are
     assert.equal(valueOf(families, FAILURES, { cron_job: "nightly" }), 2);
     assert.equal(valueOf(families, FAILURES, { cron_job: "digest" }), 0);
   });
-  await t.step("every family has its HELP and TYPE; only runs is a counter", () => {
+  await t.step("every family has its HELP and TYPE; only runs and retries are counters", () => {
     assert.deepEqual([...families.keys()], [
       TICK,
       LAST_RUN,
@@ -277,13 +280,48 @@ Deno.test("renderMetrics() outcomes and counts, read by a Prometheus parser, are
       LAST_OUTCOME,
       RUNS,
       FAILURES,
+      RETRIES,
+      PAUSED,
       DEFERRED,
     ]);
     for (const [name, family] of families) {
       assert.ok(family.help.length > 0, name);
-      assert.equal(family.type, name === RUNS ? "COUNTER" : "GAUGE", name);
+      assert.equal(family.type, name === RUNS || name === RETRIES ? "COUNTER" : "GAUGE", name);
     }
   });
+});
+
+Deno.test("renderMetrics() counts retries, says when the next attempt is due and which jobs are paused", () => {
+  const config = configFor(`jobs:
+  nightly: { job: nightly_report, when: { at: "03:00" } }
+  held: { script: jobs/held.sh, enabled: false }
+`);
+  const nightly = jobNamed(config, "nightly");
+  const state = emptyState();
+  const unavailable = jobResult({ outcome: "unavailable", error: "529 Overloaded" });
+  const retryAt = T0 + 11 * 60_000;
+  const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
+  recordResult(state, nightly, at(0), null, unavailable, T0 + 60_000, {
+    number: 1,
+    of: 3,
+    next: { attempt: 2, at: retryAt },
+  });
+  let families = decode(renderMetrics(config, state, T0 + 2 * 60_000));
+  assert.equal(valueOf(families, RETRIES, { cron_job: "nightly" }), 0);
+  assert.equal(valueOf(families, RETRY_DUE, { cron_job: "nightly" }), retryAt / 1000);
+  assert.deepEqual(jobsIn(families, RETRY_DUE), ["nightly"]);
+  assert.equal(valueOf(families, PAUSED, { cron_job: "nightly" }), 0);
+  assert.equal(valueOf(families, PAUSED, { cron_job: "held" }), 1);
+  // The retry succeeds: counted, and nothing is due any more.
+  recordResult(state, nightly, at(11), null, jobResult({ outcome: "success" }), retryAt, {
+    number: 2,
+    of: 3,
+    next: null,
+  });
+  families = decode(renderMetrics(config, state, T0 + 12 * 60_000));
+  assert.equal(valueOf(families, RETRIES, { cron_job: "nightly" }), 1);
+  assert.equal(families.get(RETRIES)!.type, "COUNTER");
+  assert.equal(families.has(RETRY_DUE), false);
 });
 
 Deno.test("renderMetrics() leaves out removed jobs, and a never-run job's times", () => {
@@ -295,7 +333,7 @@ Deno.test("renderMetrics() leaves out removed jobs, and a never-run job's times"
     if (name === TICK || name === DEFERRED) continue;
     assert.ok(!jobsIn(families, name).includes("retired"), `${name} has no removed job`);
     const neverRan = family.samples.filter((sample) => sample.labels.cron_job === "never_ran");
-    if (name === RUNS || name === FAILURES) {
+    if (name === RUNS || name === FAILURES || name === RETRIES || name === PAUSED) {
       assert.ok(neverRan.length > 0 && neverRan.every((sample) => sample.value === 0), name);
     } else {
       assert.deepEqual(neverRan, [], `${name} has no sample of a job that never ran`);
@@ -309,7 +347,7 @@ Deno.test("renderMetrics() of an empty state: the tick, and zeros for each confi
   const config = configFor(CONFIG_YAML);
   const text = renderMetrics(config, emptyState(), T0);
   const families = decode(text);
-  assert.deepEqual([...families.keys()], [TICK, RUNS, FAILURES]);
+  assert.deepEqual([...families.keys()], [TICK, RUNS, FAILURES, RETRIES, PAUSED]);
   assert.equal(families.get(RUNS)!.samples.length, config.jobs.length * OUTCOMES.length);
   // A family without samples is left out whole, HELP and TYPE included.
   assert.doesNotMatch(text, /last_success/);
@@ -432,6 +470,20 @@ Deno.test({
     await t.step("a realistic state", async () => {
       const checked = await promtoolCheck(renderMetrics(config, realisticState(config), T0));
       assert.deepEqual(checked, { code: 0, output: "" });
+    });
+    await t.step("a retry pending, retries counted, a paused job", async () => {
+      const state = realisticState(config);
+      const nightly = jobNamed(config, "nightly");
+      const failed = jobResult({ outcome: "unavailable", error: "529" });
+      recordResult(state, nightly, new Date(T0).toISOString(), null, failed, T0, {
+        number: 2,
+        of: 3,
+        next: { attempt: 3, at: T0 + 20 * 60_000 },
+      });
+      const paused = { ...config, jobs: config.jobs.map((job) => ({ ...job, enabled: false })) };
+      const text = renderMetrics(paused, state, T0);
+      assert.match(text, /teleclaude_cron_job_retry_due_timestamp_seconds\{cron_job="nightly"\}/);
+      assert.deepEqual(await promtoolCheck(text), { code: 0, output: "" });
     });
     await t.step("a label with a quote, a backslash and a newline", async () => {
       const state = emptyState();

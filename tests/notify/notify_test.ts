@@ -233,7 +233,7 @@ Deno.test("every channel gets hostile text intact, and none of it ever runs", as
   await writeConfig(
     sandbox,
     "cron:\n  notify: { desktop: true, command: [./tell.sh] }\n" +
-      "jobs:\n  evil: { script: jobs/evil.sh }\n",
+      "jobs:\n  evil: { script: jobs/evil.sh, when: { every: 1d } }\n",
   );
   await reportingJob(sandbox, "evil", { success: false, message: hostile });
   await using daemon = startFakeDaemon(sandbox.socket, "healthy");
@@ -274,8 +274,8 @@ Deno.test("a notification command that hangs is stopped at 30 s once per tick; t
   await writeConfig(
     sandbox,
     "cron:\n  notify: { daemon: false, command: [./hang.sh] }\njobs:\n" +
-      "  first: { script: jobs/fail.sh }\n  second: { script: jobs/fail.sh }\n" +
-      "  third: { script: jobs/mark.sh }\n",
+      "  first: { script: jobs/fail.sh, when: { every: 1d } }\n  second: { script: jobs/fail.sh, when: { every: 1d } }\n" +
+      "  third: { script: jobs/mark.sh, when: { every: 1d } }\n",
   );
   await writeFile(join(sandbox.project, "jobs/fail.sh"), "#!/bin/sh\nexit 1\n", true);
   await writeFile(join(sandbox.project, "jobs/mark.sh"), "#!/bin/sh\ndate +%s > ran\n", true);
@@ -439,7 +439,7 @@ Deno.test("a tick that finds a long job running still writes the metrics' last t
   await using sandbox = await makeSandbox();
   await writeConfig(
     sandbox,
-    "cron:\n  metrics_file: ~/.teleclaude/metrics/cron.prom\njobs:\n  long: { script: jobs/long.sh }\n",
+    "cron:\n  metrics_file: ~/.teleclaude/metrics/cron.prom\njobs:\n  long: { script: jobs/long.sh, when: { every: 1d } }\n",
   );
   const release = join(sandbox.dir, "release");
   await writeFile(
@@ -564,7 +564,7 @@ Deno.test("a script's own message is told beside its errors (issue 21, item 16)"
   await writeConfig(
     sandbox,
     "cron:\n  notify: { desktop: false, daemon: false, command: [./tell.sh] }\n" +
-      "jobs:\n  feeds: { script: jobs/feeds.sh }\n",
+      "jobs:\n  feeds: { script: jobs/feeds.sh, when: { every: 1d } }\n",
   );
   await reportingJob(sandbox, "feeds", {
     success: false,

@@ -66,7 +66,7 @@ Deno.test("an error of any size is bounded in the state, every event and the com
   const received = await recordingCommand(sandbox);
   await writeConfig(
     sandbox,
-    "cron:\n  notify: { desktop: false, command: [./tell.sh] }\njobs:\n  big: { script: jobs/big.sh }\n",
+    "cron:\n  notify: { desktop: false, command: [./tell.sh] }\njobs:\n  big: { script: jobs/big.sh, when: { every: 1d } }\n",
   );
   // A 60 KB result line, as a hostile run's script printed.
   const report = { success: false, message: "import failed", errors: ["e".repeat(60_000)] };
@@ -250,7 +250,7 @@ Deno.test("a desktop notice whose text holds a NUL is shown, the NUL written \\0
   await using sandbox = await makeSandbox();
   await writeConfig(
     sandbox,
-    "cron:\n  notify: { desktop: true, daemon: false }\njobs:\n  nul: { script: jobs/nul.sh }\n",
+    "cron:\n  notify: { desktop: true, daemon: false }\njobs:\n  nul: { script: jobs/nul.sh, when: { every: 1d } }\n",
   );
   await reportingJob(sandbox, "nul", { success: false, message: "bad\u0000byte" });
   const result = await runCli(sandbox, [], { DBUS_SESSION_BUS_ADDRESS: "unix:path=/nowhere" });
@@ -265,7 +265,7 @@ Deno.test("with no daemon running a tick logs one line naming the socket and the
   await writeConfig(
     sandbox,
     "cron:\n  notify: { desktop: false }\njobs:\n" +
-      "  a: { script: jobs/fail.sh }\n  b: { script: jobs/fail.sh }\n  c: { script: jobs/fail.sh }\n",
+      "  a: { script: jobs/fail.sh, when: { every: 1d } }\n  b: { script: jobs/fail.sh, when: { every: 1d } }\n  c: { script: jobs/fail.sh, when: { every: 1d } }\n",
   );
   await writeFile(join(sandbox.project, "jobs/fail.sh"), "#!/bin/sh\nexit 1\n", true);
   const result = await runCli(sandbox, []);
@@ -280,7 +280,7 @@ Deno.test("a tick's sending of what waits has a time budget: the due job starts 
   await using sandbox = await makeSandbox();
   await writeConfig(
     sandbox,
-    "cron:\n  notify: { desktop: false }\njobs:\n  due: { script: jobs/mark.sh }\n",
+    "cron:\n  notify: { desktop: false }\njobs:\n  due: { script: jobs/mark.sh, when: { every: 1d } }\n",
   );
   await writeFile(join(sandbox.project, "jobs/mark.sh"), "#!/bin/sh\ndate +%s > ran\n", true);
   const now = Date.now() - 60_000;
@@ -365,7 +365,7 @@ Deno.test({
     await using sandbox = await makeSandbox();
     await writeConfig(
       sandbox,
-      "cron:\n  notify: { desktop: false }\njobs:\n  flaky: { script: jobs/flaky.sh }\n",
+      "cron:\n  notify: { desktop: false }\njobs:\n  flaky: { script: jobs/flaky.sh, when: { every: 1d } }\n",
     );
     // Fails three times (a long tail each), then succeeds after filling the disk.
     await writeFile(

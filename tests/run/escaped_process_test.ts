@@ -33,7 +33,7 @@ Deno.test("a grandchild that calls setsid outlives its job's timeout, and no vie
   await writeFile(join(sandbox.project, "escape.ts"), ESCAPE);
   await writeConfig(
     sandbox,
-    `jobs:\n  escapes: { script: [${Deno.execPath()}, run, -A, escape.ts], timeout: 2 }\n`,
+    `jobs:\n  escapes: { script: [${Deno.execPath()}, run, -A, escape.ts], timeout: 2, when: { every: 1d } }\n`,
   );
   let pid: number | null = null;
   try {

@@ -35,7 +35,7 @@ async function tick(sandbox: Sandbox, code: number, env: Record<string, string> 
 
 Deno.test("a spec folder that is a file fails the job with the spec doc named, and no stack", async () => {
   await using sandbox = await makeSandbox();
-  await writeConfig(sandbox, "jobs:\n  j: { job: s }\n");
+  await writeConfig(sandbox, "jobs:\n  j: { job: s, when: { every: 1d } }\n");
   await writeFile(join(sandbox.project, "docs/project/spec"), "not a folder\n");
   await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 0 });
   const { entry } = await tick(sandbox, 1);
@@ -50,7 +50,7 @@ Deno.test("a spec folder that is a file fails the job with the spec doc named, a
 
 Deno.test("a run reports folder that is a file leaves a successful agent run a success, and says so", async () => {
   await using sandbox = await makeSandbox();
-  await writeConfig(sandbox, "jobs:\n  j: { job: s }\n", ["s"]);
+  await writeConfig(sandbox, "jobs:\n  j: { job: s, when: { every: 1d } }\n", ["s"]);
   await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 0 });
   const runs = join(sandbox.home, ".teleclaude/jobs/j/runs");
   await writeFile(runs, "not a folder\n");
@@ -65,7 +65,11 @@ Deno.test("a run reports folder that is a file leaves a successful agent run a s
 
 Deno.test("~/.teleclaude/agents a link fails a capped gemini job as not started, writing nothing through it", async () => {
   await using sandbox = await makeSandbox();
-  await writeConfig(sandbox, "jobs:\n  j: { job: s, agent: gemini, max_turns: 3 }\n", ["s"]);
+  await writeConfig(
+    sandbox,
+    "jobs:\n  j: { job: s, agent: gemini, max_turns: 3, when: { every: 1d } }\n",
+    ["s"],
+  );
   await writeFakeAgent(sandbox.bin, "gemini", { kind: "exit", code: 0 });
   const elsewhere = join(sandbox.dir, "elsewhere");
   await Deno.mkdir(elsewhere);
@@ -82,7 +86,11 @@ Deno.test("~/.teleclaude/agents a link fails a capped gemini job as not started,
 
 Deno.test("GEMINI_CLI_SYSTEM_SETTINGS_PATH naming a FIFO fails a capped gemini job at once, naming it", async () => {
   await using sandbox = await makeSandbox();
-  await writeConfig(sandbox, "jobs:\n  j: { job: s, agent: gemini, max_turns: 3 }\n", ["s"]);
+  await writeConfig(
+    sandbox,
+    "jobs:\n  j: { job: s, agent: gemini, max_turns: 3, when: { every: 1d } }\n",
+    ["s"],
+  );
   await writeFakeAgent(sandbox.bin, "gemini", { kind: "exit", code: 0 });
   const fifo = join(sandbox.dir, "system-settings.json");
   assert.ok((await new Deno.Command("mkfifo", { args: [fifo] }).output()).success);

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { runDueJobs } from "../../lib/cli/tick.ts";
-import { type Config, DEFAULT_NOTIFY, type Job } from "../../lib/config/job.ts";
+import type { Job } from "../../lib/config/job.ts";
 import type { Logger } from "../../lib/log.ts";
 import { runnerPaths } from "../../lib/paths.ts";
 import type { JobContext } from "../../lib/run/execute.ts";
@@ -10,20 +10,10 @@ import type { RunnerOptions } from "../../lib/run/loop.ts";
 import { type JobResult, jobResult } from "../../lib/process/result.ts";
 import { readHistory } from "../../lib/store/history.ts";
 import { readState, saveState } from "../../lib/store/state.ts";
+import { scriptJob, testConfig } from "../helpers/jobs.ts";
 import { makeSandbox } from "../helpers/sandbox.ts";
 
-const every = (name: string, minutes = 10): Job => ({
-  name,
-  type: "script",
-  command: ["/bin/true"],
-  discovered: false,
-  schedule: { kind: "every", minutes },
-  timeoutSeconds: 60,
-  idleTimeoutSeconds: 0,
-  maxLogBytes: null,
-  computers: null,
-  notify: null,
-});
+const every = (name: string, minutes = 10): Job => scriptJob(name, { kind: "every", minutes });
 
 const result = (overrides: Partial<JobResult> = {}) =>
   jobResult({ outcome: "success", exitCode: 0, ...overrides });
@@ -47,17 +37,8 @@ function options(
   jobs: Job[],
   overrides: Partial<RunnerOptions> = {},
 ): RunnerOptions {
-  const config: Config = {
-    file: `${home}/teleclaude.yml`,
-    displayName: "teleclaude.yml",
-    dir: home,
-    jobs,
-    agents: {},
-    cron: { notify: { ...DEFAULT_NOTIFY, desktop: false, daemon: false }, metricsFile: null },
-    warnings: [],
-  };
   return {
-    config,
+    config: testConfig(home, jobs),
     paths: runnerPaths(home),
     force: false,
     only: null,

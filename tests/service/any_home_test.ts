@@ -66,7 +66,7 @@ Deno.test("a tick under a HOME with a comma stops with exit 2 naming it, not 70"
 Deno.test("a daemon socket path with a comma stops the tick before any agent job fails on it", async () => {
   await using sandbox = await makeSandbox();
   const socket = join(sandbox.dir, "api,1.sock");
-  await writeConfig(sandbox, "jobs:\n  j: { job: j, role: member }\n", ["j"]);
+  await writeConfig(sandbox, "jobs:\n  j: { job: j, role: member, when: { every: 1d } }\n", ["j"]);
   await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 0 });
   const result = await tickWithOldFlags(sandbox, { TELECLAUDE_API_SOCKET: socket }, []);
   assert.equal(result.code, 2, result.stderr);
@@ -118,7 +118,7 @@ Deno.test("every other printable character in HOME and the socket path works: st
   const socket = join(short, `s${odd}.sock`);
   await Deno.mkdir(home);
   await using _daemon = startFakeDaemon(socket, "healthy");
-  await writeConfig(sandbox, "jobs:\n  j: { job: j, role: member }\n", ["j"]);
+  await writeConfig(sandbox, "jobs:\n  j: { job: j, role: member, when: { every: 1d } }\n", ["j"]);
   await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 0 });
   const env = { ...sandbox.env, HOME: home, TELECLAUDE_API_SOCKET: socket };
   const tick = await runProgram(

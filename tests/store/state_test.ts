@@ -161,3 +161,41 @@ Deno.test("job names that are also names of Object.prototype are names like any 
     assert.equal(lastRunOf(empty, name), null, name);
   }
 });
+
+Deno.test("parseState() checks the retry, retries and first_seen fields as it checks the others", () => {
+  const good = {
+    last_run: "2026-11-26T03:00:03Z",
+    last_status: "failed",
+    last_error: "529",
+    retry: { attempt: 2, at: "2026-11-26T03:11:03Z" },
+    retries: 4,
+  };
+  const { state, problems } = parseState(JSON.stringify({
+    jobs: {
+      good,
+      seen: {
+        last_run: null,
+        last_status: "never",
+        last_error: null,
+        first_seen: "2026-11-26T01:00:00Z",
+      },
+      bad: {
+        ...good,
+        retry: { attempt: 1, at: "2026-11-26T03:11:03Z" },
+        retries: -1,
+        first_seen: "yesterday",
+      },
+      torn: { ...good, retry: { attempt: 2 } },
+    },
+  }));
+  assert.deepEqual(state.jobs.good!.retry, good.retry);
+  assert.equal(state.jobs.good!.retries, 4);
+  assert.equal(state.jobs.seen!.first_seen, "2026-11-26T01:00:00Z");
+  assert.deepEqual(problems, [
+    'jobs.bad.retry: {"attempt":1,"at":"2026-11-26T03:11:03Z"} is not a retry record: dropped',
+    "jobs.bad.retries: -1 is not a count: dropped",
+    'jobs.bad.first_seen: "yesterday" is not a timestamp: dropped',
+    'jobs.torn.retry: {"attempt":2} is not a retry record: dropped',
+  ]);
+  assert.equal(state.jobs.bad!.retry, undefined);
+});

@@ -1,4 +1,4 @@
-/** The doctor on the config: it parses, its spec docs exist, its programs can be started. */
+/** The doctor on the config: it parses, its spec docs exist, its programs can be started, and which jobs are paused. */
 
 import { specDocPath } from "../../agents.ts";
 import type { Config } from "../../config/job.ts";
@@ -33,6 +33,7 @@ export async function checkConfig(context: DoctorContext, checks: Check[]): Prom
     for (const warning of config.warnings) {
       checks.push({ name: "config", status: "warn", detail: formatProblem(warning) });
     }
+    checkPaused(config, checks);
     return config;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
@@ -44,6 +45,19 @@ export async function checkConfig(context: DoctorContext, checks: Check[]): Prom
     });
     return null;
   }
+}
+
+/** Jobs paused with `enabled: false`: configured, listed, and never run by a tick. */
+function checkPaused(config: Config, checks: Check[]): void {
+  const paused = config.jobs.filter((job) => !job.enabled).map((job) => job.name);
+  if (paused.length === 0) return;
+  checks.push({
+    name: "paused jobs",
+    status: "info",
+    detail: `${paused.join(", ")}: enabled: false, so no tick runs ${
+      paused.length === 1 ? "it" : "them"
+    } (--force --job NAME runs one now)`,
+  });
 }
 
 export function checkSpecDocs(config: Config, checks: Check[]): void {

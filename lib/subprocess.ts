@@ -113,9 +113,19 @@ export function isExecutableFile(path: string): boolean {
     const info = Deno.statSync(path);
     return info.isFile && info.mode !== null && (info.mode & 0o111) !== 0;
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
-      return false;
-    }
+    if (isUnreachablePath(error)) return false;
     throw error;
   }
+}
+
+/**
+ * Whether a failed look at a path says only that nothing usable is there: missing, a file where
+ * a folder should be, not ours to see, a loop of links, a name too long. (A Deno permission
+ * error is a bug of the runner's flags, not a missing file: never this.)
+ */
+export function isUnreachablePath(error: unknown): boolean {
+  if (error instanceof Deno.errors.NotCapable) return false;
+  return error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory ||
+    error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.FilesystemLoop ||
+    (error as { code?: unknown } | null)?.code === "ENAMETOOLONG";
 }

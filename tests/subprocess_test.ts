@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { commandOutput } from "../lib/subprocess.ts";
-import { makeSandbox, writeFile } from "./helpers/sandbox.ts";
+import { commandOutput, findProgram, isExecutableFile } from "../lib/subprocess.ts";
+import { makeSandbox, readStateFile, runCli, writeConfig, writeFile } from "./helpers/sandbox.ts";
 
 Deno.test("commandOutput() finds a program on the given PATH and gives it only the given env", async () => {
   await using sandbox = await makeSandbox();
@@ -34,4 +34,41 @@ Deno.test("commandOutput() with a deadline stops waiting even when a grandchild 
   } finally {
     if (pid > 1) Deno.kill(pid, "SIGKILL");
   }
+});
+
+Deno.test("findProgram() takes a loop of links or an overlong name for no program, never a throw", async () => {
+  await using sandbox = await makeSandbox();
+  await Deno.symlink(join(sandbox.dir, "b"), join(sandbox.dir, "a"));
+  await Deno.symlink(join(sandbox.dir, "a"), join(sandbox.dir, "b"));
+  assert.equal(isExecutableFile(join(sandbox.dir, "a")), false);
+  assert.equal(isExecutableFile(join(sandbox.dir, "a", "claude")), false);
+  assert.equal(isExecutableFile(join(sandbox.dir, "x".repeat(5000))), false);
+  await writeFile(join(sandbox.bin, "tool"), "#!/bin/sh\n", true);
+  // A looping folder first on the PATH is passed over: the program after it is found.
+  assert.equal(
+    findProgram("tool", `${join(sandbox.dir, "a")}:${sandbox.bin}`),
+    join(sandbox.bin, "tool"),
+  );
+});
+
+Deno.test("an agent binary behind a loop of links fails its job by name, and the doctor says so", async () => {
+  await using sandbox = await makeSandbox();
+  const loop = join(sandbox.dir, "loop");
+  await Deno.symlink(`${loop}-2`, loop);
+  await Deno.symlink(loop, `${loop}-2`);
+  await writeConfig(
+    sandbox,
+    `agents: { claude: { binary: ${
+      JSON.stringify(loop)
+    } } }\njobs:\n  j: { job: s, when: { every: 1d } }\n`,
+    ["s"],
+  );
+  const run = await runCli(sandbox, []);
+  assert.equal(run.code, 1, run.stderr);
+  assert.doesNotMatch(run.stdout + run.stderr, /runner error|internal error|\n\s+at /);
+  const error = (await readStateFile(sandbox)).jobs.j!.last_error as string;
+  assert.ok(error.includes(loop), error);
+  const doctor = await runCli(sandbox, ["--doctor"]);
+  assert.equal(doctor.code, 1, doctor.stderr);
+  assert.doesNotMatch(doctor.stderr, /internal error/);
 });

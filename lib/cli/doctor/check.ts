@@ -2,7 +2,7 @@
 
 import type { Desktop } from "../../notify/channels.ts";
 import type { RunnerPaths } from "../../paths.ts";
-import { commandOutput } from "../../subprocess.ts";
+import { commandOutput, isUnreachablePath } from "../../subprocess.ts";
 
 /** One line of the checklist. */
 export interface Check {
@@ -43,9 +43,7 @@ export function isDirectory(path: string): boolean {
   try {
     return Deno.statSync(path).isDirectory;
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
-      return false;
-    }
+    if (isUnreachablePath(error)) return false;
     throw error;
   }
 }
@@ -55,9 +53,7 @@ export function exists(path: string): boolean {
     Deno.statSync(path);
     return true;
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
-      return false;
-    }
+    if (isUnreachablePath(error)) return false;
     throw error;
   }
 }

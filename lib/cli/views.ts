@@ -137,7 +137,9 @@ export async function showHistory(
   }
   if (skipped > 0) {
     print(
-      `warning: ${skipped} lines of ${paths.history} are not runs (torn or foreign): skipped`,
+      `warning: ${counted(skipped, "line")} of ${paths.history} ${
+        skipped === 1 ? "is not a run" : "are not runs"
+      } (torn or foreign): skipped`,
       "stderr",
     );
   }

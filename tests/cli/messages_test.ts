@@ -92,3 +92,14 @@ Deno.test("the doctor counts in the singular and gives its advice once, as the f
   assert.match(config.detail, /jobs\.a\.timeout: 0 is too small \(it must be more than 0\)$/);
   assert.equal(config.fix, `edit ${sandbox.config} where the message points`);
 });
+
+Deno.test("--history counts one line that is not a run in the singular", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, "jobs:\n  a: { script: /bin/true, when: { every: 1d } }\n");
+  assert.equal((await runCli(sandbox, [])).code, 0);
+  const history = join(sandbox.home, ".teleclaude/cron_history.jsonl");
+  await Deno.writeTextFile(history, "torn {\n", { append: true });
+  const result = await runCli(sandbox, ["--history"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /warning: 1 line of \S+cron_history\.jsonl is not a run \(torn/);
+});

@@ -58,6 +58,8 @@ export interface Scenario {
    * sandbox and stand-in (whose outage and call counts carry on): a job run again later.
    */
   then?: string[][];
+  /** Called before each invocation of `then`, with the sandbox (time passing, say). */
+  beforeThen?: (sandbox: Sandbox) => Promise<void>;
   /** The text of spec doc `x`. */
   spec?: string;
   agentOptions?: AgentOptions;
@@ -114,6 +116,7 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioRun> {
   });
   const results: BoundedCliResult[] = [];
   for (const args of [scenario.args ?? ["--force", "--job", "x"], ...scenario.then ?? []]) {
+    if (results.length > 0) await scenario.beforeThen?.(sandbox);
     results.push(await runCliBounded(sandbox, args, env, scenario.deadlineMs ?? 90_000));
   }
   const result = results.at(-1)!;

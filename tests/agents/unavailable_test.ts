@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import type { AgentName } from "../../lib/config/job.ts";
 import type { Patience } from "./harness.ts";
 import type { Outage } from "./stand_in/server.ts";
@@ -133,5 +134,49 @@ Deno.test({
     assert.ok(run.modelCalls.length >= 2, "gemini retried before it was stopped");
     const duration = entry.duration_ms as number;
     assert.ok(duration >= 12_000 && duration < 60_000, `${duration}`);
+  },
+});
+
+Deno.test({
+  name:
+    "claude overloaded on a scheduled run is retried by a later tick, succeeds, and nobody is told",
+  ignore,
+  async fn() {
+    // The first tick's run meets two 529s (one try, one retry of claude's own) and gives up:
+    // unavailable, and a retry is written for a minute later. Time passes between ticks the way
+    // it would (the retry's due time moved into the past, as a faked clock would have it), and
+    // the next plain tick, not a forced one, runs the second attempt, which gets through.
+    const run = await runScenario({
+      agent: "claude",
+      scenario: "success_tool",
+      outage: { status: 529, calls: 2 },
+      agentOptions: { patience: { retries: 1 } },
+      job: "timeout: 60, idle_timeout: 30, when: { every: 1d }, " +
+        "retry: { attempts: 3, backoff: 1m }",
+      args: [],
+      then: [[]],
+      beforeThen: async (sandbox) => {
+        const path = join(sandbox.home, ".teleclaude/cron_state.json");
+        const state = JSON.parse(await Deno.readTextFile(path));
+        const retry = state.jobs.x.retry as { attempt: number; at: string };
+        assert.equal(retry.attempt, 2, "the first attempt's failure wrote the second");
+        assert.ok(Date.parse(retry.at) > Date.now(), "due later, not slept on");
+        state.jobs.x.retry = { ...retry, at: new Date(Date.now() - 1000).toISOString() };
+        await Deno.writeTextFile(path, JSON.stringify(state));
+      },
+      daemon: "healthy",
+      read: ["report.md"],
+    });
+    assert.deepEqual(
+      run.history.map((entry) => [entry.status, entry.attempt ?? null]),
+      [["unavailable", 1], ["success", 2]],
+    );
+    assert.deepEqual(run.modelCalls.map((call) => call.status), [529, 529, 200, 200]);
+    assert.equal(run.files["report.md"]?.trim(), "done", "the retry did the work");
+    const entry = run.state.jobs.x!;
+    assert.equal(entry.outcome, "success");
+    assert.equal(entry.retry, undefined);
+    // A failed attempt another followed is not told, and its success is no recovery.
+    assert.deepEqual(run.daemonRequests.filter((line) => line.startsWith("POST")), []);
   },
 });

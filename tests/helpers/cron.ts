@@ -1,9 +1,12 @@
 /**
  * A cron evaluator for the tests, written apart from lib/ so the export's expressions are checked
  * by something that did not make them. It reads the five-field syntax Kubernetes takes (numbers,
- * `*`, `a-b`, `/n` steps, lists; day of week 0–7, 7 = Sunday), refuses anything else, and fires,
- * as Kubernetes' scheduler does, at every instant whose wall clock in the zone matches: a time
- * the clocks skip never fires, a time they repeat fires twice.
+ * `*`, `a-b`, `/n` steps, lists; day of week 0–7, 7 = Sunday), refuses anything else, and fires
+ * at every instant whose wall clock in the zone matches: a time the clocks skip never fires, a
+ * time they repeat fires twice. That is what the Kubernetes controller does in zones whose clocks
+ * change by whole hours at a time other than midnight; where they do not (Lord Howe's 30 minutes,
+ * Beirut's midnight, Chatham's 03:45) its cron library, robfig/cron v3, differs, and
+ * tests/export/robfig_test.ts runs that library itself.
  */
 
 /** Each field's allowed values, and whether the day fields were `*` (cron's day rule needs it). */

@@ -256,7 +256,11 @@ const noop: Config = {
   displayName: "noop.yml",
   dir: work,
   agents: {},
-  cron: { notify: { ...DEFAULT_NOTIFY, desktop: false, daemon: false }, metricsFile: null },
+  cron: {
+    notify: { ...DEFAULT_NOTIFY, desktop: false, daemon: false },
+    metricsFile: null,
+    budget: {},
+  },
   warnings: [],
   jobs: [{
     name: "noop",

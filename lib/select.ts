@@ -2,14 +2,16 @@
  * Which jobs run this tick: the selection rule in one place. A job runs when it is due by its
  * schedule, a retry of a failed attempt is due (`run/retry.ts` writes them), or a person forced
  * it; it is the one asked for (when one is), it is not paused (unless forced by name), it runs on
- * this computer (unless forced by name), and no usage limit holds its agent back (unless forced).
+ * this computer (unless forced by name), and neither a usage limit nor a budget reached holds its
+ * agent back (unless forced).
  * Pure functions of the jobs, the state and the time: the tick, the job loop, `--list` and
  * `--dry-run` all ask here.
  */
 
 import { runsOn, shortName } from "./computer.ts";
-import type { Job } from "./config/job.ts";
+import type { AgentName, Budget, Job } from "./config/job.ts";
 import { isClockTime, isDue, jitterOffset, nextDue } from "./schedule.ts";
+import { type BudgetHold, budgetHold } from "./spend.ts";
 import {
   CLOCK_SKEW_MS,
   type CronState,
@@ -22,7 +24,7 @@ import {
 
 /** What the person (or launchd) asked for. */
 export interface Selection {
-  /** Ignore schedules (and usage-limit deferrals). */
+  /** Ignore schedules (and deferrals: usage limits, budgets). */
   force: boolean;
   /** Only this job. */
   only: string | null;
@@ -42,8 +44,8 @@ export type DueBy = "schedule" | "retry" | "forced";
 
 /**
  * Why a job is to run now, or null when it is not: due (or forced), and the one asked for when
- * one is. Usage-limit deferral is asked separately (`deferredUntil`), job by job as the loop
- * reaches it, because a limit one job hits holds back the next ones.
+ * one is. Deferral (a usage limit, a budget) is asked separately (`deferralOf`), job by job as
+ * the loop reaches it, because a limit one job hits, or the cost it adds, holds back the next ones.
  */
 export function dueBy(job: Job, state: CronState, now: number, selection: Selection): DueBy | null {
   if (selection.only !== null && job.name !== selection.only) return null;
@@ -116,11 +118,35 @@ export function nextScheduled(
   return nextDue(job.schedule, from, now, timing.timeZone, offsetOf(job, timing.computer));
 }
 
-/** When a usage limit holds this job's agent back, the instant it may run again; else null. */
-export function deferredUntil(job: Job, state: CronState, now: number): number | null {
+/** Why an agent's jobs wait, and until when; a budget's hold says which ceiling. */
+export type Deferral =
+  | { reason: "usage limit"; until: number }
+  | { reason: "budget"; until: number; budget: BudgetHold };
+
+/** The budgets and the zone their days and months are counted in. */
+export interface Holds {
+  budget: Partial<Record<AgentName, Budget>>;
+  timeZone: string;
+}
+
+/**
+ * What holds this job's agent back now, if anything: a usage limit until its reset, or a budget
+ * reached until its period ends (`spend.ts`); when both do, the one that holds longer. A person's
+ * `--force` is the caller's to honour.
+ */
+export function deferralOf(
+  job: Job,
+  state: CronState,
+  now: number,
+  holds: Holds,
+): Deferral | null {
   if (job.type !== "agent") return null;
-  const until = parseTimestamp(state.agent_backoff?.[job.agent]?.until);
-  return until !== null && until > now ? until : null;
+  const limit = parseTimestamp(state.agent_backoff?.[job.agent]?.until);
+  const budget = budgetHold(job.agent, holds.budget[job.agent], state, now, holds.timeZone);
+  if (budget !== null && (limit === null || limit <= budget.until)) {
+    return { reason: "budget", until: budget.until, budget };
+  }
+  return limit !== null && limit > now ? { reason: "usage limit", until: limit } : null;
 }
 
 /**

@@ -70,8 +70,9 @@ const LAYERS: [string, RegExp][] = [
   // Spawning, the kill path and what a run came to: the job runner and the notify command both
   // start processes, so this sits below both of them.
   ["process", /^lib\/process\//],
-  ["select", /^lib\/select\.ts$/],
-  ["config", /^lib\/config\/(load|parse|notify|timing|locator|yaml)\.ts$/],
+  // The selection rule, and the spend guard's rules it defers by.
+  ["select", /^lib\/(select|spend)\.ts$/],
+  ["config", /^lib\/config\/(load|parse|notify|timing|budget|locator|yaml)\.ts$/],
   ["store", /^lib\/store\//],
   ["core", /^lib\//],
 ];

@@ -291,8 +291,9 @@ Deno.test("--history and --logs show the runs the runner recorded", async () => 
   const history = await runCli(sandbox, ["--history"]);
   assert.equal(history.code, 0);
   const lines = history.stdout.trim().split("\n");
-  assert.match(lines[0]!, /^STARTED \(UTC\)\s+JOB\s+TYPE\s+STATUS/);
-  assert.match(lines[1]!, /failing_job\s+script\s+failed\s+[\d.]+ s\s+3\s+exited with code 3/);
+  assert.match(lines[0]!, /^STARTED \(UTC\)\s+JOB\s+TYPE\s+STATUS\s+DURATION\s+SPEND\s+EXIT/);
+  // A script reports no spend.
+  assert.match(lines[1]!, /failing_job\s+script\s+failed\s+[\d.]+ s\s+-\s+3\s+exited with code 3/);
   assert.equal(lines.length, 5);
   const one = JSON.parse((await runCli(sandbox, ["--history", "ok_job", "--json"])).stdout);
   assert.equal(one.length, 1);

@@ -86,7 +86,7 @@ Modes (one at a time):
 
 Options:
   --config PATH      the config file (default: ./teleclaude.yml)
-  --force            with a run or --dry-run: ignore schedules (and usage-limit deferrals)
+  --force            with a run or --dry-run: ignore schedules, usage limits and budgets
   --job NAME         with a run, --dry-run, --list or --export: only this job
                      (--job=NAME for a name that starts with -)
   --json             with --list, --history or --doctor: JSON instead of text

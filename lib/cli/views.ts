@@ -4,7 +4,15 @@
  * the files (never write them) and print.
  */
 
-import { type Config, type Job, jobOption } from "../config/job.ts";
+import {
+  AGENT_NAMES,
+  type AgentName,
+  AGENTS_REPORTING_COST,
+  type Budget,
+  type Config,
+  type Job,
+  jobOption,
+} from "../config/job.ts";
 import { UsageError } from "../errors.ts";
 import { counted, print, printable } from "../log.ts";
 import type { RunnerPaths } from "../paths.ts";
@@ -21,7 +29,8 @@ import {
 } from "../schedule.ts";
 import { runsOn } from "../computer.ts";
 import {
-  deferredUntil,
+  type Deferral,
+  deferralOf,
   dueBy,
   lastRunAsOf,
   nextScheduled,
@@ -29,7 +38,15 @@ import {
   pendingRetry,
   type Timing,
 } from "../select.ts";
-import { readHistory } from "../store/history.ts";
+import {
+  budgetHold,
+  describeAmount,
+  describeCeiling,
+  type Period,
+  spendOf,
+  spentNow,
+} from "../spend.ts";
+import { type HistoryEntry, readHistory } from "../store/history.ts";
 import { type Telling, tellingLookup } from "../store/outbox.ts";
 import {
   type CronState,
@@ -60,19 +77,20 @@ export function showList(request: ViewRequest): number {
   const state = readStateForView(paths.state);
   const now = Date.now();
   const ticks = { last: readLastTick(paths.lastTick), config: config.file };
-  const rows = listRows(jobsOf(request), state, now, timeZone, {
+  const jobs = jobsOf(request);
+  const rows = listRows(jobs, state, now, timeZone, {
     ticks,
     computer: request.computer,
     problemOf: (job) => startProblem(job, config.dir, searchPath()),
     told: tellingLookup(paths.outbox, paths.told),
+    budget: config.cron.budget,
   });
-  print(
-    request.json
-      ? JSON.stringify(rows, null, 2)
-      : rows.length
-      ? listTable(rows, now, timeZone)
-      : `no jobs in ${config.displayName}`,
-  );
+  if (request.json) print(JSON.stringify(rows, null, 2));
+  else if (rows.length === 0) print(`no jobs in ${config.displayName}`);
+  else {
+    print(listTable(rows, now, timeZone));
+    for (const line of spendLines(jobs, state, now, timeZone, config.cron.budget)) print(line);
+  }
   return 0;
 }
 
@@ -93,6 +111,7 @@ export function showDryRun(request: ViewRequest): number {
       here,
       problem,
       computer: request.computer,
+      budget: request.config.cron.budget,
     }));
   }
   if (jobs.length === 0) print(`no jobs in ${request.config.displayName}`);
@@ -160,11 +179,21 @@ export async function showHistory(
       ? entry.status
       : `${entry.status} (attempt ${entry.attempt} of ${entry.attempts})`,
     `${(entry.duration_ms / 1000).toFixed(1)} s`,
+    spendCell(entry),
     entry.exit_code === null ? "-" : String(entry.exit_code),
     entry.error ?? "",
   ]);
-  print(table([["STARTED (UTC)", "JOB", "TYPE", "STATUS", "DURATION", "EXIT", "ERROR"], ...rows]));
+  const header = ["STARTED (UTC)", "JOB", "TYPE", "STATUS", "DURATION", "SPEND", "EXIT", "ERROR"];
+  print(table([header, ...rows]));
   return 0;
+}
+
+/** What a run spent, as its agent reported it: its cost where it reports one, else its tokens. */
+function spendCell(entry: HistoryEntry): string {
+  const spend = spendOf(entry.usage);
+  if (spend === null) return "-";
+  if (spend.usd !== null) return describeAmount("usd", spend.usd);
+  return describeAmount("tokens", spend.tokens ?? 0);
 }
 
 /**
@@ -223,6 +252,13 @@ export interface ListRow {
   last_error: string | null;
   /** When it runs next: its schedule (jitter included), an earlier retry, or after a deferral. */
   next_due: string | null;
+  /** What holds its agent back (a usage limit, a budget reached), until when; null: nothing. */
+  deferred: { reason: Deferral["reason"]; until: string } | null;
+  /**
+   * What its agent spent today and this month, in the runner's zone (`usd` null for an agent that
+   * reports no cost); null for a script job.
+   */
+  agent_spend: Record<"today" | "month", { usd: number | null; tokens: number }> | null;
   /** Why the job cannot start (its spec doc or program is missing); null when it can. */
   start_problem: string | null;
   /** The retry scheduled after a failed attempt: its number, of how many, and when. */
@@ -242,6 +278,8 @@ export interface RowContext {
   problemOf?: (job: Job) => string | null;
   /** What became of a job's notification decided at `at` (`told` only when delivered). */
   told?: (job: string, at: string) => Telling;
+  /** The budgets (`cron.budget`) that may hold an agent's jobs back. */
+  budget?: Partial<Record<AgentName, Budget>>;
 }
 
 /** The `--list` rows for every job, script and agent alike, in config order. */
@@ -257,6 +295,7 @@ export function listRows(
     computer = () => "",
     problemOf = () => null,
     told = () => "not told" as Telling,
+    budget = {},
   } = seen;
   const timing = { timeZone, computer };
   return jobs.map((job) => {
@@ -265,7 +304,8 @@ export function listRows(
     const lastRun = lastRunAsOf(state, job.name, now);
     const retry = job.enabled ? pendingRetry(entry) : null;
     const due = job.enabled ? nextRun(nextScheduled(job, state, now, timing), retry) : null;
-    const deferred = deferredUntil(job, state, now);
+    const deferral = deferralOf(job, state, now, { budget, timeZone });
+    const deferred = deferral?.until ?? null;
     const outcome = entry?.outcome ?? (entry?.last_status === "failed" ? "failed" : null);
     const recorded = lastRunOf(state, job.name);
     const offset = offsetOf(job, computer);
@@ -284,6 +324,9 @@ export function listRows(
       outcome,
       last_error: entry?.last_error ?? null,
       next_due: due === null ? null : new Date(Math.max(due, deferred ?? due)).toISOString(),
+      deferred: deferral &&
+        { reason: deferral.reason, until: new Date(deferral.until).toISOString() },
+      agent_spend: job.type === "agent" ? agentSpend(job.agent, state, now, timeZone) : null,
       start_problem: problem,
       retry: retry && {
         attempt: retry.attempt,
@@ -294,7 +337,7 @@ export function listRows(
       flags: job.computers === null || runsOn(job, computer())
         ? [
           ...(problem === null ? [] : [problem]),
-          ...rowFlags(job, state, { now, timing, due, deferred, lastRun, ticks, told }),
+          ...rowFlags(job, state, { now, timing, due, deferral, lastRun, ticks, told }),
         ]
         : [`not this computer (${computer()})`],
     };
@@ -315,13 +358,14 @@ function rowFlags(
     now: number;
     timing: Timing;
     due: number | null;
-    deferred: number | null;
+    deferral: Deferral | null;
     lastRun: { at: number | null; future: boolean };
     ticks: { last: LastTick | null; config: string } | null;
     told: (job: string, at: string) => Telling;
   },
 ): string[] {
-  const { now, deferred } = at;
+  const { now, deferral } = at;
+  const deferred = deferral?.until ?? null;
   const { timeZone } = at.timing;
   const entry = jobEntry(state, job.name);
   const flags: string[] = job.enabled ? [] : ["paused (enabled: false)"];
@@ -333,7 +377,10 @@ function rowFlags(
       `retry ${retry.attempt} of ${job.retry.attempts} at ${clockTime(retry.at, now, timeZone)}`,
     );
   }
-  if (deferred !== null) flags.push(`deferred until ${formatLocal(deferred, timeZone)}`);
+  if (deferral !== null) {
+    const why = deferral.reason === "budget" ? " (budget)" : "";
+    flags.push(`deferred until ${formatLocal(deferral.until, timeZone)}${why}`);
+  }
   if (job.type === "agent" && entry?.last_status === "success" && entry.report_path === null) {
     flags.push("no report");
   }
@@ -467,9 +514,14 @@ export function dueReason(
   now: number,
   timeZone: string,
   force: boolean,
-  seen: { here?: boolean; problem?: string | null; computer?: () => string } = {},
+  seen: {
+    here?: boolean;
+    problem?: string | null;
+    computer?: () => string;
+    budget?: Partial<Record<AgentName, Budget>>;
+  } = {},
 ): string {
-  const { here = true, problem = null, computer = () => "" } = seen;
+  const { here = true, problem = null, computer = () => "", budget = {} } = seen;
   const running = jobEntry(state, job.name)?.running;
   if (running) {
     const since = formatLocal(parseTimestamp(running.started) ?? now, timeZone);
@@ -500,11 +552,9 @@ export function dueReason(
     : lastRun === null
     ? "never ran"
     : `last run ${describeSpan(now - lastRun)} ago`;
-  const deferred = deferredUntil(job, state, now);
-  if (deferred !== null && !force) {
-    return `${job.name}: ${last}, ${schedule}: deferred until ${
-      formatLocal(deferred, timeZone)
-    } (usage limit of ${job.type === "agent" ? job.agent : ""})`;
+  const deferral = deferralOf(job, state, now, { budget, timeZone });
+  if (deferral !== null && !force) {
+    return `${job.name}: ${last}, ${schedule}: ${deferralNote(job, deferral, timeZone)}`;
   }
   const head = `${job.name}: ${last}, ${schedule}`;
   const timing = { timeZone, computer };
@@ -513,6 +563,17 @@ export function dueReason(
   if (force) return `${head}: would run (forced${job.enabled ? "" : "; paused"})`;
   const when = whenDue(job, state, now, timing);
   return `${head}: ${when}${problem === null ? "" : ` (it cannot start: ${problem})`}`;
+}
+
+/** Why a job waits: `deferred until … (budget): claude spent $4.00 of its daily budget of $3.00`. */
+function deferralNote(job: Job, deferral: Deferral, timeZone: string): string {
+  const head = `deferred until ${formatLocal(deferral.until, timeZone)}`;
+  const agent = job.type === "agent" ? job.agent : "";
+  if (deferral.reason === "usage limit") return `${head} (usage limit of ${agent})`;
+  const { unit, spent } = deferral.budget;
+  return `${head} (budget): ${agent} spent ${describeAmount(unit, spent)} of its ${
+    describeCeiling(deferral.budget)
+  }`;
 }
 
 /** When a job that is neither forced nor held back runs: by its schedule, or by a retry. */
@@ -547,4 +608,64 @@ function inOrAt(instant: number, now: number, timeZone: string): string {
   return instant - now < 12 * 3600_000
     ? `in ${describeSpan(instant - now)}`
     : `at ${formatLocal(instant, timeZone)}`;
+}
+
+/** What an agent spent today and this month, as `--list --json` gives it. */
+function agentSpend(
+  agent: AgentName,
+  state: CronState,
+  now: number,
+  timeZone: string,
+): NonNullable<ListRow["agent_spend"]> {
+  const spent = spentNow(state, agent, now, timeZone);
+  const usd = (period: Period) => AGENTS_REPORTING_COST.includes(agent) ? spent[period].usd : null;
+  return {
+    today: { usd: usd("day"), tokens: spent.day.tokens },
+    month: { usd: usd("month"), tokens: spent.month.tokens },
+  };
+}
+
+/**
+ * `--list`'s last lines: what each agent of the listed jobs (or with a budget) spent today, and
+ * this month where a monthly ceiling is set, against its ceilings; a budget reached says until
+ * when its jobs wait. Cost for an agent that reports one, tokens for the others (and for any
+ * agent with a token ceiling).
+ */
+export function spendLines(
+  jobs: Job[],
+  state: CronState,
+  now: number,
+  timeZone: string,
+  budget: Partial<Record<AgentName, Budget>>,
+): string[] {
+  const used = new Set(jobs.flatMap((job) => job.type === "agent" ? [job.agent] : []));
+  return AGENT_NAMES.filter((agent) => used.has(agent) || budget[agent] !== undefined)
+    .map((agent) => {
+      const ceilings = budget[agent];
+      const spent = spentNow(state, agent, now, timeZone);
+      const amounts = (period: Period, usd: number | null, tokens: number | null) =>
+        [
+          AGENTS_REPORTING_COST.includes(agent) ? ofCeiling("usd", spent[period].usd, usd) : null,
+          !AGENTS_REPORTING_COST.includes(agent) || tokens !== null
+            ? ofCeiling("tokens", spent[period].tokens, tokens)
+            : null,
+        ].filter((part) => part !== null).join(" and ");
+      const today = amounts("day", ceilings?.dailyUsd ?? null, ceilings?.dailyTokens ?? null);
+      const monthly = ceilings === undefined ||
+          (ceilings.monthlyUsd === null && ceilings.monthlyTokens === null)
+        ? ""
+        : `, ${amounts("month", ceilings.monthlyUsd, ceilings.monthlyTokens)} this month`;
+      const hold = budgetHold(agent, ceilings, state, now, timeZone);
+      const reached = hold === null ? "" : `: ${describeCeiling(hold)} reached, its jobs wait ` +
+        `until ${formatLocal(hold.until, timeZone)}`;
+      return `spend: ${agent} ${today} today${monthly}${reached}`;
+    });
+}
+
+/** `$2.40`, or `$2.40 of $3.00` against a ceiling. */
+function ofCeiling(unit: "usd" | "tokens", spent: number, ceiling: number | null): string {
+  const amount = describeAmount(unit, spent);
+  if (ceiling === null) return amount;
+  // `2,468 of 2,000,000 tokens`: the unit once.
+  return `${amount.replace(/ tokens$/, "")} of ${describeAmount(unit, ceiling)}`;
 }

@@ -135,11 +135,30 @@ export interface NotifySettings {
   command: string[] | null;
 }
 
+/**
+ * The agents whose runs report what they cost in dollars (claude's `total_cost_usd`); the others
+ * report tokens only, so a dollar ceiling for them could never be reached.
+ */
+export const AGENTS_REPORTING_COST: readonly AgentName[] = ["claude"];
+
+/**
+ * One agent's `cron.budget`: ceilings on what its runs spend per day and per month in the runner's
+ * zone, in dollars (agents in `AGENTS_REPORTING_COST`) or tokens; null: no such ceiling.
+ */
+export interface Budget {
+  dailyUsd: number | null;
+  monthlyUsd: number | null;
+  dailyTokens: number | null;
+  monthlyTokens: number | null;
+}
+
 /** The top-level `cron:` section: settings of the runner itself. */
 export interface CronSettings {
   notify: NotifySettings;
   /** Where Prometheus text-format metrics are written after every tick; null: nowhere. */
   metricsFile: string | null;
+  /** Spend ceilings per agent (`cron.budget`); an agent not named has none. */
+  budget: Partial<Record<AgentName, Budget>>;
 }
 
 export const DEFAULT_NOTIFY: Readonly<NotifySettings> = {

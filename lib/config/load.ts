@@ -33,7 +33,7 @@ export const DEFAULT_CONFIG_FILE = "teleclaude.yml";
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 /** Bumped whenever the cached shape changes, so an old cache is never trusted. */
-const CACHE_FORMAT = 5;
+const CACHE_FORMAT = 6;
 
 /**
  * The cache file: the YAML text it was made from (so a same-size rewrite within the same second is
@@ -131,7 +131,7 @@ export async function settingsForBrokenConfig(
     // Unreadable, or not YAML at all: the last config that loaded decides.
   }
   const cached = await lastLoadedConfig(join(cacheDir, `config-${shortHash(file)}.json`));
-  return cached?.cron ?? { notify: { ...DEFAULT_NOTIFY }, metricsFile: null };
+  return cached?.cron ?? { notify: { ...DEFAULT_NOTIFY }, metricsFile: null, budget: {} };
 }
 
 /** The config a cache file holds, whatever text it was made from, when its digest holds. */

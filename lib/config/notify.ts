@@ -1,6 +1,6 @@
 /**
- * The runner's own settings: the top-level `cron:` section (notifications, the metrics file) and
- * a job's `notify:`. Validated like every other field: located problems, exit 2. The section is
+ * The runner's own settings: the top-level `cron:` section (notifications, the metrics file, the
+ * budget: `budget.ts`) and a job's `notify:`. Validated like every other field: located problems, exit 2. The section is
  * the runner's alone, so an unknown key in it is an error, not a warning.
  */
 
@@ -15,6 +15,7 @@ import {
   type NotifySettings,
   splitCommand,
 } from "./job.ts";
+import { parseBudget } from "./budget.ts";
 import { describe, type Findings, zodProblems } from "./locator.ts";
 import { jitterOf } from "./timing.ts";
 
@@ -38,6 +39,7 @@ const cronSchema = z.strictObject({
   notify: notifySchema.optional(),
   metrics_file: z.string().min(1).optional(),
   jitter: z.union([z.string(), z.number()]).optional(),
+  budget: z.unknown().optional(),
 });
 const jobNotifySchema = z.union([
   z.boolean(),
@@ -73,6 +75,7 @@ export function parseCron(
   }
   const { notify = {}, metrics_file, jitter } = result.data;
   const before = found.problems.length;
+  const budget = parseBudget(result.data.budget, ["cron", "budget"], found);
   const jitterMinutes = jitter === undefined ? 0 : jitterOf(jitter, ["cron", "jitter"], found);
   const repeatMs = repeatOf(notify.repeat, ["cron", "notify", "repeat"], found);
   const command = notify.command === undefined
@@ -81,7 +84,9 @@ export function parseCron(
   const metricsFile = metrics_file === undefined
     ? null
     : metricsPath(metrics_file, source, ["cron", "metrics_file"], found);
-  if (found.problems.length > before || jitterMinutes === undefined) return null;
+  if (found.problems.length > before || jitterMinutes === undefined || budget === undefined) {
+    return null;
+  }
   const settings: NotifySettings = {
     on: notify.on ?? [...DEFAULT_NOTIFY.on],
     repeatMs: repeatMs ?? DEFAULT_NOTIFY.repeatMs,
@@ -91,7 +96,7 @@ export function parseCron(
       : { email: typeof notify.daemon === "object" ? notify.daemon.email ?? null : null },
     command,
   };
-  return { notify: settings, metricsFile, jitterMinutes };
+  return { notify: settings, metricsFile, budget, jitterMinutes };
 }
 
 function allowedKeys(path: PropertyKey[]): string[] {

@@ -175,6 +175,13 @@ function cronNotes(config: Config, notify: Found | undefined): string[] {
         "CronJobs' Jobs instead",
     );
   }
+  if (Object.keys(config.cron.budget).length > 0) {
+    // Each pod starts with an empty state: its tally never reaches a ceiling.
+    notes.push(
+      "cron.budget counts within each pod, which starts with nothing spent: on a cluster it " +
+        "holds no job back (cap each run with max_budget_usd or max_turns)",
+    );
+  }
   return notes;
 }
 

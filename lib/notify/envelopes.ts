@@ -43,6 +43,7 @@ export interface Envelope {
  * | `job.failed`, `config.invalid`, `test` | an escalation at level 3; a reminder also resolves the escalation it supersedes |
  * | `job.recovered`, `config.fixed` | the resolution of the escalation last told |
  * | `job.deferred`, `job.succeeded` | an escalation at level 1 (listed, sent to no chat: nothing to act on), resolved at once |
+ * | `budget.reached` | an escalation at level 2 (sent to the admins' chats: told once per period, and a person may raise the ceiling), resolved at once (the runner lifts it by itself when the period ends) |
  */
 export function daemonEnvelopes(event: CronEvent): Envelope[] {
   const id = event.escalation_id ?? olderEscalationId(event);
@@ -69,6 +70,11 @@ export function daemonEnvelopes(event: CronEvent): Envelope[] {
         envelope(event, "notification.escalation", 1, { escalation_id: id, reason: event.summary }),
         envelope(event, "notification.resolution", 2, { escalation_id: id }),
       ];
+    case "budget.reached":
+      return [
+        envelope(event, "notification.escalation", 2, { escalation_id: id, reason: event.summary }),
+        envelope(event, "notification.resolution", 2, { escalation_id: id }),
+      ];
   }
 }
 
@@ -92,10 +98,16 @@ function envelope(
     source: "teleclaude-cron",
     level,
     domain: "cron",
-    entity: event.job ?? (event.event === "test" ? "test" : "config"),
+    entity: event.job ?? entityOf(event),
     description: event.summary,
     payload: { ...event, ...fields },
   };
+}
+
+/** What an event about no job is about, as the daemon's `entity`. */
+function entityOf(event: CronEvent): string {
+  if (event.event === "budget.reached") return `budget/${event.agent}`;
+  return event.event === "test" ? "test" : "config";
 }
 
 /** The resolution of an escalation (`--notify-test` closes its test with it). */

@@ -1,20 +1,23 @@
 /**
  * What is worth telling a person, decided from a job's run and what was told before: a failure
  * (once per streak, then once per `repeat` with the count so far), the first success after
- * failures, an agent held back by a usage limit, a config that will not load and its fix; a
- * success only when asked. Each failure streak (and each stretch of a broken config) is one
+ * failures, an agent held back by a usage limit, an agent's budget reached (once per period), a
+ * config that will not load and its fix; a success only when asked. Each failure streak (and each stretch of a broken config) is one
  * incident with an id of its own, so its reminders and its recovery can be told as the same
  * problem. Pure functions: the runner records the run, asks here, then delivers (`notify.ts`).
  */
 
 import type { Job, NotifyOn, NotifySettings } from "../config/job.ts";
 import { boundText, type JobResult } from "../process/result.ts";
-import type { JobState, Notified } from "../store/state.ts";
+import { formatLocal } from "../schedule.ts";
+import { type BudgetHold, describeAmount, describeCeiling } from "../spend.ts";
+import type { AgentSpend, JobState, Notified } from "../store/state.ts";
 
 export const EVENT_KINDS = [
   "job.failed",
   "job.recovered",
   "job.deferred",
+  "budget.reached",
   "job.succeeded",
   "config.invalid",
   "config.fixed",
@@ -46,7 +49,7 @@ export interface CronEvent {
   role: string | null;
   turns: number | null;
   cost_usd: number | null;
-  /** For `job.deferred`: when the agent may run again. */
+  /** For `job.deferred` and `budget.reached`: when the agent may run again. */
   until: string | null;
   /** The computer the runner ran on. */
   host: string;
@@ -323,6 +326,48 @@ function summaryOf(
     default:
       return `${job} succeeded${message ? `: ${message.slice(0, SUMMARY_REASON_CHARS)}` : ""}`;
   }
+}
+
+/** What telling a budget reached needs besides the hold. */
+export interface BudgetFacts {
+  /** The job the budget held back as it was about to start. */
+  job: string;
+  /** The computer's name, asked only when there is something to tell. */
+  host: () => string;
+  config: string;
+  now: number;
+  /** The runner's zone, for the time the agent's jobs wait until. */
+  timeZone: string;
+}
+
+/**
+ * The event of an agent's budget reached, told once per period: null when this period's was told
+ * already (`told`, from the agent's tally) or `cron.notify.on` has no `deferred`. It is about the
+ * agent, not a job (`job` null): the job's own notification record and `notify:` are not its.
+ * One incident per agent and period, `cron/<computer>/budget/<agent>/<day or month>`.
+ */
+export function budgetEvent(
+  hold: BudgetHold,
+  told: AgentSpend["told"],
+  facts: BudgetFacts,
+  settings: NotifySettings,
+): CronEvent | null {
+  if (told?.[hold.period] === hold.of || !settings.on.includes("deferred")) return null;
+  const spent = `${describeAmount(hold.unit, hold.spent)} spent ${
+    hold.period === "day" ? "today" : "this month"
+  }`;
+  const until = formatLocal(hold.until, facts.timeZone);
+  const host = facts.host();
+  const id = `budget/${hold.agent}@${hold.of}`;
+  return boundEvent({
+    ...blankEvent("budget.reached", id, host, facts.config, facts.now),
+    summary: `${hold.agent} reached its ${describeCeiling(hold)} (${spent}): its jobs wait ` +
+      `until ${until} (${facts.job} held back)`,
+    agent: hold.agent,
+    cost_usd: hold.unit === "usd" ? hold.spent : null,
+    until: new Date(hold.until).toISOString(),
+    escalation_id: incidentId(host, `budget/${hold.agent}`, hold.of),
+  });
 }
 
 /** The most a config problem's message keeps (2,000 located errors are not read by anyone). */

@@ -5,7 +5,7 @@
  * (README.md ("Metrics for monitoring")). Rendering is pure; writing replaces the file atomically.
  */
 
-import type { Config, Job } from "../config/job.ts";
+import { AGENTS_REPORTING_COST, type Config, type Job } from "../config/job.ts";
 import { dirname } from "../posix_path.ts";
 import { atomicWrite, ensurePrivateDir, storeFailure, tempPath } from "../store/fs.ts";
 import {
@@ -95,12 +95,46 @@ const JOB_FAMILIES: { name: string; type: "gauge" | "counter"; help: string; of:
     of: (lines, series, entry) => timestampSample(lines, series, entry?.retry?.at),
   },
   {
+    name: "teleclaude_cron_job_cost_usd_total",
+    type: "counter",
+    help: "Dollars the job's runs cost, as its agent reported them, per agent that reports a cost.",
+    of: (lines, series, entry, job) => spentSamples(lines, series, entry, job, "usd"),
+  },
+  {
+    name: "teleclaude_cron_job_tokens_total",
+    type: "counter",
+    help: "Tokens in and out of the job's runs, as its agent reported them, per agent.",
+    of: (lines, series, entry, job) => spentSamples(lines, series, entry, job, "tokens"),
+  },
+  {
     name: "teleclaude_cron_job_paused",
     type: "gauge",
     help: "1 when the job is paused (enabled: false) and no tick runs it, else 0.",
     of: (lines, series, _entry, job) => void lines.push(`${series}} ${job.enabled ? 0 : 1}`),
   },
 ];
+
+/**
+ * What a job's runs spent, per agent: its agent's from 0 (so `increase()` sees the first run), and
+ * any other agent it ran with before (the counters live in the state, so they survive restarts
+ * and a change of agent). Dollars only for agents that report a cost.
+ */
+function spentSamples(
+  lines: string[],
+  series: string,
+  entry: JobState | undefined,
+  job: Job,
+  unit: "usd" | "tokens",
+): void {
+  const spent = entry?.spent ?? {};
+  const agents = new Set(Object.keys(spent));
+  if (job.type === "agent") agents.add(job.agent);
+  for (const agent of [...agents].sort()) {
+    if (unit === "usd" && !(AGENTS_REPORTING_COST as readonly string[]).includes(agent)) continue;
+    const value = Object.hasOwn(spent, agent) ? spent[agent]![unit] : 0;
+    lines.push(`${series},agent="${escapeLabelValue(agent)}"} ${value}`);
+  }
+}
 
 function timestampSample(lines: string[], series: string, text: string | null | undefined): void {
   const at = parseTimestamp(text);

@@ -10,12 +10,13 @@ import type { Logger } from "../log.ts";
 import type { RunnerPaths } from "../paths.ts";
 import { join } from "../posix_path.ts";
 import { describeSchedule, describeSpan } from "../schedule.ts";
-import { attemptOf, deferredUntil } from "../select.ts";
+import { attemptOf } from "../select.ts";
 import { StoreError } from "../errors.ts";
 import { isDiskFull, openForAppend, pathKind, storeFailure, writeAllSync } from "../store/fs.ts";
 import { appendHistory } from "../store/history.ts";
 import { type CronState, entryOf, jobEntry, lastRunOf, saveState } from "../store/state.ts";
 import { executeJob, type JobContext } from "./execute.ts";
+import { isHeldBack } from "./hold.ts";
 import { announce, contextFor, queueEvent } from "../notify/notify.ts";
 import {
   type CronEvent,
@@ -81,8 +82,9 @@ export async function runJobs(
   saveOrFree(options.paths.state, state, null, options.log);
   for (const job of due) {
     if (options.stop.aborted) break;
-    // Checked per job, not up front: a usage limit hit by one job holds back the next ones.
-    if (isDeferred(job, state, clock(), options)) continue;
+    // Checked per job, not up front: a usage limit hit by one job, or the cost it adds to its
+    // agent's budget, holds back the next ones.
+    if (await isHeldBack(job, state, options, clock)) continue;
     const attempt = attemptOf(job, state, clock(), options);
     const result = await runOne(job, state, options, clock, attempt);
     summary.ran++;
@@ -104,20 +106,6 @@ function logDue(due: Job[], state: CronState, now: number, options: RunnerOption
       retry: attempt > 1 ? `${attempt} of ${job.retry.attempts}` : undefined,
     });
   }
-}
-
-/** Whether a usage limit holds this job's agent back (unless forced); logs it when so. */
-function isDeferred(job: Job, state: CronState, now: number, options: RunnerOptions): boolean {
-  if (options.force || job.type !== "agent") return false;
-  const until = deferredUntil(job, state, now);
-  if (until === null) return false;
-  options.log.info("job_deferred", {
-    job: job.name,
-    agent: job.agent,
-    until: new Date(until).toISOString(),
-    reason: "usage limit",
-  });
-  return true;
 }
 
 async function runOne(
@@ -189,7 +177,7 @@ async function recordRun(
   const retryPending = jobEntry(state, job.name)?.retry !== undefined;
   const times = { started: Date.parse(startedIso), finished: now, forced: options.force };
   const attempt = attemptAfter(job, run.attempt, result, times, options);
-  recordResult(state, job, startedIso, logPath, result, now, attempt);
+  recordResult(state, job, startedIso, logPath, result, now, attempt, options.timeZone);
   const finishedIso = new Date(clock()).toISOString();
   const told = tellRun(
     job,

@@ -1,13 +1,21 @@
 /**
- * Recording what happened: a finished run into the state (and its agent's usage-limit back-off),
- * its history line, and the runs a dead runner left marked as running.
+ * Recording what happened: a finished run into the state (its agent's usage-limit back-off, and
+ * what it spent in its agent's tally), its history line, and the runs a dead runner left marked as
+ * running.
  */
 
-import type { Config, Job } from "../config/job.ts";
+import type { AgentJob, Config, Job } from "../config/job.ts";
 import type { Logger } from "../log.ts";
 import type { RunnerPaths } from "../paths.ts";
 import { appendHistory, type HistoryEntry } from "../store/history.ts";
-import { type CronState, entryOf, type JobState, nameMap } from "../store/state.ts";
+import {
+  type CronState,
+  entryOf,
+  type JobState,
+  nameMap,
+  type SpendTally,
+} from "../store/state.ts";
+import { periodsAt, type RunSpend, spendOf } from "../spend.ts";
 import {
   groupAlive,
   isJobGroup,
@@ -21,7 +29,8 @@ import { type Attempt, inSeries, LONE_ATTEMPT } from "./retry.ts";
 
 /**
  * Writes a finished run into the state (in memory): what every run records, then the transition
- * its outcome makes (`completeRun`, `failRun`), then its agent's usage-limit back-off.
+ * its outcome makes (`completeRun`, `failRun`), then its agent's usage-limit back-off and what it
+ * spent (`tallySpend`), counted in the day and month of `now` in `timeZone`.
  */
 export function recordResult(
   state: CronState,
@@ -30,7 +39,8 @@ export function recordResult(
   logPath: string | null,
   result: JobResult,
   now: number,
-  attempt: Attempt = LONE_ATTEMPT,
+  attempt: Attempt,
+  timeZone: string,
 ): void {
   const entry = entryOf(state, job.name);
   delete entry.running;
@@ -55,7 +65,42 @@ export function recordResult(
     entry.report_path = result.reportPath;
     if (Object.keys(result.usage).length) entry.usage = usageOf(result);
     updateBackoff(state, job.agent, result, now);
+    tallySpend(state, entry, job, spendOf(result.usage), now, timeZone);
   }
+}
+
+/**
+ * The write side of the spend guard (`spend.ts` reads it): what a run spent is added to its
+ * agent's tally of the day and the month it ended in (a tally of an earlier period starts over),
+ * and to the job's own count per agent. Whatever the outcome: a failed run's cost is spent too.
+ */
+function tallySpend(
+  state: CronState,
+  entry: JobState,
+  job: AgentJob,
+  spend: RunSpend | null,
+  now: number,
+  timeZone: string,
+): void {
+  if (spend === null) return;
+  const usd = spend.usd ?? 0;
+  const tokens = spend.tokens ?? 0;
+  const periods = periodsAt(now, timeZone);
+  const tally = (state.spend ??= nameMap())[job.agent] ??= {};
+  const add = (kept: SpendTally | undefined, of: string): SpendTally =>
+    kept?.of === of
+      ? { of, usd: sumUsd(kept.usd, usd), tokens: kept.tokens + tokens }
+      : { of, usd, tokens };
+  tally.day = add(tally.day, periods.day);
+  tally.month = add(tally.month, periods.month);
+  const spent = (entry.spent ??= nameMap())[job.agent] ??= { usd: 0, tokens: 0 };
+  spent.usd = sumUsd(spent.usd, usd);
+  spent.tokens += tokens;
+}
+
+/** Dollars added, to a billionth: 0.1 + 0.2 is kept as 0.3, so a ceiling compares as written. */
+function sumUsd(a: number, b: number): number {
+  return Math.round((a + b) * 1e9) / 1e9;
 }
 
 /** A success: the streak of failures ends, and any retry with it. */
@@ -158,6 +203,8 @@ export interface SettleContext {
   graceMs: number;
   /** This computer's name, for what is told. */
   computer: () => string;
+  /** The runner's zone: the day and month a run's spend counts in. */
+  timeZone: string;
 }
 
 /**
@@ -207,7 +254,7 @@ async function settleOne(
   });
   const logPath = running.log_path ?? entry.log_path ?? null;
   const before = streakOf(entry);
-  recordResult(state, job, running.started, logPath, result, now);
+  recordResult(state, job, running.started, logPath, result, now, LONE_ATTEMPT, context.timeZone);
   const finishedIso = new Date(now).toISOString();
   const told = runEvent(job, before, result, streakOf(entry), {
     startedIso: running.started,

@@ -73,7 +73,32 @@ export interface JobState {
    * its first slot after this (`select.ts`).
    */
   first_seen?: string;
+  /** What its runs spent, ever, per agent (the metrics' counters; `run/record.ts` adds to it). */
+  spent?: Record<string, Spent>;
   [extra: string]: unknown;
+}
+
+/** Dollars (0 for an agent that reports no cost) and tokens. */
+export interface Spent {
+  usd: number;
+  tokens: number;
+}
+
+/** What an agent's runs spent in one period: `of` names it, a day `2026-12-01` or a month `2026-12`. */
+export interface SpendTally extends Spent {
+  of: string;
+}
+
+/**
+ * An agent's spend in the day and the month of its latest run, in the runner's zone (a tally of
+ * an earlier period counts as nothing spent in this one), and the periods in which a person was
+ * told its budget was reached. Written by `run/record.ts` (the tally) and `run/hold.ts` (told),
+ * read by `spend.ts`.
+ */
+export interface AgentSpend {
+  day?: SpendTally;
+  month?: SpendTally;
+  told?: { day?: string; month?: string };
 }
 
 /** A retry that is due: attempt `attempt` (2 for the first retry) from `at` on. */
@@ -99,13 +124,15 @@ export interface Backoff {
 }
 
 /**
- * The whole file. `jobs` and `agent_backoff` have no prototype: a job named `constructor` is a
- * name like any other. Unknown top-level fields are kept as they are.
+ * The whole file. `jobs`, `agent_backoff` and `spend` have no prototype: a job named
+ * `constructor` is a name like any other. Unknown top-level fields are kept as they are.
  */
 export interface CronState {
   jobs: Record<string, JobState>;
   /** Agents held back by a usage limit, with the instant they may run again. */
   agent_backoff?: Record<string, Backoff>;
+  /** What each agent spent this day and this month, for its `cron.budget`. */
+  spend?: Record<string, AgentSpend>;
   [extra: string]: unknown;
 }
 
@@ -222,6 +249,8 @@ function fieldProblem(field: string, value: unknown): string | null {
     case "first_failure":
     case "first_seen":
       return parseTimestamp(value) !== null ? null : "a timestamp";
+    case "spent":
+      return isObject(value) && Object.values(value).every(isSpent) ? null : "spend by agent";
     default:
       return value === null || typeof value === "string" ? null : "a string or null";
   }
@@ -245,8 +274,30 @@ const CHECKED = new Set([
   "retry",
   "retries",
   "first_seen",
+  "spent",
   ...TEXT_FIELDS,
 ]);
+
+function isSpent(value: unknown): value is Spent {
+  return isObject(value) && typeof value.usd === "number" && Number.isFinite(value.usd) &&
+    value.usd >= 0 && isCount(value.tokens);
+}
+
+/** A day's (`2026-12-01`) or a month's (`2026-12`) tally. */
+const PERIOD_KEYS = { day: /^\d{4}-\d{2}-\d{2}$/, month: /^\d{4}-\d{2}$/ } as const;
+
+function isTally(value: unknown, period: keyof typeof PERIOD_KEYS): boolean {
+  const of = isSpent(value) ? (value as Spent & { of?: unknown }).of : undefined;
+  return typeof of === "string" && PERIOD_KEYS[period].test(of);
+}
+
+function isToldRecord(value: unknown): boolean {
+  return isObject(value) &&
+    Object.entries(value).every(([period, key]) =>
+      (period === "day" || period === "month") && typeof key === "string" &&
+      PERIOD_KEYS[period].test(key)
+    );
+}
 
 function isRunningRecord(value: unknown): boolean {
   return isObject(value) && parseTimestamp(value.started) !== null &&
@@ -276,21 +327,69 @@ function checkJobEntry(name: string, raw: unknown, problems: string[]): JobState
   return raw as JobState;
 }
 
-function checkBackoff(raw: unknown, problems: string[]): Record<string, Backoff> | undefined {
+/**
+ * A top-level map keyed by agent (`agent_backoff`, `spend`), each entry checked by `entry`, which
+ * reports what it drops and returns null for an entry dropped whole.
+ */
+function checkAgentMap<T>(
+  raw: unknown,
+  field: string,
+  problems: string[],
+  entry: (agent: string, value: unknown) => T | null,
+): Record<string, T> | undefined {
   if (raw === undefined) return undefined;
-  const backoff = nameMap<Backoff>();
+  const map = nameMap<T>();
   if (!isObject(raw)) {
-    problems.push(`agent_backoff: ${preview(raw)} is not a mapping: dropped`);
-    return backoff;
+    problems.push(`${field}: ${preview(raw)} is not a mapping: dropped`);
+    return map;
   }
   for (const [agent, value] of Object.entries(raw)) {
-    if (isObject(value) && parseTimestamp(value.until) !== null && isCount(value.attempts)) {
-      backoff[agent] = { until: value.until as string, attempts: value.attempts as number };
-    } else {
-      problems.push(`agent_backoff.${agent}: ${preview(value)} is not a back-off: dropped`);
-    }
+    const checked = entry(agent, value);
+    if (checked !== null) map[agent] = checked;
   }
-  return backoff;
+  return map;
+}
+
+function checkBackoff(raw: unknown, problems: string[]): Record<string, Backoff> | undefined {
+  return checkAgentMap(raw, "agent_backoff", problems, (agent, value) => {
+    if (isObject(value) && parseTimestamp(value.until) !== null && isCount(value.attempts)) {
+      return { until: value.until as string, attempts: value.attempts as number };
+    }
+    problems.push(`agent_backoff.${agent}: ${preview(value)} is not a back-off: dropped`);
+    return null;
+  });
+}
+
+/**
+ * The spend tallies, each agent's field checked on its own: a bad one is dropped (that period
+ * then counts from nothing) and reported, the rest kept.
+ */
+function checkSpend(raw: unknown, problems: string[]): Record<string, AgentSpend> | undefined {
+  return checkAgentMap(raw, "spend", problems, (agent, value) => {
+    if (!isObject(value)) {
+      problems.push(`spend.${agent}: ${preview(value)} is not a tally: dropped`);
+      return null;
+    }
+    const entry: Record<string, unknown> = {};
+    for (const [field, of] of Object.entries(value)) {
+      const ok = field === "told"
+        ? isToldRecord(of)
+        : (field === "day" || field === "month") && isTally(of, field);
+      if (ok) {
+        entry[field] = of;
+        continue;
+      }
+      const what = spendField(field);
+      problems.push(`spend.${agent}.${field}: ${preview(of)} is not ${what}: dropped`);
+    }
+    return entry as AgentSpend;
+  });
+}
+
+function spendField(field: string): string {
+  if (field === "day") return "a day's tally ({of: YYYY-MM-DD, usd, tokens})";
+  if (field === "month") return "a month's tally ({of: YYYY-MM, usd, tokens})";
+  return field === "told" ? "a record of the periods told" : "a field of a tally";
 }
 
 function preview(value: unknown): string {
@@ -317,6 +416,9 @@ export function parseState(text: string): { state: CronState; problems: string[]
   const backoff = checkBackoff(value.agent_backoff, problems);
   if (backoff === undefined) delete state.agent_backoff;
   else state.agent_backoff = backoff;
+  const spend = checkSpend(value.spend, problems);
+  if (spend === undefined) delete state.spend;
+  else state.spend = spend;
   return { state, problems };
 }
 

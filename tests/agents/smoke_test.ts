@@ -104,6 +104,23 @@ async function lastRun(sandbox: Sandbox): Promise<Record<string, unknown>> {
   return entry;
 }
 
+/**
+ * What the live CLI reported is what the spend guard counted: its tokens in and out (and claude
+ * its cost), in the job's totals and its agent's tally of the day.
+ */
+async function assertSpendAsReported(sandbox: Sandbox, agent: string): Promise<void> {
+  const state = await readStateFile(sandbox);
+  const usage = state.jobs.x!.usage as Record<string, number>;
+  const tokens = usage.input_tokens! + usage.output_tokens!;
+  assert.ok(tokens > 0, `${agent} reported tokens: ${JSON.stringify(usage)}`);
+  const usd = agent === "claude" ? usage.cost_usd! : 0;
+  if (agent === "claude") assert.ok(usd > 0, `claude reported a cost: ${JSON.stringify(usage)}`);
+  const spent = state.jobs.x!.spent as Record<string, unknown>;
+  assert.deepEqual(spent, { [agent]: { usd, tokens } });
+  const tally = (state.spend as Record<string, { day: { usd: number; tokens: number } }>)[agent]!;
+  assert.deepEqual([tally.day.usd, tally.day.tokens], [usd, tokens]);
+}
+
 Deno.test({
   name: "claude runs job x against the stand-in: spec doc inlined, report.md written",
   ignore,
@@ -121,6 +138,7 @@ Deno.test({
     );
     assert.equal(run.report?.trim(), "done");
     assert.equal((await lastRun(sandbox)).last_status, "success");
+    await assertSpendAsReported(sandbox, "claude");
     assert.ok(run.mcpStarts >= 1, "job mode starts the declared MCP server");
     assert.ok(run.mcpOffered, "and offers its tool to the model");
   },
@@ -141,6 +159,7 @@ Deno.test({
     assert.ok(!requestMentions(first, run.specMarker));
     assert.equal(run.report?.trim(), "done");
     assert.equal((await lastRun(sandbox)).last_status, "success");
+    await assertSpendAsReported(sandbox, "codex");
     assert.ok(run.mcpStarts >= 1, "job mode starts the declared MCP server");
     assert.ok(run.mcpOffered, "and offers its tool to the model");
   },
@@ -168,6 +187,7 @@ Deno.test({
     );
     assert.equal(run.report?.trim(), "done");
     assert.equal((await lastRun(sandbox)).last_status, "success");
+    await assertSpendAsReported(sandbox, "gemini");
     assert.ok(run.mcpStarts >= 1, "job mode starts the declared MCP server");
     assert.ok(run.mcpOffered, "and offers its tool to the model");
   },

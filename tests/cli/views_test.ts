@@ -64,6 +64,8 @@ Deno.test("dueReason() and listRows() explain a job's state", () => {
     outcome: "timed_out",
     last_error: "timed out after 60s",
     next_due: "2026-11-26T10:06:30.000Z",
+    deferred: null,
+    agent_spend: null,
     start_problem: null,
     retry: null,
     timeout_seconds: 60,

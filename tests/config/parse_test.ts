@@ -1,19 +1,7 @@
 import assert from "node:assert/strict";
 import { splitCommand } from "../../lib/config/job.ts";
 import { parseConfig } from "../../lib/config/parse.ts";
-import { ConfigError } from "../../lib/errors.ts";
-
-const source = { displayName: "teleclaude.yml", file: "/project/teleclaude.yml" };
-
-function problemsOf(yaml: string): string[] {
-  try {
-    parseConfig(yaml, source);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.message.split("\n");
-    throw error;
-  }
-  assert.fail("expected a ConfigError");
-}
+import { problemsOf, source } from "../helpers/config.ts";
 
 Deno.test("parseConfig() reads every schedule shape and the job fields with their defaults", () => {
   const config = parseConfig(

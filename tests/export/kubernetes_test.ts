@@ -218,7 +218,7 @@ Deno.test("the ConfigMap holds the runner's part of the config: no other compone
   assert.deepEqual(shipped.jobs, original.jobs);
 });
 
-Deno.test("the runner's cron: section travels as it is; a metrics file is noted as lost with its pod", async () => {
+Deno.test("the runner's cron: section travels as it is; a metrics file and a budget are noted as lost with their pod", async () => {
   await using sandbox = await makeSandbox();
   await writeConfig(
     sandbox,
@@ -235,6 +235,11 @@ Deno.test("the runner's cron: section travels as it is; a metrics file is noted 
   assert.deepEqual((await exported(sandbox)).notes, [
     "cron.metrics_file is written inside each pod and goes with it: on a cluster, watch the " +
     "CronJobs' Jobs instead",
+  ]);
+  await writeConfig(sandbox, "cron:\n  budget: { claude: { daily_usd: 3 } }\njobs: {}\n");
+  assert.deepEqual((await exported(sandbox)).notes, [
+    "cron.budget counts within each pod, which starts with nothing spent: on a cluster it " +
+    "holds no job back (cap each run with max_budget_usd or max_turns)",
   ]);
 });
 

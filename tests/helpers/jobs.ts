@@ -74,7 +74,7 @@ export function testConfig(
     dir: home,
     jobs,
     agents: {},
-    cron: { notify, metricsFile: null },
+    cron: { notify, metricsFile: null, budget: {} },
     warnings: [],
   };
 }

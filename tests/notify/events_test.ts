@@ -15,6 +15,7 @@ import {
 import { daemonEnvelopes } from "../../lib/notify/envelopes.ts";
 import {
   boundEvent,
+  budgetEvent,
   type CronEvent,
   eventFromOutbox,
   MAX_EVENT_BYTES,
@@ -23,6 +24,7 @@ import {
   testEvent,
 } from "../../lib/notify/events.ts";
 import { type JobResult, jobResult, MAX_ERROR_CHARS } from "../../lib/process/result.ts";
+import type { BudgetHold } from "../../lib/spend.ts";
 import { parseState } from "../../lib/store/state.ts";
 import { type Person, startFakeDaemon } from "../helpers/daemon.ts";
 import { quietLog, scriptJob, tickIn } from "../helpers/notify.ts";
@@ -180,6 +182,64 @@ Deno.test("daemonEnvelopes(): each event in the daemon's catalog, with no idempo
   ]);
 });
 
+const HOLD: BudgetHold = {
+  agent: "codex",
+  period: "day",
+  of: "2026-11-26",
+  unit: "tokens",
+  ceiling: 2_000_000,
+  spent: 2_004_936,
+  until: Date.parse("2026-11-27T00:00:00Z"),
+};
+const budgetFacts = {
+  job: "digest",
+  host: () => "mini",
+  config: "/cfg/t.yml",
+  now: NOW,
+  timeZone: "UTC",
+};
+
+Deno.test("budgetEvent(): an agent's budget reached, once per period, about the agent and no job", () => {
+  const event = budgetEvent(HOLD, undefined, budgetFacts, SETTINGS)!;
+  assert.equal(event.event, "budget.reached");
+  assert.equal(event.job, null);
+  assert.equal(event.agent, "codex");
+  assert.equal(event.until, "2026-11-27T00:00:00.000Z");
+  assert.equal(event.cost_usd, null);
+  assert.equal(event.escalation_id, "cron/mini/budget/codex/2026-11-26");
+  assert.equal(
+    event.summary,
+    "codex reached its daily budget of 2,000,000 tokens (2,004,936 tokens spent today): its " +
+      "jobs wait until 2026-11-27 00:00 (digest held back)",
+  );
+  // Told already this period, or not asked for: nothing; a month's telling is not a day's.
+  assert.equal(budgetEvent(HOLD, { day: "2026-11-26" }, budgetFacts, SETTINGS), null);
+  assert.notEqual(
+    budgetEvent(HOLD, { day: "2026-11-25", month: "2026-11" }, budgetFacts, SETTINGS),
+    null,
+  );
+  assert.equal(budgetEvent(HOLD, undefined, budgetFacts, { ...SETTINGS, on: ["failure"] }), null);
+  // Read back from the outbox as it was queued.
+  assert.deepEqual(eventFromOutbox(JSON.parse(JSON.stringify(event))), event);
+});
+
+Deno.test("daemonEnvelopes(): a budget reached reaches a chat (level 2) and is closed at once", () => {
+  const event = budgetEvent(
+    { ...HOLD, agent: "claude", unit: "usd", ceiling: 3, spent: 4 },
+    undefined,
+    budgetFacts,
+    SETTINGS,
+  )!;
+  assert.equal(event.cost_usd, 4);
+  assert.deepEqual(
+    daemonEnvelopes(event).map((e) => [e.event, e.level, e.entity, e.payload.escalation_id]),
+    [
+      ["notification.escalation", 2, "budget/claude", "cron/mini/budget/claude/2026-11-26"],
+      ["notification.resolution", 2, "budget/claude", "cron/mini/budget/claude/2026-11-26"],
+    ],
+  );
+});
+
 Deno.test("runEvent(): a usage limit is a deferral, not a failure", () => {
   const limited = jobResult({ outcome: "usage_limit", error: "You've hit your limit" });
   const told = runEvent(job(), fresh, limited, fresh, {
@@ -292,7 +352,7 @@ function tickOf(
     dir: sandbox.project,
     jobs: [job()],
     agents: {},
-    cron: { notify, metricsFile: null },
+    cron: { notify, metricsFile: null, budget: {} },
     warnings: [],
   };
   return () =>

@@ -18,6 +18,7 @@ import {
   writeMetrics,
 } from "../../lib/notify/metrics.ts";
 import { recordResult } from "../../lib/run/record.ts";
+import { LONE_ATTEMPT } from "../../lib/run/retry.ts";
 import { type JobResult, jobResult } from "../../lib/process/result.ts";
 import {
   type CronState,
@@ -146,15 +147,28 @@ function realisticState(config: Config): CronState {
       null,
       jobResult(result),
       at + (result.durationMs ?? 0),
+      LONE_ATTEMPT,
+      "UTC",
     );
-  run("nightly", T0, { outcome: "success", durationMs: 61_500 });
-  run("nightly", T0 + 24 * HOUR, { outcome: "failed", exitCode: 1, error: AWKWARD_ERROR });
+  const claudeUsage = { cost_usd: 0.25, input_tokens: 200, output_tokens: 40 };
+  run("nightly", T0, { outcome: "success", durationMs: 61_500, usage: claudeUsage });
+  run("nightly", T0 + 24 * HOUR, {
+    outcome: "failed",
+    exitCode: 1,
+    error: AWKWARD_ERROR,
+    usage: { ...claudeUsage, cost_usd: 0.5 },
+  });
   run("nightly", T0 + 48 * HOUR, {
     outcome: "timed_out",
     durationMs: 1_800_000,
     error: "timed out",
   });
-  run("digest", T0 + HOUR, { outcome: "usage_limit", resetsAt: T0 + 6 * HOUR, durationMs: 900 });
+  run("digest", T0 + HOUR, {
+    outcome: "usage_limit",
+    resetsAt: T0 + 6 * HOUR,
+    durationMs: 900,
+    usage: { input_tokens: 2400, output_tokens: 68 },
+  });
   for (const hours of [1, 2, 3]) {
     run("poll", T0 + hours * HOUR, { outcome: "success", durationMs: 40 });
   }
@@ -182,6 +196,8 @@ const DEFERRED = "teleclaude_cron_agent_deferred_until_timestamp_seconds";
 const RETRIES = "teleclaude_cron_job_retries_total";
 const RETRY_DUE = "teleclaude_cron_job_retry_due_timestamp_seconds";
 const PAUSED = "teleclaude_cron_job_paused";
+const COST = "teleclaude_cron_job_cost_usd_total";
+const TOKENS = "teleclaude_cron_job_tokens_total";
 
 /** Epoch seconds of a state timestamp. */
 const seconds = (iso: string | null | undefined) => Date.parse(iso!) / 1000;
@@ -271,7 +287,7 @@ Deno.test("renderMetrics() outcomes and counts, read by a Prometheus parser, are
     assert.equal(valueOf(families, FAILURES, { cron_job: "nightly" }), 2);
     assert.equal(valueOf(families, FAILURES, { cron_job: "digest" }), 0);
   });
-  await t.step("every family has its HELP and TYPE; only runs and retries are counters", () => {
+  await t.step("every family has its HELP and TYPE; runs, retries and spend are counters", () => {
     assert.deepEqual([...families.keys()], [
       TICK,
       LAST_RUN,
@@ -281,12 +297,15 @@ Deno.test("renderMetrics() outcomes and counts, read by a Prometheus parser, are
       RUNS,
       FAILURES,
       RETRIES,
+      COST,
+      TOKENS,
       PAUSED,
       DEFERRED,
     ]);
+    const counters = [RUNS, RETRIES, COST, TOKENS];
     for (const [name, family] of families) {
       assert.ok(family.help.length > 0, name);
-      assert.equal(family.type, name === RUNS || name === RETRIES ? "COUNTER" : "GAUGE", name);
+      assert.equal(family.type, counters.includes(name) ? "COUNTER" : "GAUGE", name);
     }
   });
 });
@@ -305,7 +324,7 @@ Deno.test("renderMetrics() counts retries, says when the next attempt is due and
     number: 1,
     of: 3,
     next: { attempt: 2, at: retryAt },
-  });
+  }, "UTC");
   let families = decode(renderMetrics(config, state, T0 + 2 * 60_000));
   assert.equal(valueOf(families, RETRIES, { cron_job: "nightly" }), 0);
   assert.equal(valueOf(families, RETRY_DUE, { cron_job: "nightly" }), retryAt / 1000);
@@ -317,11 +336,36 @@ Deno.test("renderMetrics() counts retries, says when the next attempt is due and
     number: 2,
     of: 3,
     next: null,
-  });
+  }, "UTC");
   families = decode(renderMetrics(config, state, T0 + 12 * 60_000));
   assert.equal(valueOf(families, RETRIES, { cron_job: "nightly" }), 1);
   assert.equal(families.get(RETRIES)!.type, "COUNTER");
   assert.equal(families.has(RETRY_DUE), false);
+});
+
+Deno.test("renderMetrics() counts what each job's runs spent per agent, from the state a restart keeps", async () => {
+  const { config, families } = await realisticMetrics();
+  // nightly's two runs that reported a cost ($0.25 and $0.50, 240 tokens each), a third that did not.
+  assert.equal(valueOf(families, COST, { cron_job: "nightly", agent: "claude" }), 0.75);
+  assert.equal(valueOf(families, TOKENS, { cron_job: "nightly", agent: "claude" }), 480);
+  // codex reports tokens only; a usage limit's run spent them all the same.
+  assert.equal(valueOf(families, TOKENS, { cron_job: "digest", agent: "codex" }), 2468);
+  assert.equal(valueOf(families, COST, { cron_job: "digest", agent: "codex" }), undefined);
+  assert.deepEqual(jobsIn(families, COST), ["nightly"]);
+  assert.deepEqual(jobsIn(families, TOKENS), ["nightly", "digest"]);
+  // A job that ran with claude and now runs with codex keeps claude's counters beside codex's 0.
+  await using sandbox = await makeSandbox();
+  const state = realisticState(config);
+  const moved = {
+    ...config,
+    jobs: config.jobs.map((job) =>
+      job.name === "nightly" ? { ...job, agent: "codex" as const } : job
+    ),
+  };
+  const again = decode(renderMetrics(moved, savedAndRead(sandbox, state), TICK_AT));
+  assert.equal(valueOf(again, COST, { cron_job: "nightly", agent: "claude" }), 0.75);
+  assert.equal(valueOf(again, TOKENS, { cron_job: "nightly", agent: "claude" }), 480);
+  assert.equal(valueOf(again, TOKENS, { cron_job: "nightly", agent: "codex" }), 0);
 });
 
 Deno.test("renderMetrics() leaves out removed jobs, and a never-run job's times", () => {
@@ -336,6 +380,7 @@ Deno.test("renderMetrics() leaves out removed jobs, and a never-run job's times"
     if (name === RUNS || name === FAILURES || name === RETRIES || name === PAUSED) {
       assert.ok(neverRan.length > 0 && neverRan.every((sample) => sample.value === 0), name);
     } else {
+      // A script job that never ran spent nothing with any agent: it has no spend series either.
       assert.deepEqual(neverRan, [], `${name} has no sample of a job that never ran`);
     }
   }
@@ -347,7 +392,7 @@ Deno.test("renderMetrics() of an empty state: the tick, and zeros for each confi
   const config = configFor(CONFIG_YAML);
   const text = renderMetrics(config, emptyState(), T0);
   const families = decode(text);
-  assert.deepEqual([...families.keys()], [TICK, RUNS, FAILURES, RETRIES, PAUSED]);
+  assert.deepEqual([...families.keys()], [TICK, RUNS, FAILURES, RETRIES, COST, TOKENS, PAUSED]);
   assert.equal(families.get(RUNS)!.samples.length, config.jobs.length * OUTCOMES.length);
   // A family without samples is left out whole, HELP and TYPE included.
   assert.doesNotMatch(text, /last_success/);
@@ -479,7 +524,7 @@ Deno.test({
         number: 2,
         of: 3,
         next: { attempt: 3, at: T0 + 20 * 60_000 },
-      });
+      }, "UTC");
       const paused = { ...config, jobs: config.jobs.map((job) => ({ ...job, enabled: false })) };
       const text = renderMetrics(paused, state, T0);
       assert.match(text, /teleclaude_cron_job_retry_due_timestamp_seconds\{cron_job="nightly"\}/);

@@ -120,6 +120,7 @@ Deno.test("a failure storm while the daemon is down is collapsed per job and cha
     cron: {
       notify: { ...DEFAULT_NOTIFY, desktop: false, repeatMs: 10 * 60_000, command: [command] },
       metricsFile: null,
+      budget: {},
     },
     warnings: [],
   });

@@ -199,3 +199,48 @@ Deno.test("parseState() checks the retry, retries and first_seen fields as it ch
   ]);
   assert.equal(state.jobs.bad!.retry, undefined);
 });
+
+Deno.test("loadStateForRun() checks the spend tallies field by field: a bad one is dropped, located, the file kept", async () => {
+  await using sandbox = await makeSandbox();
+  const path = join(sandbox.home, ".teleclaude/cron_state.json");
+  const day = { of: "2026-12-01", usd: 4, tokens: 2000 };
+  const month = { of: "2026-12", usd: 40.5, tokens: 20000 };
+  const text = JSON.stringify({
+    jobs: {
+      good: { last_run: null, last_status: "never", last_error: null, spent: { claude: day } },
+      bad: {
+        last_run: null,
+        last_status: "never",
+        last_error: null,
+        spent: { codex: { usd: 0, tokens: -3 } },
+      },
+    },
+    spend: {
+      claude: { day, month, told: { day: "2026-12-01" } },
+      codex: { day: { ...day, of: "December" }, month, told: { week: "49" } },
+      gemini: { day: { ...day, usd: "lots" }, hour: 3 },
+      other: "nothing",
+    },
+  });
+  await Deno.mkdir(join(sandbox.home, ".teleclaude"), { recursive: true });
+  await Deno.writeTextFile(path, text);
+  const read = loadStateForRun(path, new Date("2026-12-01T07:00:00Z"));
+  assert.deepEqual(read.problems, [
+    'jobs.bad.spent: {"codex":{"usd":0,"tokens":-3}} is not spend by agent: dropped',
+    'spend.codex.day: {"of":"December","usd":4,"tokens":2000} is not a day\'s tally ' +
+    "({of: YYYY-MM-DD, usd, tokens}): dropped",
+    'spend.codex.told: {"week":"49"} is not a record of the periods told: dropped',
+    'spend.gemini.day: {"of":"2026-12-01","usd":"lots","tokens":2000} is not a day\'s tally ' +
+    "({of: YYYY-MM-DD, usd, tokens}): dropped",
+    "spend.gemini.hour: 3 is not a field of a tally: dropped",
+    'spend.other: "nothing" is not a tally: dropped',
+  ]);
+  assert.deepEqual({ ...read.state.jobs.good!.spent }, { claude: day });
+  assert.equal(read.state.jobs.bad!.spent, undefined);
+  assert.deepEqual({ ...read.state.spend!.claude }, { day, month, told: { day: "2026-12-01" } });
+  // What was good of a tally stays: codex keeps its month.
+  assert.deepEqual({ ...read.state.spend!.codex }, { month });
+  assert.deepEqual(Object.keys(read.state.spend!), ["claude", "codex", "gemini"]);
+  assert.equal(await Deno.readTextFile(read.keptAt!), text);
+  assert.deepEqual(loadStateForRun(path, new Date("2026-12-01T07:05:00Z")).problems, []);
+});

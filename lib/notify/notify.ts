@@ -53,13 +53,15 @@ export interface NotifyContext {
   now: () => number;
   /** Channels that failed in this tick: not asked again until the next. */
   down: Set<QueuedChannel>;
-  /** When (`performance.now()`) this tick stops starting deliveries of what waits. */
+  /** When (`performance.now()`) the flush under way stops starting deliveries of what waits. */
   flushEnds: number;
 }
 
 /**
- * The most a tick spends sending what waits (a slow daemon, a queue of hundreds): then the rest
- * waits for the next tick, and the due jobs start. One delivery begun in time may run past it.
+ * The most one flush spends sending what waits (a slow daemon, a queue of hundreds): then the
+ * rest waits for the next flush, and the due jobs start. Each flush has its own (the one before
+ * the jobs, and the one after each job that has something to tell), so a job that fails late in
+ * a tick is told then, not hours later. One delivery begun in time may run past it.
  */
 export const FLUSH_BUDGET_MS = 5000;
 
@@ -240,11 +242,12 @@ async function safely<T>(
 }
 
 /**
- * Sends what waits in the outbox and is due, each channel oldest first, within the tick's
- * budget; keeps the rest. Returns what still waits (also when the file could not be rewritten).
+ * Sends what waits in the outbox and is due, each channel oldest first, within one flush's
+ * budget (`FLUSH_BUDGET_MS`); keeps the rest. Returns what still waits (also when the file could not be rewritten).
  */
 export async function flushOutbox(context: NotifyContext): Promise<OutboxEntry[]> {
   const { paths, log } = context;
+  context.flushEnds = performance.now() + FLUSH_BUDGET_MS;
   const path = paths.outbox;
   return await safely(context, async () => {
     let read;
@@ -371,7 +374,7 @@ async function sendDue(
   if (postponed > 0) {
     context.log.info("notify_postponed", {
       waiting: postponed,
-      reason: `the tick's ${FLUSH_BUDGET_MS / 1000} s for sending what waits are spent`,
+      reason: `this flush's ${FLUSH_BUDGET_MS / 1000} s for sending what waits are spent`,
     });
   }
   return { remaining, receipts, changed };

@@ -302,6 +302,28 @@ Deno.test("a tick's sending of what waits has a time budget: the due job starts 
   assert.ok(waiting.every((entry) => entry.attempts === 0), "waiting is not a failed try");
 });
 
+Deno.test("a job that fails late in a tick is told in that tick: each flush has its own budget", async () => {
+  await using sandbox = await makeSandbox();
+  const received = join(sandbox.records, "told");
+  await writeFile(join(sandbox.project, "tell.sh"), `#!/bin/sh\ncat >> "${received}"\n`, true);
+  await writeConfig(
+    sandbox,
+    "cron:\n  notify: { desktop: false, daemon: false, command: [./tell.sh] }\njobs:\n" +
+      "  early: { script: [sh, -c, 'exit 1'], when: { every: 1d } }\n" +
+      "  late: { script: [sh, -c, 'sleep 6; exit 1'], when: { every: 1d } }\n",
+  );
+  const result = await runCli(sandbox, []);
+  assert.equal(result.code, 1);
+  assert.doesNotMatch(result.stdout, /notify_postponed/);
+  const events = (await Deno.readTextFile(received)).trim().split("\n").map((line) =>
+    JSON.parse(line) as { event: string; job: string }
+  );
+  assert.deepEqual(events.map((event) => [event.event, event.job]), [
+    ["job.failed", "early"],
+    ["job.failed", "late"],
+  ]);
+});
+
 Deno.test("a runner killed mid-delivery makes no second notification", async (t) => {
   await using sandbox = await makeSandbox();
   await failingJob(sandbox, QUIET);

@@ -373,3 +373,23 @@ Deno.test("deno task cron works with TELECLAUDE_API_SOCKET pointing anywhere", a
   // The task's permission flags name this socket, so the health check reached the daemon.
   assert.equal(await readRecord(sandbox.records, "claude", "role"), "member");
 });
+
+Deno.test("a usage limit after a told failure leaves --list saying the failure was told", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(
+    sandbox,
+    "cron:\n  notify: { desktop: false }\njobs:\n  j: { job: s, when: { every: 1d }, retry: false }\n",
+    ["s"],
+  );
+  await using daemon = startFakeDaemon(sandbox.socket, "healthy");
+  await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 1 });
+  assert.equal((await runCli(sandbox, [])).code, 1);
+  const limited = await usageLimitResettingAt(Date.now() + 3600_000);
+  await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 1, stdout: limited });
+  await runCli(sandbox, ["--force"]);
+  await daemon.settled();
+  const kinds = daemon.events.map((event) => (event.envelope.payload as { event: string }).event);
+  assert.deepEqual([...new Set(kinds)], ["job.failed", "job.deferred"], "both were told");
+  const list = await runCli(sandbox, ["--list"]);
+  assert.match(list.stdout, /j .*(?<!not )told \d\d:\d\d \(1st failure\)/);
+});

@@ -290,7 +290,8 @@ export async function flushOutbox(context: NotifyContext): Promise<OutboxEntry[]
 function storeWarning<T>(context: NotifyContext, path: string, error: unknown, otherwise: T): T {
   const failure = storeFailure(path, error);
   if (!(failure instanceof StoreError)) throw failure;
-  context.log.warn("outbox_not_written", { path, error: failure.message });
+  const event = path === context.paths.told ? "receipts_not_written" : "outbox_not_written";
+  context.log.warn(event, { path, error: failure.message });
   return otherwise;
 }
 
@@ -459,6 +460,7 @@ function receiptOf(
   return {
     subject: event.job ?? "config",
     id: event.id,
+    kind: event.event,
     at: event.at,
     channel,
     delivered: delivery.ok,
@@ -475,12 +477,13 @@ function dropReceipt(entry: OutboxEntry, reason: string, context: NotifyContext)
 }
 
 /**
- * What became of each job's events, for `--list` (which shows jobs, so a config's events keep
- * none); informational, so a failure to write it is a warning.
+ * What became of each job's failures, for `--list` (which says of a failure streak's last telling
+ * whether it was told): only `job.failed` keeps a receipt, so a later deferral or success of the
+ * job cannot take its place. Informational, so a failure to write it is a warning.
  */
 function saveReceipts(context: NotifyContext, receipts: Receipt[]): void {
   try {
-    recordReceipts(context.paths.told, receipts.filter((receipt) => receipt.subject !== "config"));
+    recordReceipts(context.paths.told, receipts.filter((receipt) => receipt.kind === "job.failed"));
   } catch (error) {
     storeWarning(context, context.paths.told, error, undefined);
   }

@@ -178,6 +178,8 @@ export interface Receipt {
   subject: string;
   /** The event's id and when it was decided (its `at`, the job's `notified.at`). */
   id: string;
+  /** What kind of event (`job.failed`, …). */
+  kind: string;
   at: string;
   channel: QueuedChannel | "desktop";
   delivered: boolean;

@@ -81,8 +81,17 @@ export const DEFAULT_AGENT_RETRY: Readonly<RetryPolicy> = {
   on: ["unavailable", "idle"],
   tell: "last",
 };
-/** Script jobs are not retried unless their `retry:` says so (its other fields then default so). */
+/** Script jobs are not retried unless their `retry:` says so. */
 export const DEFAULT_SCRIPT_RETRY: Readonly<RetryPolicy> = { ...DEFAULT_AGENT_RETRY, attempts: 1 };
+/**
+ * A script job that asks for retries (`retry: true`, or a mapping without `on`) is retried on
+ * what a script can end in: it is never `unavailable` (that is an agent's word for its service),
+ * and `idle` only with an `idle_timeout`.
+ */
+export const ASKED_SCRIPT_RETRY: Readonly<RetryPolicy> = {
+  ...DEFAULT_AGENT_RETRY,
+  on: ["failed", "timed_out", "idle"],
+};
 
 /** A job that spawns an agent CLI on the spec doc `docs/project/spec/jobs/<spec>.md`. */
 export interface AgentJob extends JobBase {

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { describeMinutes, describeSchedule, periodMinutes } from "../schedule.ts";
 import {
+  ASKED_SCRIPT_RETRY,
   DEFAULT_AGENT_RETRY,
   DEFAULT_SCRIPT_RETRY,
   durationMinutes,
@@ -86,8 +87,10 @@ export function jitterOf(
 }
 
 /**
- * `retry:`: absent, the job type's default (agent jobs retry, scripts do not); false, none; a
- * mapping, the agent jobs' default with its fields over it. Undefined (and a problem) when wrong.
+ * `retry:`: absent, the job type's default (agent jobs retry, scripts do not); false, none; true
+ * or a mapping, the retries its type asks for (`DEFAULT_AGENT_RETRY`, `ASKED_SCRIPT_RETRY`: a
+ * script is retried on failed, timed_out and idle) with the mapping's fields over them.
+ * Undefined (and a problem) when wrong.
  */
 export function parseRetry(
   raw: unknown,
@@ -95,12 +98,18 @@ export function parseRetry(
   path: string[],
   found: Findings,
 ): RetryPolicy | undefined {
-  if (raw === undefined || raw === true) {
+  const asked = type === "agent" ? DEFAULT_AGENT_RETRY : ASKED_SCRIPT_RETRY;
+  if (raw === undefined) {
     return { ...(type === "agent" ? DEFAULT_AGENT_RETRY : DEFAULT_SCRIPT_RETRY) };
   }
+  if (raw === true) return { ...asked, on: [...asked.on] };
   if (raw === false) return { ...DEFAULT_SCRIPT_RETRY };
   const on = (raw as { on?: unknown } | null)?.on;
-  const never = Array.isArray(on) ? on.findIndex((outcome) => outcome in NEVER_RETRIED) : -1;
+  const never = Array.isArray(on)
+    ? on.findIndex((outcome) =>
+      typeof outcome === "string" && Object.hasOwn(NEVER_RETRIED, outcome)
+    )
+    : -1;
   if (never !== -1) {
     const outcome = String((on as unknown[])[never]);
     found.problems.push(found.here.problem(
@@ -133,9 +142,9 @@ export function parseRetry(
     return undefined;
   }
   return {
-    attempts: attempts ?? DEFAULT_AGENT_RETRY.attempts,
+    attempts: attempts ?? asked.attempts,
     backoffMinutes,
-    on: outcomes ? [...new Set(outcomes)] : [...DEFAULT_AGENT_RETRY.on],
-    tell: tell ?? DEFAULT_AGENT_RETRY.tell,
+    on: outcomes ? [...new Set(outcomes)] : [...asked.on],
+    tell: tell ?? asked.tell,
   };
 }

@@ -330,6 +330,11 @@ Deno.test("parseConfig() names the place of each bad enabled, jitter and retry",
       /jobs\.n\.retry\.on\.0: "flaky" is not one of unavailable, idle, failed, timed_out/,
     ],
     [
+      "an outcome named like a property of every object",
+      "jobs:\n  n:\n    job: n\n    retry: { on: [toString, constructor] }\n",
+      /jobs\.n\.retry\.on\.0: "toString" is not one of unavailable, idle, failed, timed_out/,
+    ],
+    [
       "an unknown retry key",
       "jobs:\n  n:\n    job: n\n    retry: { tries: 3 }\n",
       /jobs\.n\.retry\.tries: unknown key \(allowed: attempts, backoff, on, tell\)/,
@@ -353,4 +358,27 @@ Deno.test("parseConfig() names the place of each bad enabled, jitter and retry",
 
 Deno.test("splitCommand() splits on blanks and keeps quoted words whole", () => {
   assert.deepEqual(splitCommand(`a.sh -x "b c" 'd e' f`), ["a.sh", "-x", "b c", "d e", "f"]);
+});
+
+Deno.test("parseConfig() retries a script that asks for it on what a script can end in", () => {
+  const config = parseConfig(
+    "jobs:\n  a: { script: x, retry: { attempts: 2 } }\n  b: { script: x, retry: true }\n" +
+      "  c: { script: x }\n  d: { job: d, retry: true }\n",
+    { displayName: "t.yml", file: "/p/t.yml" },
+  );
+  const retry = Object.fromEntries(config.jobs.map((job) => [job.name, job.retry]));
+  assert.deepEqual(retry.a, {
+    attempts: 2,
+    backoffMinutes: 10,
+    on: ["failed", "timed_out", "idle"],
+    tell: "last",
+  });
+  assert.deepEqual(retry.b, {
+    attempts: 3,
+    backoffMinutes: 10,
+    on: ["failed", "timed_out", "idle"],
+    tell: "last",
+  });
+  assert.equal(retry.c!.attempts, 1, "a script that says nothing is not retried");
+  assert.deepEqual(retry.d!.on, ["unavailable", "idle"]);
 });

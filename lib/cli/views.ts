@@ -592,8 +592,10 @@ function whenDue(job: Job, state: CronState, now: number, timing: Timing): strin
     return `${retried} due ${inOrAt(retry.at, now, timing.timeZone)}`;
   }
   if (scheduled === null) return "no next run";
+  const soon = scheduled - now < IN_OR_AT_MS;
+  // A jittered job's real time is said, unless "at …" says it already.
   const when = inOrAt(scheduled, now, timing.timeZone) +
-    (offsetOf(job, timing.computer) === null
+    (offsetOf(job, timing.computer) === null || !soon
       ? ""
       : ` (${formatLocal(scheduled, timing.timeZone)})`);
   if (isClockTime(job.schedule) && lastRunOf(state, job.name) === null) {
@@ -604,8 +606,11 @@ function whenDue(job: Job, state: CronState, now: number, timing: Timing): strin
   return `due ${when}`;
 }
 
+/** Sooner than this, a time is said as `in 3 h`; later, as the date and time. */
+const IN_OR_AT_MS = 12 * 3600_000;
+
 function inOrAt(instant: number, now: number, timeZone: string): string {
-  return instant - now < 12 * 3600_000
+  return instant - now < IN_OR_AT_MS
     ? `in ${describeSpan(instant - now)}`
     : `at ${formatLocal(instant, timeZone)}`;
 }

@@ -150,6 +150,14 @@ Deno.test("--list and --dry-run show a new clock-time job's first run, and a jit
       `at 08:00,20:00 \\+${offset}m jitter: first run in 10 h( \\d+ min)? \\(2026-11-26 20:\\d\\d\\)`,
     ),
   );
+  // More than 12 hours away the time is said once, as a date and time.
+  const morning = {
+    ...jittered,
+    schedule: { kind: "at" as const, times: ["08:00"], weekdays: null },
+  };
+  const later = dueReason(morning, { jobs: {} }, NOW, "UTC", false, { computer });
+  assert.match(later, /first run at 2026-11-27 08:\d\d: a new job/);
+  assert.doesNotMatch(later, /\(2026-/);
 });
 
 const NEVER = { last_run: null, last_status: "never" as const, last_error: null };

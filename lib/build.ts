@@ -13,9 +13,20 @@ import { INSTALLED, type InstallStamp, VERSION } from "./version.ts";
 /** How many hex digits of a build are shown (and are enough to tell two builds apart). */
 export const SHORT_BUILD = 12;
 
-/** The runtime files of a source tree, relative to it, sorted: what a build is made of. */
+/**
+ * The runtime files of a source tree, relative to it, sorted: what a build is made of. The two
+ * scripts are what an install bakes in beside the code (the permission flags, the source form's
+ * launcher): a change to either is another build, so `--version` and `--doctor` say the
+ * installed copy no longer matches.
+ */
 export function runtimeFiles(root: string): string[] {
-  const files = ["deno.runtime.json", "deno.runtime.lock", "main.ts"];
+  const files = [
+    "deno.runtime.json",
+    "deno.runtime.lock",
+    "main.ts",
+    "scripts/launcher.sh",
+    "scripts/permission-flags.sh",
+  ];
   const walk = (dir: string) => {
     for (const entry of Deno.readDirSync(join(root, dir))) {
       if (entry.name.startsWith(".")) continue; // an editor's swap file is not the runner

@@ -20,7 +20,15 @@ Deno.test("a build changes with every runtime file and with nothing else", async
   const first = await buildId(tree);
   assert.match(first, /^[0-9a-f]{64}$/);
   assert.equal(await buildId(ROOT), first, "the copy is the same build as the tree");
-  for (const file of ["lib/schedule.ts", "main.ts", "deno.runtime.lock"]) {
+  for (
+    const file of [
+      "lib/schedule.ts",
+      "main.ts",
+      "deno.runtime.lock",
+      "scripts/permission-flags.sh",
+      "scripts/launcher.sh",
+    ]
+  ) {
     await t.step(`${file} changed: another build`, async () => {
       const path = join(tree, file);
       const text = await Deno.readTextFile(path);

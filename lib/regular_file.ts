@@ -19,6 +19,12 @@ export type FileRead =
  */
 export const OPEN_TIMEOUT_MS = 5_000;
 
+/**
+ * The most of an agent CLI's own settings file the runner reads (codex's config.toml, gemini's
+ * trusted folders and system settings): theirs are a few KiB.
+ */
+export const MAX_AGENT_FILE_BYTES = 1024 * 1024;
+
 const NOT_REGULAR = "is not a regular file (a FIFO, socket or device)";
 
 /**

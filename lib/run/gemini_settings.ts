@@ -9,7 +9,7 @@
  */
 
 import { join } from "../posix_path.ts";
-import { readRegularFile } from "../regular_file.ts";
+import { MAX_AGENT_FILE_BYTES, readRegularFile } from "../regular_file.ts";
 import { atomicWrite, ensurePrivateDir } from "../store/fs.ts";
 
 /** Where gemini reads its system settings when GEMINI_CLI_SYSTEM_SETTINGS_PATH does not say. */
@@ -18,9 +18,6 @@ function systemSettingsPath(os: typeof Deno.build.os): string {
     ? "/Library/Application Support/GeminiCli/settings.json"
     : "/etc/gemini-cli/settings.json";
 }
-
-/** The most of the machine's system settings read: gemini's own are a few KiB. */
-const MAX_SYSTEM_SETTINGS_BYTES = 1024 * 1024;
 
 /**
  * Writes `<root>/agents/gemini-<job>.json`: the current system settings with the turn cap, and
@@ -35,7 +32,7 @@ export async function writeGeminiTurnCap(
 ): Promise<{ path: string; problem?: never } | { path?: never; problem: string }> {
   const named = Deno.env.get("GEMINI_CLI_SYSTEM_SETTINGS_PATH");
   const source = named || systemSettingsPath(Deno.build.os);
-  const read = await readRegularFile(source, MAX_SYSTEM_SETTINGS_BYTES);
+  const read = await readRegularFile(source, MAX_AGENT_FILE_BYTES);
   if (read.kind === "refused") {
     const which = named
       ? "gemini's system settings (GEMINI_CLI_SYSTEM_SETTINGS_PATH)"

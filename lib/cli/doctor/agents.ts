@@ -7,15 +7,12 @@
 import { AGENT_PACKAGES, resolveAgentBinary, VERIFIED_VERSIONS } from "../../agents.ts";
 import type { AgentName, Config } from "../../config/job.ts";
 import { dirname, join } from "../../posix_path.ts";
-import { readRegularFile } from "../../regular_file.ts";
+import { MAX_AGENT_FILE_BYTES, readRegularFile } from "../../regular_file.ts";
 import { commandOutput } from "../../subprocess.ts";
 import { type Check, type DoctorContext, tool } from "./check.ts";
 
 /** How long a CLI may take to print its version (a node CLI starting cold takes seconds). */
 const VERSION_TIMEOUT_MS = 20_000;
-
-/** The most of an agent's own settings file the doctor reads: theirs are a few KiB. */
-const MAX_AGENT_FILE_BYTES = 1024 * 1024;
 
 export async function checkAgents(
   config: Config,

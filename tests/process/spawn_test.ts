@@ -105,8 +105,9 @@ Deno.test("runProcess() starts a recorded job only once onStart has returned", a
   const result = await runProcess(request(sandbox.dir, `echo "$$" > "${ran}"; cat`, {
     stdin: "the prompt\n",
     onStart: async () => {
-      // Long enough for an ungated job to have started.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Long enough for an ungated job to have started, even on a loaded machine (the gate's
+      // deterministic proof is tests/reliability_test.ts, under strace).
+      await new Promise((resolve) => setTimeout(resolve, 1000));
       seenBefore = await Deno.stat(ran).then(() => true, () => false);
     },
   }));

@@ -1,7 +1,8 @@
 /**
- * The runner's own settings: the top-level `cron:` section (notifications, the metrics file) and
- * a job's `notify:`. Validated like every other field: located problems, exit 2. The section is
- * the runner's alone, so an unknown key in it is an error, not a warning.
+ * The runner's own settings: the top-level `cron:` section (notifications, the metrics file, the
+ * jitter, how many jobs run at once) and a job's `notify:`. Validated like every other field:
+ * located problems, exit 2. The section is the runner's alone, so an unknown key in it is an
+ * error, not a warning.
  */
 
 import { z } from "zod";
@@ -11,6 +12,7 @@ import {
   DEFAULT_NOTIFY,
   durationMinutes,
   type JobNotify,
+  MAX_CONCURRENCY,
   NOTIFY_ON,
   type NotifySettings,
   splitCommand,
@@ -38,6 +40,7 @@ const cronSchema = z.strictObject({
   notify: notifySchema.optional(),
   metrics_file: z.string().min(1).optional(),
   jitter: z.union([z.string(), z.number()]).optional(),
+  concurrency: z.int().min(1).max(MAX_CONCURRENCY).optional(),
 });
 const jobNotifySchema = z.union([
   z.boolean(),
@@ -71,7 +74,7 @@ export function parseCron(
     );
     return null;
   }
-  const { notify = {}, metrics_file, jitter } = result.data;
+  const { notify = {}, metrics_file, jitter, concurrency } = result.data;
   const before = found.problems.length;
   const jitterMinutes = jitter === undefined ? 0 : jitterOf(jitter, ["cron", "jitter"], found);
   const repeatMs = repeatOf(notify.repeat, ["cron", "notify", "repeat"], found);
@@ -91,7 +94,12 @@ export function parseCron(
       : { email: typeof notify.daemon === "object" ? notify.daemon.email ?? null : null },
     command,
   };
-  return { notify: settings, metricsFile, jitterMinutes };
+  return {
+    notify: settings,
+    metricsFile,
+    jitterMinutes,
+    ...(concurrency === undefined ? {} : { concurrency }),
+  };
 }
 
 function allowedKeys(path: PropertyKey[]): string[] {

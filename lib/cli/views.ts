@@ -225,6 +225,8 @@ export interface ListRow {
   start_problem: string | null;
   /** The retry scheduled after a failed attempt: its number, of how many, and when. */
   retry: { attempt: number; of: number; at: string } | null;
+  /** The run in progress (its start and process group), as its running record says; null: none. */
+  running: { started: string; pgid: number } | null;
   timeout_seconds: number;
   /** Things worth a look: last run failed, deferred by a usage limit, no run report. */
   flags: string[];
@@ -288,6 +290,7 @@ export function listRows(
         of: job.retry.attempts,
         at: new Date(retry.at).toISOString(),
       },
+      running: entry?.running ? { started: entry.running.started, pgid: entry.running.pgid } : null,
       timeout_seconds: job.timeoutSeconds,
       flags: job.computers === null || runsOn(job, computer())
         ? [

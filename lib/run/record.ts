@@ -1,13 +1,18 @@
 /**
  * Recording what happened: a finished run into the state (and its agent's usage-limit back-off),
- * its history line, and the runs a dead runner left marked as running.
+ * its history line, and the runs a dead runner left marked as running. The record step that
+ * calls these in a tick's order is `finish.ts`; the one for a dead runner's runs is `settle.ts`.
  */
 
 import type { Config, Job } from "../config/job.ts";
 import type { Logger } from "../log.ts";
-import type { RunnerPaths } from "../paths.ts";
-import { appendHistory, type HistoryEntry } from "../store/history.ts";
-import { type CronState, entryOf, type JobState, nameMap } from "../store/state.ts";
+import {
+  type CronState,
+  entryOf,
+  type HistoryEntry,
+  type JobState,
+  nameMap,
+} from "../store/state.ts";
 import {
   groupAlive,
   isJobGroup,
@@ -153,7 +158,6 @@ function usageOf(result: JobResult): Record<string, number> {
 /** What settling needs from the runner. */
 export interface SettleContext {
   config: Config;
-  paths: RunnerPaths;
   log: Logger;
   graceMs: number;
   /** This computer's name, for what is told. */
@@ -164,13 +168,16 @@ export interface SettleContext {
  * Settles runs that a runner which died (crash, `kill -9`, power loss) left marked as running:
  * each is recorded as interrupted, counting as the job's last run so a job that takes the runner
  * down is not retried every five minutes; a process group of it still alive is stopped, when the
- * record's group is one the runner could have started and is still that job's. Returns what is
- * to be told of them; the caller queues that, then saves the state.
+ * record's group is one the runner could have started and is still that job's. Each run's
+ * history line is left pending in its entry (`history_pending`). Returns the settled jobs and
+ * what is to be told of them; the caller queues that, saves the state, then appends the lines
+ * (`settle.ts`). Between the runs' records it awaits their leftovers' stopping: it runs before
+ * any job of the tick starts, the state's only writer then.
  */
 export async function settleInterruptedRuns(
   state: CronState,
   context: SettleContext,
-): Promise<CronEvent[]> {
+): Promise<{ jobs: string[]; events: CronEvent[] }> {
   const stale = Object.entries(state.jobs).filter(([, entry]) => entry.running);
   const ownGroup = stale.length ? await processGroupOf(Deno.pid) : null;
   const events: CronEvent[] = [];
@@ -178,7 +185,7 @@ export async function settleInterruptedRuns(
     const event = await settleOne(state, name, entry, ownGroup, context);
     if (event) events.push(event);
   }
-  return events;
+  return { jobs: stale.map(([name]) => name), events };
 }
 
 /** One run a dead runner left: its leftovers stopped, recorded as interrupted, its history line. */
@@ -219,10 +226,7 @@ async function settleOne(
     deferredUntil: null,
   }, context.config.cron.notify);
   if (told.notified) entry.notified = told.notified;
-  const line = historyEntry(job, running.started, finishedIso, logPath, result);
-  await appendHistory(context.paths.history, line).catch((failure) =>
-    context.log.warn("history_not_written", { path: context.paths.history, error: String(failure) })
-  );
+  entry.history_pending = historyEntry(job, running.started, finishedIso, logPath, result);
   return told.event;
 }
 

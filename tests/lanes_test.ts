@@ -80,6 +80,10 @@ Deno.test("SIGTERM with three jobs running in lanes records three interrupted an
   for (const pid of [...groups, ...await sleepers(sandbox)]) {
     assert.equal(await processAlive(pid), false, `process ${pid} is gone`);
   }
+  // Each run its own log.
+  const logs = ["one", "two", "three"].map((name) => state.jobs[name]?.log_path as string);
+  assert.equal(new Set(logs).size, 3);
+  for (const path of logs) assert.ok((await Deno.stat(path)).isFile, path);
   const log = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
   // One line per event, each naming its job.
   for (const name of ["one", "two", "three"]) {

@@ -6,7 +6,7 @@
  */
 
 import type { ComputerSource } from "../computer.ts";
-import type { Config } from "../config/job.ts";
+import { type Config, runnerConcurrency } from "../config/job.ts";
 import { type ConfigError, formatProblem, StoreError, UsageError } from "../errors.ts";
 import { lazyImport } from "../lazy.ts";
 import type { Logger } from "../log.ts";
@@ -157,7 +157,12 @@ export async function runDueJobs(options: RunnerOptions): Promise<RunSummary> {
   const tickAt = clock();
   const state = readStateForRun(options.paths.state, tickAt, options.log);
   const summary = await runState(state, options, clock);
-  if (options.config.cron.metricsFile) await writeTickMetrics(options, state, tickAt);
+  if (options.config.cron.metricsFile) {
+    // A lane runner looks at the schedules until it ends (its last tick is then, not its first:
+    // the ticks its lock turned away wrote later times meanwhile).
+    const lanes = runnerConcurrency(options.config.cron) > 1 && summary.ran > 0;
+    await writeTickMetrics(options, state, lanes ? clock() : tickAt);
+  }
   return summary;
 }
 

@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { runDueJobs } from "../../lib/cli/tick.ts";
 import { type Config, DEFAULT_NOTIFY, type Job } from "../../lib/config/job.ts";
 import { ConfigError } from "../../lib/errors.ts";
@@ -197,10 +198,19 @@ Deno.test("an every: 5m job runs on its ticks while a 60-minute job runs beside 
     }
     return success();
   };
+  const metrics = join(sandbox.home, ".teleclaude/metrics/cron.prom");
   const config = laneConfig(sandbox.home, [long, short], 2);
+  config.cron = { ...config.cron, metricsFile: metrics };
   const summary = await runDueJobs(
     options(sandbox.home, config, time.runner(execute)),
   );
+  // The metrics: it looked at the schedules until it ended, and nothing runs any more.
+  const written = await Deno.readTextFile(metrics);
+  assert.match(
+    written,
+    new RegExp(`^teleclaude_cron_last_tick_timestamp_seconds ${time.now / 1000}$`, "m"),
+  );
+  assert.match(written, /^teleclaude_cron_running_jobs 0$/m);
   const shortRuns = runs.filter((run) => run.job === "short").map((run) => (run.at - T0) / MIN);
   assert.equal(longEnded, T0 + 60 * MIN);
   // Every five minutes while the long one ran, and once more at its end (due then too).

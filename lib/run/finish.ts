@@ -1,9 +1,10 @@
 /**
  * The record step: a run that ended becomes its job's last run. In order: the state transition
- * (`record.ts` `recordResult`: the outcome, the streak, the retry, the agent's back-off) and the
- * run's history line (`history_pending`) and what is told of it (`notify/events.ts`, with the
- * job's `notified`) are made on a draft; the event is queued in the outbox; the draft is committed
- * in one atomic save; the history line is appended. The draft is what lets the queueing come
+ * (`record.ts` `recordResult`: the outcome, the streak, the retry) and the run's history line
+ * (`history_pending`) and what is told of it (`notify/events.ts`, with the job's `notified`) are
+ * made on a draft; the event is queued in the outbox; the draft is committed, with the run's
+ * effects on its agent (the usage-limit back-off) applied to the live state, in one atomic save;
+ * the history line is appended. The draft is what lets the queueing come
  * first without an await between a change of the shared state and its save (`state_writer.ts`):
  * a runner killed after the queueing tells the run twice (the daemon drops the second), never
  * not at all; a runner killed after the save leaves the history line to the next tick.
@@ -22,7 +23,7 @@ import {
   setEntry,
 } from "../store/state.ts";
 import type { Runner } from "./options.ts";
-import { historyEntry, MAX_DEFERRAL_MS, recordResult } from "./record.ts";
+import { historyEntry, MAX_DEFERRAL_MS, recordAgentEffects, recordResult } from "./record.ts";
 import { type Attempt, attemptAfter, attemptFacts, inSeries } from "./retry.ts";
 import type { RunStart } from "./start.ts";
 
@@ -72,7 +73,7 @@ export async function finishRun(run: EndedRun, runner: Runner): Promise<Recorded
   }, options.computer);
   // Queued before the state says it was told: a runner killed in between tells it twice, not never.
   const queued = event ? await runner.teller.queue(event) : false;
-  writer.commit((state) => draft.adopt(state), logPath);
+  writer.commit((state) => draft.adopt(state, result, now), logPath);
   await runner.history.append(writer, job.name);
   logFinished(job, logPath, result, attempt, options.log);
   return { event, queued };
@@ -89,29 +90,27 @@ function warnCappedReset(job: Job, result: JobResult, now: number, log: Logger):
 }
 
 /**
- * A draft of what a run changes: a copy of its job's entry and of its agent's back-off, the only
- * parts of the state a run's record touches. `adopt` puts the entry in the state, and the back-off
- * only if this run changed it: another lane of the same agent may have changed it meanwhile.
+ * A draft of what a run changes: a copy of its job's entry (only its own lane writes it) and of
+ * its agent's back-off (for what is told of a usage limit). `adopt` puts the entry in the live
+ * state and applies the run's effects on its agent there (`recordAgentEffects`): another lane of
+ * the same agent may have changed them meanwhile, and a copy would undo that.
  */
-function draftOf(state: CronState, job: Job): { state: CronState; adopt(into: CronState): void } {
+function draftOf(
+  state: CronState,
+  job: Job,
+): { state: CronState; adopt(into: CronState, result: JobResult, now: number): void } {
   const draft: CronState = { jobs: nameMap() };
   const entry = jobEntry(state, job.name);
   if (entry) setEntry(draft, job.name, structuredClone(entry));
-  const agent = job.type === "agent" ? job.agent : null;
-  const backoff = agent === null ? undefined : state.agent_backoff?.[agent];
-  if (agent !== null && backoff) draft.agent_backoff = nameMap([[agent, { ...backoff }]]);
-  const backoffBefore = JSON.stringify(backoff);
+  const backoff = job.type === "agent" ? state.agent_backoff?.[job.agent] : undefined;
+  if (job.type === "agent" && backoff) {
+    draft.agent_backoff = nameMap([[job.agent, { ...backoff }]]);
+  }
   return {
     state: draft,
-    adopt(into) {
+    adopt(into, result, now) {
       setEntry(into, job.name, entryOf(draft, job.name));
-      if (agent === null) return;
-      const after = draft.agent_backoff?.[agent];
-      if (JSON.stringify(after) === backoffBefore) return;
-      const live = into.agent_backoff ??= nameMap();
-      if (after) live[agent] = after;
-      else delete live[agent];
-      if (Object.keys(live).length === 0) delete into.agent_backoff;
+      recordAgentEffects(into, job, result, now);
     },
   };
 }

@@ -26,7 +26,8 @@ import { type Attempt, inSeries, LONE_ATTEMPT } from "./retry.ts";
 
 /**
  * Writes a finished run into the state (in memory): what every run records, then the transition
- * its outcome makes (`completeRun`, `failRun`), then its agent's usage-limit back-off.
+ * its outcome makes (`completeRun`, `failRun`), then what it does to its agent
+ * (`recordAgentEffects`).
  */
 export function recordResult(
   state: CronState,
@@ -59,8 +60,22 @@ export function recordResult(
   if (job.type === "agent") {
     entry.report_path = result.reportPath;
     if (Object.keys(result.usage).length) entry.usage = usageOf(result);
-    updateBackoff(state, job.agent, result, now);
   }
+  recordAgentEffects(state, job, result, now);
+}
+
+/**
+ * What a finished run does to its agent, outside its job's entry: today the usage-limit back-off.
+ * Lanes of one agent share these, so the record step applies them to the live state as it saves
+ * (`finish.ts`), never from a copy made before an await.
+ */
+export function recordAgentEffects(
+  state: CronState,
+  job: Job,
+  result: JobResult,
+  now: number,
+): void {
+  if (job.type === "agent") updateBackoff(state, job.agent, result, now);
 }
 
 /** A success: the streak of failures ends, and any retry with it. */

@@ -378,3 +378,23 @@ Deno.test("SIGTERM to a lane runner stops every running job and records each as 
   }
   assert.equal(state.jobs.d, undefined, "no job starts once asked to stop");
 });
+
+Deno.test("two lanes of one agent that both hit its usage limit back it off twice, not once", async () => {
+  await using sandbox = await makeSandbox();
+  const jobs: Job[] = ["first", "second"].map((name) =>
+    agentJob(name, { kind: "every", minutes: 60 })
+  );
+  const execute = async (job: Job, context: JobContext): Promise<JobResult> => {
+    await context.onStart(4800 + jobs.indexOf(job));
+    // Both run, then both meet the limit: the second's record starts before the first's ends.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    return jobResult({ outcome: "usage_limit", error: "limit" });
+  };
+  const config = laneConfig(sandbox.home, jobs, 2, { claude: { concurrency: 2 } });
+  await runDueJobs(options(sandbox.home, config, { execute, clock: () => T0 }));
+  const { agent_backoff } = readState(runnerPaths(sandbox.home).state).state;
+  // 15 minutes after the first limit, doubled for the second: as one run after the other.
+  assert.deepEqual({ ...agent_backoff }, {
+    claude: { until: new Date(T0 + 30 * MIN).toISOString(), attempts: 2 },
+  });
+});

@@ -7,12 +7,16 @@
  *   2. --list --json over 2,000 jobs vs 200 (per-job cost, linearity);
  *   3. the runner's overhead on a /bin/true script job vs spawning /bin/true directly (in process);
  *   4. stop latency: deadline to the whole group gone, for a child that exits on SIGTERM.
- * Usage: deno task bench   (or: deno run --allow-all bench/process.ts [--runs N])
+ *   5. peak memory while a job prints 1 GB; 6. config parse by number of jobs;
+ *   7. lanes: 12 script jobs of 1 s each, one at a time vs `cron.concurrency: 4`.
+ * Usage: deno task bench   (or: deno run --allow-all bench/process.ts [--runs N] [--against DIR])
+ * `--against DIR`: the idle tick of another tree (a checkout of main) measured in the same rounds.
  */
 
 // deno-lint-ignore-file no-console -- a benchmark's job is to print its figures.
 
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { runDueJobs } from "../lib/cli/tick.ts";
 import { type Config, DEFAULT_NOTIFY, DEFAULT_SCRIPT_RETRY } from "../lib/config/job.ts";
@@ -26,9 +30,10 @@ import { mixedConfigYaml } from "./fixtures.ts";
 const ROOT = join(import.meta.dirname!, "..");
 const { values } = parseArgs({
   args: Deno.args,
-  options: { runs: { type: "string", default: "15" } },
+  options: { runs: { type: "string", default: "15" }, against: { type: "string" } },
 });
 const RUNS = Number(values.runs);
+const AGAINST = values.against ?? null;
 
 const work = await Deno.makeTempDir({ prefix: "tc-cron-bench-" });
 const home = join(work, "home");
@@ -124,16 +129,19 @@ async function measure(
 
 type Figure = { ms: number; mib: number | null };
 
+/** A command to measure: program, arguments, and optionally its directory and environment. */
+type Measured = [string, string[], string?, Record<string, string>?];
+
 /**
  * Measures several commands round-robin, `runs` times each after a warm-up, so that a change in
  * the machine's load during the run touches all of them alike. Median time, peak memory.
  */
-async function interleaved(commands: [string, string[]][], runs = RUNS): Promise<Figure[]> {
+async function interleaved(commands: Measured[], runs = RUNS): Promise<Figure[]> {
   const samples: Sample[][] = commands.map(() => []);
-  for (const [command, args] of commands) await measure(command, args);
+  for (const [command, args, cwd, extra] of commands) await measure(command, args, cwd, extra);
   for (let run = 0; run < runs; run++) {
-    for (const [index, [command, args]] of commands.entries()) {
-      samples[index]!.push(await measure(command, args));
+    for (const [index, [command, args, cwd, extra]] of commands.entries()) {
+      samples[index]!.push(await measure(command, args, cwd, extra));
     }
   }
   return samples.map((list) => {
@@ -155,6 +163,29 @@ async function series(command: string, args: string[], runs = RUNS): Promise<Fig
 
 const fmt = (value: number, digits = 1) => value.toFixed(digits);
 const mib = (value: number | null) => value === null ? "n/a" : `${fmt(value)} MiB`;
+
+/**
+ * The idle tick of another tree (`--against`), in a HOME of its own holding the same state, its
+ * config cache made as after an install: measured beside this tree's in the same rounds.
+ */
+async function againstTick(dir: string): Promise<Measured> {
+  const otherHome = join(work, "against-home");
+  await Deno.mkdir(join(otherHome, ".teleclaude"), { recursive: true, mode: 0o700 });
+  const state = ".teleclaude/cron_state.json";
+  await Deno.copyFile(join(home, state), join(otherHome, state));
+  const otherEnv = { ...env, HOME: otherHome };
+  const otherFlags = new TextDecoder().decode(
+    (await new Deno.Command("sh", {
+      args: [join(dir, "scripts/permission-flags.sh")],
+      env: otherEnv,
+      clearEnv: true,
+      stdout: "piped",
+    }).output()).stdout,
+  ).trim().split("\n");
+  const args = ["run", "--quiet", ...otherFlags, join(dir, "main.ts"), "--config", config];
+  await measure(Deno.execPath(), args, dir, { HOME: otherHome });
+  return [Deno.execPath(), args, dir, { HOME: otherHome }];
+}
 
 // 1. Idle tick.
 const config = join(work, "teleclaude.yml");
@@ -181,13 +212,15 @@ const launcher = await sourceForm();
 await Deno.remove(join(home, ".teleclaude/cache"), { recursive: true }).catch(() => {});
 await measure(Deno.execPath(), tickArgs);
 await measure(launcher, ["--config", config]);
-const [floor, projectFloor, tick, task, sourceTick] = await interleaved([
+const against = AGAINST === null ? null : await againstTick(AGAINST);
+const [floor, projectFloor, tick, task, sourceTick, againstFigure] = await interleaved([
   [Deno.execPath(), ["run", "--quiet", empty]],
   [Deno.execPath(), ["run", "--quiet", projectEmpty]],
   [Deno.execPath(), tickArgs],
   [Deno.execPath(), ["task", "--quiet", "cron", "--config", config]],
   [launcher, ["--config", config]],
-]) as [Figure, Figure, Figure, Figure, Figure];
+  ...(against ? [against] : []),
+]) as [Figure, Figure, Figure, Figure, Figure, Figure?];
 await Deno.remove(projectEmpty);
 const cache = join(home, ".teleclaude/cache");
 const cold: Sample[] = [];
@@ -218,6 +251,13 @@ tickRow("runner, production flags", tick, "target ≤ 1.3x, < 40 MiB");
 tickRow("deno task cron", task);
 tickRow("the source form's launcher", sourceTick, `${fmt(sourceTick.ms / tick.ms, 2)}x deno run`);
 tickRow("runner, config cache cold", coldTick, "parses YAML + zod");
+if (againstFigure) {
+  tickRow(
+    `runner of ${AGAINST}`,
+    againstFigure,
+    `this tree ${fmt(tick.ms / againstFigure.ms, 3)}x that one`,
+  );
+}
 
 // 2. --list --json at scale.
 const big = join(work, "big.yml");
@@ -249,7 +289,6 @@ console.log(
 // a /bin/true script job, against spawning /bin/true directly. Loading the job modules is a
 // once-per-tick cost and is left out (it shows in the whole-process figures above).
 const overheadHome = join(work, "overhead-home");
-const paths = runnerPaths(overheadHome);
 const quiet = { info() {}, warn() {}, error() {}, debug() {}, raw() {} };
 const noop: Config = {
   file: join(work, "noop.yml"),
@@ -280,7 +319,6 @@ const noop: Config = {
 };
 const runnerOptions = {
   config: noop,
-  paths,
   force: true,
   only: null,
   timeZone: "local",
@@ -290,24 +328,39 @@ const runnerOptions = {
   log: quiet,
   stop: new AbortController().signal,
 };
-const throughRunner = async () => {
-  const lock = acquireRunnerLock(paths.lock);
-  if (!isHeld(lock)) throw new Error("lock busy");
-  await runDueJobs(runnerOptions);
-  lock.release();
+/** One forced tick of the no-op job through a runner's `runDueJobs`, under the lock. */
+const throughRunner = (run: typeof runDueJobs, home: string) => {
+  const paths = runnerPaths(home);
+  const options = { ...runnerOptions, paths };
+  return async () => {
+    const lock = acquireRunnerLock(paths.lock);
+    if (!isHeld(lock)) throw new Error("lock busy");
+    await run(options);
+    lock.release();
+  };
 };
-const timeIt = async (fn: () => Promise<unknown>, runs: number) => {
-  await fn();
-  const samples: number[] = [];
+const timeIt = async (fns: (() => Promise<unknown>)[], runs: number) => {
+  for (const fn of fns) await fn();
+  const samples: number[][] = fns.map(() => []);
   for (let run = 0; run < runs; run++) {
-    const started = performance.now();
-    await fn();
-    samples.push(performance.now() - started);
+    for (const [index, fn] of fns.entries()) {
+      const started = performance.now();
+      await fn();
+      samples[index]!.push(performance.now() - started);
+    }
   }
-  return samples.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
+  return samples.map((list) => list.sort((a, b) => a - b)[Math.floor(runs / 2)]!);
 };
-const directMs = await timeIt(() => new Deno.Command("/bin/true").output(), 41);
-const runnerMs = await timeIt(throughRunner, 41);
+// With --against, the other tree's runner in the same process, round for round.
+const theirs = AGAINST === null ? [] : [throughRunner(
+  (await import(pathToFileURL(join(AGAINST, "lib/cli/tick.ts")).href)).runDueJobs,
+  join(work, "overhead-against-home"),
+)];
+const [directMs, runnerMs, againstMs] = await timeIt([
+  () => new Deno.Command("/bin/true").output(),
+  throughRunner(runDueJobs, overheadHome),
+  ...theirs,
+], 41) as [number, number, number?];
 console.log(
   "3. job overhead (/bin/true through lock + runner: spawn, log capture, state + history writes)",
 );
@@ -315,6 +368,9 @@ console.log(
   `   /bin/true spawned directly ${fmt(directMs)} ms, through the runner ${fmt(runnerMs)} ms`,
 );
 console.log(`   added by the runner: ${fmt(runnerMs - directMs)} ms per job   (target < 15 ms)`);
+if (againstMs !== undefined) {
+  console.log(`   the runner of ${AGAINST}: ${fmt(againstMs - directMs)} ms per job`);
+}
 
 // 4. Stop latency.
 const latencies: number[] = [];
@@ -409,6 +465,23 @@ console.log(
 );
 console.log(
   `   ×${fmt(parsed[3]![1] / parsed[0]![1], 1)} the time for ×8 the jobs   (linear: about ×8)`,
+);
+
+// 7. Lanes: twelve script jobs of one second each, forced, through the whole runner.
+const lanesTick = async (concurrency: number) => {
+  const file = join(work, `lanes-${concurrency}.yml`);
+  const jobs = Array.from({ length: 12 }, (_, index) => `  sleep_${index}: { script: sleep 1 }\n`);
+  await Deno.writeTextFile(file, `cron:\n  concurrency: ${concurrency}\njobs:\n${jobs.join("")}`);
+  const args = ["run", "--quiet", ...flags, join(ROOT, "main.ts"), "--config", file, "--force"];
+  return await measure(Deno.execPath(), args);
+};
+const inTurn = await lanesTick(1);
+const inLanes = await lanesTick(4);
+console.log("7. lanes: 12 script jobs of 1 s each, forced (one run each, the same minute)");
+console.log(
+  `   one at a time ${fmt(inTurn.ms / 1000, 2)} s, cron.concurrency: 4 ${
+    fmt(inLanes.ms / 1000, 2)
+  } s: ${fmt(inTurn.ms / inLanes.ms, 2)}x faster   (about 12 s against 3 s: 4x)`,
 );
 
 await Deno.remove(work, { recursive: true });

@@ -16,7 +16,7 @@
 // deno-lint-ignore-file no-console -- a command-line helper: its output is what init.sh reads.
 
 import { resolveAgentBinary } from "../lib/agents.ts";
-import type { AgentName } from "../lib/config/job.ts";
+import { type AgentName, totalTimeoutSeconds } from "../lib/config/job.ts";
 import { loadConfig } from "../lib/config/load.ts";
 import { ConfigError, formatProblem } from "../lib/errors.ts";
 
@@ -26,8 +26,7 @@ const BACKSTOP_MARGIN_SECONDS = 600;
 async function preflight(configPath: string, servicePath: string): Promise<string[]> {
   const { config } = await loadConfig(configPath, null);
   for (const warning of config.warnings) console.error(`warning: ${formatProblem(warning)}`);
-  const total = config.jobs.reduce((sum, job) => sum + job.timeoutSeconds, 0);
-  const lines = [`backstop ${total + BACKSTOP_MARGIN_SECONDS}`];
+  const lines = [`backstop ${totalTimeoutSeconds(config.jobs) + BACKSTOP_MARGIN_SECONDS}`];
   const agents = new Set(config.jobs.flatMap((job) => job.type === "agent" ? [job.agent] : []));
   for (const agent of agents as Set<AgentName>) {
     const found = resolveAgentBinary(agent, config.agents[agent], {

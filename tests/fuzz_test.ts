@@ -16,21 +16,10 @@ import { selectJobs } from "../lib/select.ts";
 import { historyEntry, readHistory } from "../lib/store/history.ts";
 import { parseState, readState } from "../lib/store/state.ts";
 import { mixedConfigYaml } from "../bench/fixtures.ts";
+import { random } from "./helpers/random.ts";
 import { makeSandbox, ROOT, runCli } from "./helpers/sandbox.ts";
 
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 20261126);
-
-/** A small seeded generator (mulberry32): the same seed, the same inputs. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SPECIALS = [
   "*",

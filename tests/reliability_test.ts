@@ -284,6 +284,59 @@ const hasStrace = Deno.build.os === "linux" &&
     stderr: "null",
   }).output().then((output) => output.success, () => false));
 
+/**
+ * A tick of the runner under strace, which holds it inside the system calls `filter` names (Linux
+ * only: `hasStrace`), so a test kills it at that instant rather than racing a sleep.
+ */
+async function heldRunner(
+  sandbox: Sandbox,
+  filter: string[],
+  args: string[] = [],
+): Promise<Deno.ChildProcess> {
+  const env = { ...sandbox.env, ...FAST_GRACE };
+  return new Deno.Command("strace", {
+    args: [
+      "-f",
+      "-o",
+      "/dev/null",
+      ...filter,
+      Deno.execPath(),
+      "run",
+      "--quiet",
+      ...await permissionFlags(env),
+      MAIN,
+      "--config",
+      sandbox.config,
+      ...args,
+    ],
+    cwd: sandbox.project,
+    env,
+    clearEnv: true,
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+/** strace's filter holding the runner `seconds` inside each `call` that names `path`. */
+const holding = (call: string, path: string, seconds: number) => [
+  "-P",
+  path,
+  "-e",
+  `trace=${call}`,
+  "-e",
+  `inject=${call}:delay_enter=${seconds * 1_000_000}`,
+];
+
+/** The PID of the runner holding the lock, once it has written it (a dead one's left aside). */
+function lockHolder(sandbox: Sandbox, dead: number | null = null): Promise<number> {
+  const lock = join(sandbox.home, ".teleclaude/cron_runner.pid");
+  return waitFor(async () => {
+    // The holder writes its PID over the one a dead runner left, which may have been longer.
+    const pid = Number(/\d+/.exec(await Deno.readTextFile(lock).catch(() => ""))?.[0]);
+    return Number.isSafeInteger(pid) && pid > 1 && pid !== dead ? pid : null;
+  }, "the runner's PID in its lock file");
+}
+
 Deno.test({
   name: hasStrace
     ? "a runner killed after spawning a job but before recording it leaves nothing running"
@@ -295,34 +348,14 @@ Deno.test({
     const [started, script] = await notingJob(sandbox, 2);
     // Every rename the runner makes waits 1.5 s on entry: the running record's atomic write is
     // held there, after the job's process exists and before the record is on disk.
-    const env = { ...sandbox.env, ...FAST_GRACE };
-    const strace = new Deno.Command("strace", {
-      args: [
-        "-f",
-        "-o",
-        "/dev/null",
-        "-e",
-        "trace=rename",
-        "-e",
-        "inject=rename:delay_enter=1500000",
-        Deno.execPath(),
-        "run",
-        "--quiet",
-        ...await permissionFlags(env),
-        MAIN,
-        "--config",
-        sandbox.config,
-      ],
-      cwd: sandbox.project,
-      env,
-      clearEnv: true,
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+    const strace = await heldRunner(sandbox, [
+      "-e",
+      "trace=rename",
+      "-e",
+      "inject=rename:delay_enter=1500000",
+    ]);
     const [job] = await waitFor(() => processesWith(script), "the job's process", 20_000);
-    const lock = join(sandbox.home, ".teleclaude/cron_runner.pid");
-    const runner = Number((await Deno.readTextFile(lock)).trim());
-    assert.ok(Number.isSafeInteger(runner) && runner > 1, `runner pid ${runner}`);
+    const runner = await lockHolder(sandbox);
     assert.equal((await readStateFile(sandbox)).jobs.once?.running, undefined, "not yet recorded");
     Deno.kill(runner, "SIGKILL");
     await strace.status;
@@ -362,4 +395,105 @@ Deno.test("whenever the runner is killed mid-start, no job ever runs twice at on
     assert.ok(most <= 1, `${most} copies of the job ran at once (attempt ${attempt})`);
   }
   assert.ok((await linesOf(started)).length >= 3, "each forced tick ran the job");
+});
+
+/** The runs `--history --json` lists, as `job:status@started`. */
+async function historyRuns(sandbox: Sandbox): Promise<string[]> {
+  const listed = await runCli(sandbox, ["--history", "--json"]);
+  assert.equal(listed.code, 0, listed.stderr);
+  const runs = JSON.parse(listed.stdout) as { job: string; status: string; started: string }[];
+  return runs.map((run) => `${run.job}:${run.status}@${run.started}`);
+}
+
+Deno.test({
+  name: hasStrace
+    ? "a runner killed at any instant between a run's outcome and its history line leaves one line"
+    : "a runner killed at any instant between a run's outcome and its history line leaves one line " +
+      "(skipped: needs strace on Linux to hold the runner at those instants)",
+  ignore: !hasStrace,
+  async fn(t) {
+    await using sandbox = await makeSandbox();
+    await writeConfig(sandbox, "jobs:\n  once: { script: /bin/true, when: { every: 1h } }\n");
+    const history = join(sandbox.home, ".teleclaude/cron_history.jsonl");
+    const state = join(sandbox.home, ".teleclaude/cron_state.json");
+    const entry = async () => (await readStateFile(sandbox).catch(() => null))?.jobs.once;
+    const expected: string[] = [];
+
+    await t.step("killed after the outcome's save, before the history is opened", async () => {
+      const strace = await heldRunner(sandbox, holding("openat", history, 3));
+      const recorded = await waitFor(
+        async () => {
+          const once = await entry();
+          return once?.history_pending && once.running === undefined ? once : null;
+        },
+        "the outcome saved, its history line pending",
+        20_000,
+      );
+      Deno.kill(await lockHolder(sandbox), "SIGKILL");
+      await strace.status;
+      assert.equal(recorded.last_status, "success");
+      assert.deepEqual(await historyRuns(sandbox), [], "--list says success, --history has none");
+      const next = await runCli(sandbox, []);
+      assert.equal(next.code, 0, next.stderr);
+      assert.match(next.stdout, /event=history_settled job=once .*appended=true/);
+      expected.unshift(`once:success@${recorded.last_run}`);
+      assert.deepEqual(await historyRuns(sandbox), expected);
+      assert.equal((await entry())?.history_pending, undefined);
+    });
+
+    await t.step("killed after the line is written, before the save that drops it", async () => {
+      // Every save of the state reads the file it replaces (is it worth keeping as .bak?) right
+      // before its rename: held there 1.5 s, the save after the line is not made yet.
+      const strace = await heldRunner(sandbox, holding("openat", state, 1.5), ["--force"]);
+      const lines = await waitFor(
+        async () => {
+          const text = await Deno.readTextFile(history).catch(() => "");
+          const count = text.split("\n").filter(Boolean).length;
+          return count === expected.length + 1 ? text : null;
+        },
+        "the run's history line",
+        30_000,
+      );
+      Deno.kill(await lockHolder(sandbox), "SIGKILL");
+      await strace.status;
+      const pending = (await entry())?.history_pending as { started: string } | undefined;
+      assert.ok(pending, "the state still holds the line it had not dropped yet");
+      assert.ok(lines.includes(pending.started));
+      const next = await runCli(sandbox, []);
+      assert.equal(next.code, 0, next.stderr);
+      assert.match(next.stdout, /event=history_settled job=once .*appended=false/);
+      expected.unshift(`once:success@${pending.started}`);
+      assert.deepEqual(await historyRuns(sandbox), expected);
+      assert.equal((await entry())?.history_pending, undefined);
+    });
+
+    await t.step("a dead runner's run, settled by a tick killed before its line", async () => {
+      await writeConfig(sandbox, "jobs:\n  once: { script: jobs/hang.sh, when: { every: 1h } }\n");
+      await writeFile(join(sandbox.project, "jobs/hang.sh"), "#!/bin/sh\nsleep 30\n", true);
+      const runner = await spawnCli(sandbox, ["--config", sandbox.config, "--force"], FAST_GRACE);
+      const running = await waitFor(async () => (await entry())?.running, "the run recorded");
+      runner.kill("SIGKILL");
+      await runner.output();
+      const dead = (running as { runner_pid: number }).runner_pid;
+      const strace = await heldRunner(sandbox, holding("openat", history, 3));
+      await waitFor(
+        async () => {
+          const once = await entry();
+          return once?.running === undefined && once?.outcome === "interrupted";
+        },
+        "the dead runner's run saved as interrupted",
+        20_000,
+      );
+      Deno.kill(await lockHolder(sandbox, dead), "SIGKILL");
+      await strace.status;
+      const next = await runCli(sandbox, [], FAST_GRACE);
+      assert.equal(next.code, 0, next.stderr);
+      const started = (running as { started: string }).started;
+      expected.unshift(`once:interrupted@${started}`);
+      assert.deepEqual(await historyRuns(sandbox), expected);
+      // And a tick more changes nothing.
+      assert.equal((await runCli(sandbox, [])).code, 0);
+      assert.deepEqual(await historyRuns(sandbox), expected);
+    });
+  },
 });

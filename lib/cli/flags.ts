@@ -70,7 +70,8 @@ export const USAGE = `teleclaude-cron ${VERSION}: run the due jobs of teleclaude
 
 Usage: teleclaude-cron [--config PATH] [MODE] [options]
 
-With no mode, runs every due job once, one at a time, and records each outcome.
+With no mode, runs every due job once (one at a time, or as many at once as
+cron.concurrency says) and records each outcome.
 
 Modes (one at a time):
   --dry-run          say for each job whether it is due and why; run and write nothing

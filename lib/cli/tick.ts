@@ -6,7 +6,8 @@
  */
 
 import type { ComputerSource } from "../computer.ts";
-import { type ConfigError, StoreError, UsageError } from "../errors.ts";
+import { type Config, runnerConcurrency } from "../config/job.ts";
+import { type ConfigError, formatProblem, StoreError, UsageError } from "../errors.ts";
 import { lazyImport } from "../lazy.ts";
 import type { Logger } from "../log.ts";
 import { apiSocketFromEnv, type RunnerPaths } from "../paths.ts";
@@ -18,7 +19,7 @@ import { acquireRunnerLock, isHeld } from "../store/lock.ts";
 import { pathKind, removeIfFileOrLink, storeFailure, tempOwner } from "../store/fs.ts";
 import {
   type CronState,
-  hasRunInFlight,
+  hasUnsettledRun,
   loadStateForRun,
   readState,
   saveState,
@@ -27,7 +28,7 @@ import {
 import { type LastTick, readLastTick, recordTick } from "../store/tick_note.ts";
 import type * as ConfigProblemModule from "../notify/config_problem.ts";
 import type * as MetricsModule from "../notify/metrics.ts";
-import type * as RecordModule from "../run/record.ts";
+import type * as SettleModule from "../run/settle.ts";
 import type * as LoopModule from "../run/loop.ts";
 import type * as NotifyModule from "../notify/notify.ts";
 import type * as LoadModule from "../config/load.ts";
@@ -67,6 +68,7 @@ export async function runTick(request: TickRequest): Promise<number> {
   try {
     const note = { at: Date.now(), config: config.file, cache: request.cacheIdentity };
     noteTick(paths.lastTick, { ...note, computer: request.computer.note() }, log);
+    const reloaded = { cache: request.cacheIdentity };
     if (lock.leftBy !== null) {
       // Only a runner that did not end cleanly leaves temp files (and its lock file) behind.
       log.warn("previous_runner_stopped", {
@@ -84,21 +86,55 @@ export async function runTick(request: TickRequest): Promise<number> {
       graceMs,
       stop: signals.stop,
       onJobsDue: () => signals.install(),
+      reloadConfig: () => reloadConfig(request, reloaded),
     });
     log.info("runner_done", {
       ran: summary.ran,
       failed: summary.failed,
       stopped_by: summary.interruptedBy ?? undefined,
     });
-    // The computer's name was asked this tick: the next ones need not ask for an hour.
-    if (request.computer.asked()) {
-      noteTick(paths.lastTick, { ...note, computer: request.computer.note() }, log);
+    // The computer's name was asked this tick: the next ones need not ask for an hour. A lane
+    // runner that parsed an edited config made a new cache: the next tick need not digest it.
+    if (request.computer.asked() || reloaded.cache !== note.cache) {
+      const cache = reloaded.cache;
+      noteTick(paths.lastTick, { ...note, cache, computer: request.computer.note() }, log);
     }
     return exitCodeOf(summary);
   } finally {
     lock.release();
     signals.remove();
   }
+}
+
+/**
+ * The config as its file says now, for a lane runner that works past an edit (`config/load.ts`:
+ * from the cache while the text is unchanged); throws `ConfigError` when it does not load.
+ * `cache`: the cache file verified last, updated here.
+ */
+async function reloadConfig(
+  request: TickRequest,
+  cache: { cache: string | null },
+): Promise<Config> {
+  const { config, paths, log } = request;
+  const { loadConfig } = await lazyImport<typeof LoadModule>(
+    "../config/load.ts",
+    import.meta.url,
+  );
+  const loaded = await loadConfig(config.file, {
+    root: paths.root,
+    dir: paths.cache,
+    write: true,
+    trusted: cache.cache,
+  });
+  cache.cache = loaded.cacheIdentity ?? cache.cache;
+  loaded.config.displayName = config.displayName;
+  if (!loaded.fromCache) {
+    log.info("config_reloaded", { config: config.file, jobs: loaded.config.jobs.length });
+    for (const warning of loaded.config.warnings) {
+      log.warn("config_warning", { message: formatProblem(warning) });
+    }
+  }
+  return loaded.config;
 }
 
 function noteTick(path: string, tick: LastTick, log: Logger): void {
@@ -121,7 +157,12 @@ export async function runDueJobs(options: RunnerOptions): Promise<RunSummary> {
   const tickAt = clock();
   const state = readStateForRun(options.paths.state, tickAt, options.log);
   const summary = await runState(state, options, clock);
-  if (options.config.cron.metricsFile) await writeTickMetrics(options, state, tickAt);
+  if (options.config.cron.metricsFile) {
+    // A lane runner looks at the schedules until it ends (its last tick is then, not its first:
+    // the ticks its lock turned away wrote later times meanwhile).
+    const lanes = runnerConcurrency(options.config.cron) > 1 && summary.ran > 0;
+    await writeTickMetrics(options, state, lanes ? clock() : tickAt);
+  }
   return summary;
 }
 
@@ -152,7 +193,13 @@ async function runState(
   clock: () => number,
 ): Promise<RunSummary> {
   const { paths, log } = options;
-  if (hasRunInFlight(state)) await settleDeadRunner(state, options, clock);
+  if (hasUnsettledRun(state)) {
+    const { settleStoppedRunner } = await lazyImport<typeof SettleModule>(
+      "../run/settle.ts",
+      import.meta.url,
+    );
+    await settleStoppedRunner(state, options);
+  }
   const moved = settleFutureRuns(state, clock());
   if (moved.length > 0) {
     log.warn("clock_moved_back", {
@@ -199,23 +246,6 @@ function outboxDueNow(path: string, now: number): boolean {
   } catch {
     return true;
   }
-}
-
-/**
- * Runs a runner that died left marked as running: recorded as interrupted, what is to be told of
- * them queued, then the state saved, then told.
- */
-async function settleDeadRunner(state: CronState, options: RunnerOptions, clock: () => number) {
-  const [{ settleInterruptedRuns }, { announce, contextFor, queueEvent }] = await Promise.all([
-    lazyImport<typeof RecordModule>("../run/record.ts", import.meta.url),
-    notifier(),
-  ]);
-  const events = await settleInterruptedRuns(state, options);
-  const context = contextFor(options, clock);
-  const queued = [];
-  for (const event of events) queued.push(await queueEvent(event, context));
-  storeStep(options.paths.state, () => saveState(options.paths.state, state));
-  for (const [index, event] of events.entries()) await announce(event, context, queued[index]!);
 }
 
 /** The notification module, loaded only when something is to be told. */

@@ -263,6 +263,8 @@ export interface ListRow {
   start_problem: string | null;
   /** The retry scheduled after a failed attempt: its number, of how many, and when. */
   retry: { attempt: number; of: number; at: string } | null;
+  /** The run in progress (its start and process group), as its running record says; null: none. */
+  running: { started: string; pgid: number } | null;
   timeout_seconds: number;
   /** Things worth a look: last run failed, deferred by a usage limit, no run report. */
   flags: string[];
@@ -312,9 +314,7 @@ export function listRows(
     return {
       name: job.name,
       type: job.type,
-      schedule: describeSchedule(job.schedule) +
-        (offset === null ? "" : ` +${describeMinutes(offset)}`) +
-        (job.computers ? ` on ${job.computers.join(", ")}` : ""),
+      schedule: scheduleText(job, offset),
       agent: job.type === "agent" ? job.agent : null,
       computers: job.computers,
       enabled: job.enabled,
@@ -328,11 +328,8 @@ export function listRows(
         { reason: deferral.reason, until: new Date(deferral.until).toISOString() },
       agent_spend: job.type === "agent" ? agentSpend(job.agent, state, now, timeZone) : null,
       start_problem: problem,
-      retry: retry && {
-        attempt: retry.attempt,
-        of: job.retry.attempts,
-        at: new Date(retry.at).toISOString(),
-      },
+      retry: retry && retryRow(job, retry),
+      running: entry?.running ? { started: entry.running.started, pgid: entry.running.pgid } : null,
       timeout_seconds: job.timeoutSeconds,
       flags: job.computers === null || runsOn(job, computer())
         ? [
@@ -342,6 +339,18 @@ export function listRows(
         : [`not this computer (${computer()})`],
     };
   });
+}
+
+/** A row's schedule: as written, its jitter offset here, the computers it is pinned to. */
+function scheduleText(job: Job, offset: number | null): string {
+  return describeSchedule(job.schedule) +
+    (offset === null ? "" : ` +${describeMinutes(offset)}`) +
+    (job.computers ? ` on ${job.computers.join(", ")}` : "");
+}
+
+/** A row's pending retry: which attempt, of how many, and when. */
+function retryRow(job: Job, retry: { attempt: number; at: number }): ListRow["retry"] {
+  return { attempt: retry.attempt, of: job.retry.attempts, at: new Date(retry.at).toISOString() };
 }
 
 /** The earlier of the next scheduled run and a pending retry. */

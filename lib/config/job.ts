@@ -119,6 +119,8 @@ export type Job = AgentJob | ScriptJob;
 export interface AgentOverride {
   binary?: string;
   models?: Partial<Record<ThinkingMode, string>>;
+  /** How many of its jobs may run at once (`agents.<name>.concurrency`); absent: 1. */
+  concurrency?: number;
 }
 
 /** What a person is told about (`notify.on`). */
@@ -168,6 +170,35 @@ export interface CronSettings {
   metricsFile: string | null;
   /** Spend ceilings per agent (`cron.budget`); an agent not named has none. */
   budget: Partial<Record<AgentName, Budget>>;
+  /**
+   * How many jobs the runner holding the lock runs at once (`cron.concurrency`); absent: 1, one
+   * job at a time (a config cached before the key existed has none).
+   */
+  concurrency?: number;
+}
+
+/** The most `cron.concurrency` and `agents.<name>.concurrency` may be. */
+export const MAX_CONCURRENCY = 64;
+
+/**
+ * Every job's timeout added up: the longest a tick may take, the limit the service's backstop
+ * (systemd's `TimeoutStartSec`) is made of, which a lane runner keeps within (`run/lanes.ts`).
+ */
+export function totalTimeoutSeconds(jobs: readonly Pick<JobBase, "timeoutSeconds">[]): number {
+  return jobs.reduce((sum, job) => sum + job.timeoutSeconds, 0);
+}
+
+/** How many jobs run at once: `cron.concurrency`, 1 unless set. */
+export function runnerConcurrency(cron: CronSettings): number {
+  return cron.concurrency ?? 1;
+}
+
+/**
+ * How many jobs of one agent run at once: `agents.<name>.concurrency`, 1 unless set (two jobs of
+ * one agent share one account's usage limit).
+ */
+export function agentConcurrency(config: Pick<Config, "agents">, agent: AgentName): number {
+  return config.agents[agent]?.concurrency ?? 1;
 }
 
 export const DEFAULT_NOTIFY: Readonly<NotifySettings> = {

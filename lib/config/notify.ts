@@ -1,7 +1,8 @@
 /**
  * The runner's own settings: the top-level `cron:` section (notifications, the metrics file, the
- * budget: `budget.ts`) and a job's `notify:`. Validated like every other field: located problems, exit 2. The section is
- * the runner's alone, so an unknown key in it is an error, not a warning.
+ * budget: `budget.ts`, jitter, how many jobs run at once) and a job's `notify:`. Validated like
+ * every other field: located problems, exit 2. The section is the runner's alone, so an unknown
+ * key in it is an error, not a warning.
  */
 
 import { z } from "zod";
@@ -11,6 +12,7 @@ import {
   DEFAULT_NOTIFY,
   durationMinutes,
   type JobNotify,
+  MAX_CONCURRENCY,
   NOTIFY_ON,
   type NotifySettings,
   splitCommand,
@@ -40,6 +42,7 @@ const cronSchema = z.strictObject({
   metrics_file: z.string().min(1).optional(),
   jitter: z.union([z.string(), z.number()]).optional(),
   budget: z.unknown().optional(),
+  concurrency: z.int().min(1).max(MAX_CONCURRENCY).optional(),
 });
 const jobNotifySchema = z.union([
   z.boolean(),
@@ -73,7 +76,7 @@ export function parseCron(
     );
     return null;
   }
-  const { notify = {}, metrics_file, jitter } = result.data;
+  const { notify = {}, metrics_file, jitter, concurrency } = result.data;
   const before = found.problems.length;
   const budget = parseBudget(result.data.budget, ["cron", "budget"], found);
   const jitterMinutes = jitter === undefined ? 0 : jitterOf(jitter, ["cron", "jitter"], found);
@@ -96,7 +99,13 @@ export function parseCron(
       : { email: typeof notify.daemon === "object" ? notify.daemon.email ?? null : null },
     command,
   };
-  return { notify: settings, metricsFile, budget, jitterMinutes };
+  return {
+    notify: settings,
+    metricsFile,
+    budget,
+    jitterMinutes,
+    ...(concurrency === undefined ? {} : { concurrency }),
+  };
 }
 
 function allowedKeys(path: PropertyKey[]): string[] {

@@ -22,6 +22,7 @@ import {
   durationMinutes,
   isJobName,
   type Job,
+  MAX_CONCURRENCY,
   MAX_EVERY_MINUTES,
   MAX_JOB_NAME,
   MAX_LOG_BYTES,
@@ -84,6 +85,7 @@ const agentOverrideSchema = z.looseObject({
   models: z.looseObject(
     Object.fromEntries(THINKING_MODES.map((mode) => [mode, z.string().min(1).optional()])),
   ).optional(),
+  concurrency: z.int().min(1).max(MAX_CONCURRENCY).optional(),
 });
 
 /** Where the text came from: the name used in messages and the absolute path. */
@@ -192,6 +194,7 @@ function parseAgents(
         THINKING_MODES.filter((mode) => models[mode]).map((mode) => [mode, models[mode]]),
       );
     }
+    if (result.data.concurrency !== undefined) override.concurrency = result.data.concurrency;
     agents[name] = override;
   }
   return agents;

@@ -194,6 +194,10 @@ export function renderMetrics(config: Config, state: CronState, tickAt: number):
   family(out, tick, "gauge", "When the runner last looked at the schedules (Unix time).", [
     `${tick} ${tickAt / 1000}`,
   ]);
+  const running = "teleclaude_cron_running_jobs";
+  family(out, running, "gauge", "Jobs running now (each with its running record in the state).", [
+    `${running} ${Object.values(state.jobs).filter((entry) => entry.running).length}`,
+  ]);
   const jobs = config.jobs.map((job) => ({
     job,
     label: `{${JOB_LABEL}="${escapeLabelValue(job.name)}"`,

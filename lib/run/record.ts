@@ -1,16 +1,16 @@
 /**
  * Recording what happened: a finished run into the state (its agent's usage-limit back-off, and
  * what it spent in its agent's tally), its history line, and the runs a dead runner left marked as
- * running.
+ * running. The record step that calls these in a tick's order is `finish.ts`; the one for a dead
+ * runner's runs is `settle.ts`.
  */
 
 import type { AgentJob, Config, Job } from "../config/job.ts";
 import type { Logger } from "../log.ts";
-import type { RunnerPaths } from "../paths.ts";
-import { appendHistory, type HistoryEntry } from "../store/history.ts";
 import {
   type CronState,
   entryOf,
+  type HistoryEntry,
   type JobState,
   nameMap,
   type SpendTally,
@@ -29,8 +29,9 @@ import { type Attempt, inSeries, LONE_ATTEMPT } from "./retry.ts";
 
 /**
  * Writes a finished run into the state (in memory): what every run records, then the transition
- * its outcome makes (`completeRun`, `failRun`), then its agent's usage-limit back-off and what it
- * spent (`tallySpend`), counted in the day and month of `now` in `timeZone`.
+ * its outcome makes (`completeRun`, `failRun`), what it spent in its job's own count, then what it
+ * does to its agent (`recordAgentEffects`: the usage-limit back-off, the agent's spend tally of
+ * the day and month of `now` in `timeZone`).
  */
 export function recordResult(
   state: CronState,
@@ -64,19 +65,35 @@ export function recordResult(
   if (job.type === "agent") {
     entry.report_path = result.reportPath;
     if (Object.keys(result.usage).length) entry.usage = usageOf(result);
-    updateBackoff(state, job.agent, result, now);
-    tallySpend(state, entry, job, spendOf(result.usage), now, timeZone);
+    tallyJobSpend(entry, job, spendOf(result.usage));
   }
+  recordAgentEffects(state, job, result, now, timeZone);
+}
+
+/**
+ * What a finished run does to its agent, outside its job's entry: the usage-limit back-off and
+ * the agent's spend tally. Lanes of one agent share these, so the record step applies them to the
+ * live state as it saves (`finish.ts`), never from a copy made before an await.
+ */
+export function recordAgentEffects(
+  state: CronState,
+  job: Job,
+  result: JobResult,
+  now: number,
+  timeZone: string,
+): void {
+  if (job.type !== "agent") return;
+  updateBackoff(state, job.agent, result, now);
+  tallyAgentSpend(state, job, spendOf(result.usage), now, timeZone);
 }
 
 /**
  * The write side of the spend guard (`spend.ts` reads it): what a run spent is added to its
- * agent's tally of the day and the month it ended in (a tally of an earlier period starts over),
- * and to the job's own count per agent. Whatever the outcome: a failed run's cost is spent too.
+ * agent's tally of the day and the month it ended in (a tally of an earlier period starts over).
+ * Whatever the outcome: a failed run's cost is spent too.
  */
-function tallySpend(
+function tallyAgentSpend(
   state: CronState,
-  entry: JobState,
   job: AgentJob,
   spend: RunSpend | null,
   now: number,
@@ -93,9 +110,14 @@ function tallySpend(
       : { of, usd, tokens };
   tally.day = add(tally.day, periods.day);
   tally.month = add(tally.month, periods.month);
+}
+
+/** What a run spent, added to its job's own count per agent (the metrics' counters). */
+function tallyJobSpend(entry: JobState, job: AgentJob, spend: RunSpend | null): void {
+  if (spend === null) return;
   const spent = (entry.spent ??= nameMap())[job.agent] ??= { usd: 0, tokens: 0 };
-  spent.usd = sumUsd(spent.usd, usd);
-  spent.tokens += tokens;
+  spent.usd = sumUsd(spent.usd, spend.usd ?? 0);
+  spent.tokens += spend.tokens ?? 0;
 }
 
 /** Dollars added, to a billionth: 0.1 + 0.2 is kept as 0.3, so a ceiling compares as written. */
@@ -198,7 +220,6 @@ function usageOf(result: JobResult): Record<string, number> {
 /** What settling needs from the runner. */
 export interface SettleContext {
   config: Config;
-  paths: RunnerPaths;
   log: Logger;
   graceMs: number;
   /** This computer's name, for what is told. */
@@ -211,13 +232,16 @@ export interface SettleContext {
  * Settles runs that a runner which died (crash, `kill -9`, power loss) left marked as running:
  * each is recorded as interrupted, counting as the job's last run so a job that takes the runner
  * down is not retried every five minutes; a process group of it still alive is stopped, when the
- * record's group is one the runner could have started and is still that job's. Returns what is
- * to be told of them; the caller queues that, then saves the state.
+ * record's group is one the runner could have started and is still that job's. Each run's
+ * history line is left pending in its entry (`history_pending`). Returns the settled jobs and
+ * what is to be told of them; the caller queues that, saves the state, then appends the lines
+ * (`settle.ts`). Between the runs' records it awaits their leftovers' stopping: it runs before
+ * any job of the tick starts, the state's only writer then.
  */
 export async function settleInterruptedRuns(
   state: CronState,
   context: SettleContext,
-): Promise<CronEvent[]> {
+): Promise<{ jobs: string[]; events: CronEvent[] }> {
   const stale = Object.entries(state.jobs).filter(([, entry]) => entry.running);
   const ownGroup = stale.length ? await processGroupOf(Deno.pid) : null;
   const events: CronEvent[] = [];
@@ -225,7 +249,7 @@ export async function settleInterruptedRuns(
     const event = await settleOne(state, name, entry, ownGroup, context);
     if (event) events.push(event);
   }
-  return events;
+  return { jobs: stale.map(([name]) => name), events };
 }
 
 /** One run a dead runner left: its leftovers stopped, recorded as interrupted, its history line. */
@@ -266,10 +290,7 @@ async function settleOne(
     deferredUntil: null,
   }, context.config.cron.notify);
   if (told.notified) entry.notified = told.notified;
-  const line = historyEntry(job, running.started, finishedIso, logPath, result);
-  await appendHistory(context.paths.history, line).catch((failure) =>
-    context.log.warn("history_not_written", { path: context.paths.history, error: String(failure) })
-  );
+  entry.history_pending = historyEntry(job, running.started, finishedIso, logPath, result);
   return told.event;
 }
 

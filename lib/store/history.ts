@@ -7,28 +7,10 @@
 
 import { dirname } from "../posix_path.ts";
 import { appendLine, ensurePrivateDir, pathKind } from "./fs.ts";
-import { parseTimestamp } from "./state.ts";
+import { type HistoryEntry, isHistoryEntry } from "./state.ts";
 
-/** One finished run. */
-export interface HistoryEntry {
-  job: string;
-  type: "agent" | "script";
-  agent?: string;
-  started: string;
-  finished: string;
-  duration_ms: number;
-  status: string;
-  exit_code: number | null;
-  error: string | null;
-  log_path: string | null;
-  report_path?: string | null;
-  usage?: Record<string, number>;
-  /** For a run of a series of attempts (a retry, or a failure retried): which one, of how many. */
-  attempt?: number;
-  attempts?: number;
-  /** When the next attempt is due, if one was scheduled. */
-  retry_at?: string;
-}
+/** One finished run (its shape lives in `state.ts`, whose entries hold a pending one). */
+export type { HistoryEntry };
 
 /** Rotate when the file passes this size. */
 export const HISTORY_MAX_BYTES = 2 * 1024 * 1024;
@@ -75,6 +57,20 @@ export async function readHistory(
   return read;
 }
 
+/** A run as `recentRuns` names it: its job and when it started. */
+export function runKey(job: string, started: string): string {
+  return `${job}\u0000${started}`;
+}
+
+/**
+ * The runs (`runKey`) among the newest `lines` entries of the history, the rotated file included:
+ * whether a line a stopped runner may have appended is there already.
+ */
+export async function recentRuns(path: string, lines: number): Promise<Set<string>> {
+  const { entries } = await readHistory(path, { limit: lines });
+  return new Set(entries.map((entry) => runKey(entry.job, entry.started)));
+}
+
 /** A history line as an entry, or null when it is not one (checked field by field). */
 export function historyEntry(line: string): HistoryEntry | null {
   let value: unknown;
@@ -83,19 +79,7 @@ export function historyEntry(line: string): HistoryEntry | null {
   } catch {
     return null;
   }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return null;
-  const entry = value as Record<string, unknown>;
-  const ok = typeof entry.job === "string" && (entry.type === "agent" || entry.type === "script") &&
-    parseTimestamp(entry.started) !== null && parseTimestamp(entry.finished) !== null &&
-    typeof entry.duration_ms === "number" && Number.isFinite(entry.duration_ms) &&
-    typeof entry.status === "string" &&
-    (entry.exit_code === null || Number.isSafeInteger(entry.exit_code)) &&
-    (entry.error === null || typeof entry.error === "string") &&
-    (entry.log_path === null || typeof entry.log_path === "string") &&
-    (entry.agent === undefined || typeof entry.agent === "string") &&
-    [entry.attempt, entry.attempts].every((n) => n === undefined || Number.isSafeInteger(n)) &&
-    (entry.retry_at === undefined || parseTimestamp(entry.retry_at) !== null);
-  return ok ? entry as unknown as HistoryEntry : null;
+  return isHistoryEntry(value) ? value : null;
 }
 
 const BLOCK = 64 * 1024;

@@ -6,6 +6,10 @@
  * What is read is checked field by field, as the config is: a field of the wrong type is dropped
  * and reported, never trusted, and the file as it was is kept aside. Every write is atomic and
  * keeps the last state with no run in flight as `.bak`.
+ *
+ * The shape of a history line (`cron_history.jsonl`) is here too, not in `history.ts`: a job's
+ * entry holds its last run's line until that line is in the history (`history_pending`), and
+ * `history.ts` reads this module's timestamps.
  */
 
 import { dirname } from "../posix_path.ts";
@@ -38,6 +42,42 @@ export interface RunningRecord {
   pgid: number;
   runner_pid: number;
   log_path?: string;
+}
+
+/** One finished run, as a line of `cron_history.jsonl`. */
+export interface HistoryEntry {
+  job: string;
+  type: "agent" | "script";
+  agent?: string;
+  started: string;
+  finished: string;
+  duration_ms: number;
+  status: string;
+  exit_code: number | null;
+  error: string | null;
+  log_path: string | null;
+  report_path?: string | null;
+  usage?: Record<string, number>;
+  /** For a run of a series of attempts (a retry, or a failure retried): which one, of how many. */
+  attempt?: number;
+  attempts?: number;
+  /** When the next attempt is due, if one was scheduled. */
+  retry_at?: string;
+}
+
+/** Whether a value read from a file is a history line, checked field by field. */
+export function isHistoryEntry(value: unknown): value is HistoryEntry {
+  if (!isObject(value)) return false;
+  return typeof value.job === "string" && (value.type === "agent" || value.type === "script") &&
+    parseTimestamp(value.started) !== null && parseTimestamp(value.finished) !== null &&
+    typeof value.duration_ms === "number" && Number.isFinite(value.duration_ms) &&
+    typeof value.status === "string" &&
+    (value.exit_code === null || Number.isSafeInteger(value.exit_code)) &&
+    (value.error === null || typeof value.error === "string") &&
+    (value.log_path === null || typeof value.log_path === "string") &&
+    (value.agent === undefined || typeof value.agent === "string") &&
+    [value.attempt, value.attempts].every((n) => n === undefined || Number.isSafeInteger(n)) &&
+    (value.retry_at === undefined || parseTimestamp(value.retry_at) !== null);
 }
 
 /** One job's entry. Fields after `last_error` are ours; the Python original ignores them. */
@@ -75,6 +115,12 @@ export interface JobState {
   first_seen?: string;
   /** What its runs spent, ever, per agent (the metrics' counters; `run/record.ts` adds to it). */
   spent?: Record<string, Spent>;
+  /**
+   * The history line of the last run, saved with its outcome in one atomic write and dropped at
+   * a save after the line is in the history: a runner killed in between leaves it here, and the
+   * next tick appends it unless the history already holds that run (`run/history_line.ts`).
+   */
+  history_pending?: HistoryEntry;
   [extra: string]: unknown;
 }
 
@@ -183,13 +229,18 @@ export function entryOf(state: CronState, name: string): JobState {
   if (existing) return existing;
   const entry: JobState = { last_run: null, last_status: "never", last_error: null };
   // Defined, not assigned: a job named __proto__ must become an entry, not a prototype.
+  setEntry(state, name, entry);
+  return entry;
+}
+
+/** Sets a job's whole entry (a name like `__proto__` included: defined, not assigned). */
+export function setEntry(state: CronState, name: string, entry: JobState): void {
   Object.defineProperty(state.jobs, name, {
     value: entry,
     enumerable: true,
     writable: true,
     configurable: true,
   });
-  return entry;
 }
 
 /** The start of a job's last run as epoch milliseconds, or null. */
@@ -251,6 +302,8 @@ function fieldProblem(field: string, value: unknown): string | null {
       return parseTimestamp(value) !== null ? null : "a timestamp";
     case "spent":
       return isObject(value) && Object.values(value).every(isSpent) ? null : "spend by agent";
+    case "history_pending":
+      return isHistoryEntry(value) ? null : "a history line";
     default:
       return value === null || typeof value === "string" ? null : "a string or null";
   }
@@ -275,6 +328,7 @@ const CHECKED = new Set([
   "retries",
   "first_seen",
   "spent",
+  "history_pending",
   ...TEXT_FIELDS,
 ]);
 
@@ -481,6 +535,17 @@ export function loadStateForRun(path: string, now: Date): StateRead & { keptAt?:
 /** Whether a state has a run in flight (a `running` record). */
 export function hasRunInFlight(state: CronState): boolean {
   return Object.values(state.jobs).some((entry) => entry.running !== undefined);
+}
+
+/**
+ * Whether a runner that stopped left something for this tick to settle: a run in flight, or a
+ * run whose history line may not be in the history yet (`history_pending`). One pass over the
+ * entries: this is on the idle tick.
+ */
+export function hasUnsettledRun(state: CronState): boolean {
+  return Object.values(state.jobs).some((entry) =>
+    entry.running !== undefined || entry.history_pending !== undefined
+  );
 }
 
 /**

@@ -68,9 +68,37 @@ Deno.test("dueReason() and listRows() explain a job's state", () => {
     agent_spend: null,
     start_problem: null,
     retry: null,
+    running: null,
     timeout_seconds: 60,
     flags: ["timed out"],
   });
+});
+
+Deno.test("--list and --dry-run show every job that runs now, each with its own record", () => {
+  const jobs = ["backup", "digest", "idle"].map((name) => scriptJob(name));
+  const running = (pgid: number) => ({
+    last_run: null,
+    last_status: "never" as const,
+    last_error: null,
+    running: { started: new Date(NOW - 60_000).toISOString(), pgid, runner_pid: 900 },
+  });
+  const state = { jobs: { backup: running(901), digest: running(902) } };
+  const rows = listRows(jobs, state, NOW, "UTC");
+  assert.deepEqual(rows.map((row) => row.running), [
+    { started: "2026-11-26T09:59:00.000Z", pgid: 901 },
+    { started: "2026-11-26T09:59:00.000Z", pgid: 902 },
+    null,
+  ]);
+  assert.deepEqual(rows.map((row) => row.flags), [
+    ["running since 2026-11-26 09:59"],
+    ["running since 2026-11-26 09:59"],
+    [],
+  ]);
+  assert.deepEqual(jobs.map((job) => dueReason(job, state, NOW, "UTC", false)), [
+    "backup: running (pid 901, since 2026-11-26 09:59)",
+    "digest: running (pid 902, since 2026-11-26 09:59)",
+    "idle: never ran, every 10m: due now",
+  ]);
 });
 
 const script = (name: string, schedule: Job["schedule"], more: Partial<ScriptJob> = {}) =>

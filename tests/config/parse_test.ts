@@ -382,3 +382,36 @@ Deno.test("parseConfig() retries a script that asks for it on what a script can 
   assert.equal(retry.c!.attempts, 1, "a script that says nothing is not retried");
   assert.deepEqual(retry.d!.on, ["unavailable", "idle"]);
 });
+
+Deno.test("parseConfig() reads how many jobs run at once, runner-wide and per agent", () => {
+  const config = parseConfig(
+    "cron:\n  concurrency: 4\nagents:\n  claude: { concurrency: 2 }\n  codex: { binary: /x }\njobs:\n  a: { job: a }\n",
+    source,
+  );
+  assert.equal(config.cron.concurrency, 4);
+  assert.equal(config.agents.claude?.concurrency, 2);
+  assert.equal(config.agents.codex?.concurrency, undefined);
+  // Neither said: one job at a time, as ever.
+  const plain = parseConfig("jobs:\n  a: { job: a }\n", source);
+  assert.equal("concurrency" in plain.cron, false);
+});
+
+Deno.test("parseConfig() names the place of a concurrency that is not a count of lanes", () => {
+  const cases: [string, RegExp][] = [
+    [
+      "cron:\n  concurrency: 0\n",
+      /^teleclaude\.yml:2:16: cron\.concurrency: 0 is too small \(minimum 1\)$/,
+    ],
+    ["cron:\n  concurrency: 65\n", /:2:16: cron\.concurrency: 65 is too large \(maximum 64\)$/],
+    ["cron:\n  concurrency: two\n", /:2:16: cron\.concurrency: must be a number, got "two"$/],
+    [
+      "agents:\n  gemini:\n    concurrency: 1.5\n",
+      /^teleclaude\.yml:3:18: agents\.gemini\.concurrency: must be a whole number, got 1\.5$/,
+    ],
+  ];
+  for (const [yaml, expected] of cases) {
+    const problems = problemsOf(`${yaml}jobs:\n  a: { script: x }\n`);
+    assert.equal(problems.length, 1, problems.join("\n"));
+    assert.match(problems[0]!, expected);
+  }
+});

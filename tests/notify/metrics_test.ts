@@ -198,6 +198,7 @@ const RETRY_DUE = "teleclaude_cron_job_retry_due_timestamp_seconds";
 const PAUSED = "teleclaude_cron_job_paused";
 const COST = "teleclaude_cron_job_cost_usd_total";
 const TOKENS = "teleclaude_cron_job_tokens_total";
+const RUNNING = "teleclaude_cron_running_jobs";
 
 /** Epoch seconds of a state timestamp. */
 const seconds = (iso: string | null | undefined) => Date.parse(iso!) / 1000;
@@ -290,6 +291,7 @@ Deno.test("renderMetrics() outcomes and counts, read by a Prometheus parser, are
   await t.step("every family has its HELP and TYPE; runs, retries and spend are counters", () => {
     assert.deepEqual([...families.keys()], [
       TICK,
+      RUNNING,
       LAST_RUN,
       LAST_SUCCESS,
       DURATION,
@@ -368,13 +370,31 @@ Deno.test("renderMetrics() counts what each job's runs spent per agent, from the
   assert.equal(valueOf(again, TOKENS, { cron_job: "nightly", agent: "codex" }), 0);
 });
 
+Deno.test("renderMetrics() counts the jobs running now: each running record in the state", () => {
+  const config = configFor(CONFIG_YAML);
+  const state = realisticState(config);
+  const running = (job: string, pgid: number) => {
+    state.jobs[job]!.running = {
+      started: new Date(T0).toISOString(),
+      pgid,
+      runner_pid: 4000,
+    };
+  };
+  assert.equal(valueOf(decode(renderMetrics(config, state, T0)), RUNNING, {}), 0);
+  running("nightly", 4001);
+  running("digest", 4002);
+  const families = decode(renderMetrics(config, state, T0));
+  assert.equal(valueOf(families, RUNNING, {}), 2);
+  assert.equal(families.get(RUNNING)!.type, "GAUGE");
+});
+
 Deno.test("renderMetrics() leaves out removed jobs, and a never-run job's times", () => {
   const config = configFor(CONFIG_YAML);
   const state = realisticState(config);
   assert.ok(state.jobs.retired, "the state keeps an entry of a job no longer configured");
   const families = decode(renderMetrics(config, state, T0 + 49 * HOUR));
   for (const [name, family] of families) {
-    if (name === TICK || name === DEFERRED) continue;
+    if (name === TICK || name === RUNNING || name === DEFERRED) continue;
     assert.ok(!jobsIn(families, name).includes("retired"), `${name} has no removed job`);
     const neverRan = family.samples.filter((sample) => sample.labels.cron_job === "never_ran");
     if (name === RUNS || name === FAILURES || name === RETRIES || name === PAUSED) {
@@ -392,7 +412,17 @@ Deno.test("renderMetrics() of an empty state: the tick, and zeros for each confi
   const config = configFor(CONFIG_YAML);
   const text = renderMetrics(config, emptyState(), T0);
   const families = decode(text);
-  assert.deepEqual([...families.keys()], [TICK, RUNS, FAILURES, RETRIES, COST, TOKENS, PAUSED]);
+  assert.deepEqual([...families.keys()], [
+    TICK,
+    RUNNING,
+    RUNS,
+    FAILURES,
+    RETRIES,
+    COST,
+    TOKENS,
+    PAUSED,
+  ]);
+  assert.equal(valueOf(families, RUNNING, {}), 0);
   assert.equal(families.get(RUNS)!.samples.length, config.jobs.length * OUTCOMES.length);
   // A family without samples is left out whole, HELP and TYPE included.
   assert.doesNotMatch(text, /last_success/);

@@ -230,3 +230,32 @@ Deno.test("a budget reached is not told when cron.notify.on has no deferred, and
   assert.deepEqual(await budgetEvents(sandbox), []);
   assert.equal(readState(runnerPaths(sandbox.home).state).state.spend?.claude?.told, undefined);
 });
+
+Deno.test("in lanes a budget lets the runs below it start, holds the rest, and is told once", async () => {
+  await using sandbox = await makeSandbox();
+  await using daemon = startFakeDaemon(sandbox.socket, "healthy", { people: [ADMIN] });
+  const base = budgetConfig(sandbox, ["a", "b", "c", "d"].map(claudeJob), DAILY_3);
+  // Two lanes for claude: a and b start together at nothing spent, and their $4 holds c and d.
+  const config: Config = {
+    ...base,
+    agents: { claude: { concurrency: 2 } },
+    cron: { ...base.cron, concurrency: 3 },
+  };
+  const { tick, started, deferrals } = runner(sandbox, config, () => MORNING);
+  const summary = await tick();
+  assert.deepEqual(started.toSorted(), ["a", "b"]);
+  assert.deepEqual(summary, { ran: 2, failed: 0, interruptedBy: null });
+  assert.deepEqual(deferrals().map((fields) => [fields.job, fields.reason]), [
+    ["c", "budget"],
+    ["d", "budget"],
+  ]);
+  await daemon.settled();
+  // Told once, however many jobs it holds and however many wakes of the lanes asked.
+  assert.deepEqual(
+    daemon.events.map((event) => [event.envelope.event, event.effect]),
+    [["notification.escalation", "created"], ["notification.resolution", "resolved"]],
+  );
+  const state = readState(runnerPaths(sandbox.home).state).state;
+  assert.deepEqual({ ...state.spend?.claude?.told }, { day: "2026-10-25" });
+  assert.deepEqual({ ...state.spend?.claude?.day }, { of: "2026-10-25", usd: 4, tokens: 2000 });
+});

@@ -244,3 +244,31 @@ Deno.test("loadStateForRun() checks the spend tallies field by field: a bad one 
   assert.equal(await Deno.readTextFile(read.keptAt!), text);
   assert.deepEqual(loadStateForRun(path, new Date("2026-12-01T07:05:00Z")).problems, []);
 });
+
+Deno.test("parseState() keeps a pending history line only when it is a history line", () => {
+  const line = {
+    job: "nightly",
+    type: "script",
+    started: "2026-12-02T03:00:00.000Z",
+    finished: "2026-12-02T03:00:01.000Z",
+    duration_ms: 1000,
+    status: "success",
+    exit_code: 0,
+    error: null,
+    log_path: null,
+  };
+  const entry = { last_run: line.started, last_status: "success", last_error: null };
+  const { state, problems } = parseState(JSON.stringify({
+    jobs: {
+      good: { ...entry, history_pending: line },
+      torn: { ...entry, history_pending: { ...line, finished: "soon" } },
+      odd: { ...entry, history_pending: "nightly" },
+    },
+  }));
+  assert.deepEqual(state.jobs.good!.history_pending, line);
+  assert.equal(state.jobs.torn!.history_pending, undefined);
+  assert.deepEqual(problems, [
+    `jobs.torn.history_pending: {"job":"nightly","type":"script","started":"2026-12-02T03... is not a history line: dropped`,
+    'jobs.odd.history_pending: "nightly" is not a history line: dropped',
+  ]);
+});

@@ -201,6 +201,23 @@ Deno.test("#4 a lock, state or cache path of the wrong kind is named, with exit 
       assert.match(doctor.stdout, new RegExp(`FAIL runner files: .*${file} is a`));
     });
   }
+  await t.step("cron_state.json.bak as a directory: the .bak is named, nothing runs", async () => {
+    await using sandbox = await makeSandbox();
+    const ran = await markerJob(sandbox);
+    await writeState(sandbox, { jobs: {} });
+    const text = await Deno.readTextFile(teleclaude(sandbox, "cron_state.json"));
+    await Deno.mkdir(teleclaude(sandbox, "cron_state.json.bak"));
+    const result = await runCli(sandbox, []);
+    assertNoCrash(result, "bak");
+    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.match(result.stderr, /cron_state\.json\.bak: cannot be written: Is a directory/);
+    await assert.rejects(Deno.stat(ran), Deno.errors.NotFound);
+    assert.equal(await Deno.readTextFile(teleclaude(sandbox, "cron_state.json")), text);
+    const left = [...Deno.readDirSync(teleclaude(sandbox))].map((entry) => entry.name);
+    assert.deepEqual(left.filter((name) => name.includes(".tmp-")), [], "no temp file is left");
+    const doctor = await runCli(sandbox, ["--doctor"]);
+    assert.match(doctor.stdout, /FAIL runner files: .*cron_state\.json\.bak is a directory/);
+  });
   await t.step("the cache as a file: parsed instead, with a warning; the job runs", async () => {
     await using sandbox = await makeSandbox();
     const ran = await markerJob(sandbox);

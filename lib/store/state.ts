@@ -13,7 +13,14 @@
  */
 
 import { dirname } from "../posix_path.ts";
-import { atomicWrite, ensurePrivateDir, pathKind, removeIfFileOrLink } from "./fs.ts";
+import {
+  atomicWrite,
+  ensurePrivateDir,
+  isDiskFull,
+  pathKind,
+  removeIfFileOrLink,
+  storeFailure,
+} from "./fs.ts";
 
 /** The three statuses the Python original knows; finer outcomes go in `outcome`. */
 export type LastStatus = "success" | "failed" | "never";
@@ -567,9 +574,16 @@ function keepBackupIfAtRest(path: string): void {
     return; // Not a state at all: not worth keeping as the last good copy.
   }
   const backupTemp = `${path}.bak.tmp-${Deno.pid}`;
-  removeIfFileOrLink(backupTemp);
-  Deno.linkSync(path, backupTemp);
-  Deno.renameSync(backupTemp, `${path}.bak`);
+  try {
+    removeIfFileOrLink(backupTemp);
+    Deno.linkSync(path, backupTemp);
+    Deno.renameSync(backupTemp, `${path}.bak`);
+  } catch (error) {
+    removeIfFileOrLink(backupTemp);
+    // A full disk stays itself, for the caller that frees room; anything else names the `.bak`.
+    if (isDiskFull(error)) throw error;
+    throw storeFailure(`${path}.bak`, error);
+  }
 }
 
 /** How far ahead of now a last run may be before the clock counts as moved back. */

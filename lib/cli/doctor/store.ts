@@ -159,6 +159,7 @@ export function checkRunnerPaths(paths: RunnerPaths, checks: Check[]): void {
   const expected: [string, "file" | "directory"][] = [
     [paths.root, "directory"],
     [paths.state, "file"],
+    [`${paths.state}.bak`, "file"],
     [paths.lock, "file"],
     [paths.lastTick, "file"],
     [paths.history, "file"],

@@ -166,13 +166,17 @@ export async function queueEvent(event: CronEvent, context: NotifyContext): Prom
   }, false);
 }
 
-/** Shows the desktop notice, then sends what waits (the event with it, or after it). */
+/**
+ * Shows the desktop notice, then sends what waits (the event with it, or after it). Whether the
+ * event is kept in the outbox or reached a channel: false when neither (the outbox could not take
+ * it, and no channel could be sent it at once), so its caller can take back that it was told.
+ */
 export async function announce(
   event: CronEvent,
   context: NotifyContext,
   queued: boolean,
-): Promise<void> {
-  await safely(context, async () => {
+): Promise<boolean> {
+  return await safely(context, async () => {
     if (desktopWanted(context.settings, context.desktop)) {
       const delivery = await deliverToDesktop(event, context.desktop);
       report(context.log, "desktop", event, delivery, false);
@@ -181,16 +185,20 @@ export async function announce(
     // The state saved since may have freed the space the outbox needed (saveOrFree).
     if (!queued) queued = await queueEvent(event, context);
     const waiting = await flushOutbox(context);
-    if (!queued) await sendUnqueued(event, context, waiting);
-  }, undefined);
+    return queued || await sendUnqueued(event, context, waiting);
+  }, true);
 }
 
 /**
  * An event the outbox could not take, sent at once where its channel has nothing waiting; where
  * it has, sending it would overtake what waits (a recovery before its failure), so it is not
- * sent, and that is logged.
+ * sent, and that is logged. Whether a channel took it.
  */
-async function sendUnqueued(event: CronEvent, context: NotifyContext, waiting: OutboxEntry[]) {
+async function sendUnqueued(
+  event: CronEvent,
+  context: NotifyContext,
+  waiting: OutboxEntry[],
+): Promise<boolean> {
   const receipts: Receipt[] = [];
   for (const entry of entriesOf(event, context)) {
     if (waiting.some((queued) => queued.channel === entry.channel)) {
@@ -208,6 +216,7 @@ async function sendUnqueued(event: CronEvent, context: NotifyContext, waiting: O
     receipts.push(receiptOf(event, entry.channel, context, delivery));
   }
   saveReceipts(context, receipts);
+  return receipts.some((receipt) => receipt.delivered);
 }
 
 function entriesOf(event: CronEvent, context: NotifyContext): OutboxEntry[] {

@@ -36,10 +36,14 @@ export interface EndedRun extends RunStart {
   attempt: number;
 }
 
-/** What the tell step is handed: the event to tell (if any) and whether the outbox took it. */
+/**
+ * What the tell step is handed: the event to tell (if any), whether the outbox took it, and the
+ * job's notification record from before (what `untell` puts back).
+ */
 export interface Recorded {
   event: CronEvent | null;
   queued: boolean;
+  notifiedBefore: JobState["notified"];
 }
 
 /** Lines of a failed job's output copied into the runner's own log. */
@@ -76,7 +80,38 @@ export async function finishRun(run: EndedRun, runner: Runner): Promise<Recorded
   writer.commit((state) => draft.adopt(state, result, now, options.timeZone), logPath);
   await runner.history.append(writer, job.name);
   logFinished(job, logPath, result, attempt, options.log);
-  return { event, queued };
+  return { event, queued, notifiedBefore: entryBefore?.notified };
+}
+
+/**
+ * A failure's telling that reached nobody and is kept nowhere (a full disk took the outbox, and
+ * no channel could be sent it at once): the job's notification record goes back to what it was,
+ * so the next failure is news, rather than silence until `repeat`. A later telling recorded
+ * meanwhile (lanes) is left alone. A state that cannot be saved now carries the change in the
+ * next save; it is said, not thrown: the run is recorded already.
+ */
+export function untell(job: Job, recorded: Recorded, runner: Runner): void {
+  const { event, notifiedBefore } = recorded;
+  if (event?.event !== "job.failed") return;
+  try {
+    runner.writer.commit((state) => {
+      const entry = jobEntry(state, job.name);
+      if (entry?.notified?.at !== event.at) return;
+      if (notifiedBefore) entry.notified = notifiedBefore;
+      else delete entry.notified;
+    });
+  } catch (error) {
+    runner.options.log.warn("state_not_written", {
+      path: runner.options.paths.state,
+      error: (error as Error).message,
+      reason: "taking back a telling that reached nobody",
+    });
+  }
+  runner.options.log.warn("notification_lost", {
+    job: job.name,
+    event: event.event,
+    reason: "neither queued nor sent: the next failure tells it again",
+  });
 }
 
 function warnCappedReset(job: Job, result: JobResult, now: number, log: Logger): void {

@@ -10,7 +10,7 @@ import { StoreError } from "../errors.ts";
 import { join } from "../posix_path.ts";
 import type { JobResult } from "../process/result.ts";
 import { storeFailure } from "../store/fs.ts";
-import { finishRun } from "./finish.ts";
+import { finishRun, untell } from "./finish.ts";
 import type { Runner } from "./options.ts";
 import { LOGS_KEPT, pruneRunLogs } from "./run_logs.ts";
 import { startRun } from "./start.ts";
@@ -30,7 +30,8 @@ export async function runJob(
   const start = await startRun(job, config, runner);
   const recorded = await finishRun({ ...start, job, config, attempt }, runner);
   if (recorded.event) {
-    const telling = runner.teller.announce(recorded.event, recorded.queued);
+    const telling = runner.teller.announce(recorded.event, recorded.queued)
+      .then((reached) => reached || untell(job, recorded, runner));
     if (inTurn) await telling;
   }
   const maxLog = job.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;

@@ -45,8 +45,11 @@ export class Teller {
     return this.serially(() => queueEvent(event, this.current()));
   }
 
-  /** Shows and sends `event` (`queued`: whether `queue` took it) after what is under way. */
-  announce(event: CronEvent, queued: boolean): Promise<void> {
+  /**
+   * Shows and sends `event` (`queued`: whether `queue` took it) after what is under way; whether
+   * it is kept or reached a channel (`notify.ts` `announce`).
+   */
+  announce(event: CronEvent, queued: boolean): Promise<boolean> {
     return this.serially(() => announce(event, this.current(), queued));
   }
 

@@ -477,3 +477,30 @@ Deno.test("the outbox survives a torn line, is kept empty, and costs an idle tic
   assert.equal((await Deno.lstat(fresh)).mode! & 0o777, 0o600);
   assert.equal(waitingIn(join(sandbox.home, "missing", "outbox.jsonl")), false);
 });
+
+Deno.test("a failure that could be neither queued nor sent is told at the next failure, not a day later", async () => {
+  await using sandbox = await makeSandbox();
+  const received = join(sandbox.records, "told");
+  const tell = join(sandbox.project, "tell.sh");
+  await writeConfig(
+    sandbox,
+    "cron:\n  notify: { desktop: false, daemon: false, command: [./tell.sh] }\njobs:\n" +
+      "  j: { script: [sh, -c, 'exit 1'], when: { every: 1d } }\n",
+  );
+  // The outbox cannot be written (a directory where it belongs stands in for a full disk) and
+  // the command fails: the first failure reaches nobody and is kept nowhere.
+  await writeFile(tell, "#!/bin/sh\nexit 1\n", true);
+  await Deno.mkdir(outboxOf(sandbox), { recursive: true });
+  const first = await runCli(sandbox, []);
+  assert.equal(first.code, 1);
+  assert.match(first.stdout + first.stderr, /event=notification_lost job=j/);
+  assert.equal((await readStateFile(sandbox)).jobs.j!.notified, undefined);
+  // Both mended: the next failure is news, and is told.
+  await Deno.remove(outboxOf(sandbox));
+  await writeFile(tell, `#!/bin/sh\ncat >> "${received}"\n`, true);
+  assert.equal((await runCli(sandbox, ["--force"])).code, 1);
+  const told = (await Deno.readTextFile(received)).trim().split("\n").map((line) =>
+    JSON.parse(line) as { event: string; failures: number }
+  );
+  assert.deepEqual(told.map((event) => [event.event, event.failures]), [["job.failed", 2]]);
+});

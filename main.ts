@@ -1,7 +1,7 @@
 /**
  * teleclaude-cron: the scheduled-job runner of TeleClaude. launchd or a systemd timer starts it
- * every five minutes; it runs the due jobs of `teleclaude.yml` one at a time and records each
- * outcome in `~/.teleclaude/cron_state.json`.
+ * every five minutes; it runs the due jobs of `teleclaude.yml` (one at a time, or in lanes with
+ * `cron.concurrency`) and records each outcome in `~/.teleclaude/cron_state.json`.
  *
  * This file only dispatches: parse the flags, call one command, map errors to exit codes. The
  * tick's stages and the module that owns each are drawn at the top of

@@ -8,7 +8,7 @@
  */
 
 import type { Job, NotifyOn, NotifySettings } from "../config/job.ts";
-import { boundText, type JobResult } from "../process/result.ts";
+import { boundText, type JobResult, OUTPUT_TAIL_LINES } from "../process/result.ts";
 import { formatLocal } from "../schedule.ts";
 import { type BudgetHold, describeAmount, describeCeiling } from "../spend.ts";
 import type { AgentSpend, JobState, Notified } from "../store/state.ts";
@@ -227,7 +227,7 @@ function eventKind(
 }
 
 /** The lines of a run's output an event carries; enough to see what went wrong. */
-const TAIL_LINES = 20;
+const TAIL_LINES = OUTPUT_TAIL_LINES;
 const TAIL_CHARS = 4000;
 
 function describeRun(

@@ -6,6 +6,9 @@
 import type { Outcome } from "../store/state.ts";
 import type { SpawnResult } from "./spawn.ts";
 
+/** How many of a failed run's last lines of output it is told and logged with. */
+export const OUTPUT_TAIL_LINES = 20;
+
 /** Turns, tokens and cost, where the agent reports them (`run/outcome/` reads them). */
 export interface RunUsage {
   turns?: number;

@@ -13,7 +13,7 @@
 import type { Config, Job } from "../config/job.ts";
 import type { Logger } from "../log.ts";
 import { type CronEvent, runEvent, type RunFacts, streakOf } from "../notify/events.ts";
-import type { JobResult } from "../process/result.ts";
+import { type JobResult, OUTPUT_TAIL_LINES } from "../process/result.ts";
 import {
   type CronState,
   entryOf,
@@ -46,8 +46,19 @@ export interface Recorded {
   notifiedBefore: JobState["notified"];
 }
 
-/** Lines of a failed job's output copied into the runner's own log. */
-const TAIL_LINES = 20;
+/** The most of one line of a failed job's output the runner's log copies. */
+const MAX_TAIL_LINE_CHARS = 500;
+
+/** A line of output as the runner's log copies it: its start, and how much was cut. */
+function boundedLine(line: string): string {
+  if (line.length <= MAX_TAIL_LINE_CHARS) return line;
+  return `${line.slice(0, MAX_TAIL_LINE_CHARS)}[… ${
+    line.length - MAX_TAIL_LINE_CHARS
+  } characters cut …]`;
+}
+
+/** Lines of a failed job's output copied into the runner's own log: as many as an event holds. */
+const TAIL_LINES = OUTPUT_TAIL_LINES;
 
 /**
  * Records an ended run. The state must be saved (`StateWriter.commit`), or nothing further may
@@ -205,6 +216,6 @@ function logFinished(
   }
   log.error("job_finished", fields);
   for (const line of result.outputTail.trimEnd().split("\n").slice(-TAIL_LINES)) {
-    if (line) log.raw(`  ${job.name} | ${line}`);
+    if (line) log.raw(`  ${job.name} | ${boundedLine(line)}`);
   }
 }

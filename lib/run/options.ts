@@ -27,7 +27,7 @@ export type Sleeper = (ms: number | null, wake: AbortSignal) => Promise<void>;
 export interface RunnerOptions {
   config: Config;
   paths: RunnerPaths;
-  /** Ignore schedules (and usage-limit deferrals). */
+  /** Ignore schedules and holds (a usage limit, a budget reached). */
   force: boolean;
   /** Run only this job. */
   only: string | null;

@@ -88,6 +88,12 @@ Deno.test("an error of any size is bounded in the state, every event and the com
   assert.ok(payload.error.length <= 2000, `the daemon's: ${payload.error.length}`);
   const finished = result.stderr.split("\n").find((line) => line.includes("event=job_finished"))!;
   assert.ok(finished.length < 3000, `the runner's job_finished line: ${finished.length}`);
+  // Each of the output's last lines it copies is bounded too.
+  const tail = (result.stdout + result.stderr).split("\n").filter((line) =>
+    line.startsWith("  big | ")
+  );
+  assert.ok(tail.length > 0, "the output's tail is in the runner's log");
+  assert.ok(tail.every((line) => line.length < 600), tail.map((line) => line.length).join(","));
 });
 
 Deno.test("2,000 config errors make a bounded config.invalid", async () => {

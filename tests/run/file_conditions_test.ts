@@ -63,14 +63,19 @@ Deno.test("a run reports folder that is a file leaves a successful agent run a s
   );
 });
 
-Deno.test("~/.teleclaude/agents a link fails a capped gemini job as not started, writing nothing through it", async () => {
-  await using sandbox = await makeSandbox();
+/** Job j: a gemini job with a turn cap (so it writes its settings file), and a gemini to run. */
+async function cappedGeminiJob(sandbox: Sandbox): Promise<void> {
   await writeConfig(
     sandbox,
     "jobs:\n  j: { job: s, agent: gemini, max_turns: 3, when: { every: 1d } }\n",
     ["s"],
   );
   await writeFakeAgent(sandbox.bin, "gemini", { kind: "exit", code: 0 });
+}
+
+Deno.test("~/.teleclaude/agents a link fails a capped gemini job as not started, writing nothing through it", async () => {
+  await using sandbox = await makeSandbox();
+  await cappedGeminiJob(sandbox);
   const elsewhere = join(sandbox.dir, "elsewhere");
   await Deno.mkdir(elsewhere);
   await Deno.mkdir(join(sandbox.home, ".teleclaude"), { recursive: true, mode: 0o700 });
@@ -86,12 +91,7 @@ Deno.test("~/.teleclaude/agents a link fails a capped gemini job as not started,
 
 Deno.test("GEMINI_CLI_SYSTEM_SETTINGS_PATH naming a FIFO fails a capped gemini job at once, naming it", async () => {
   await using sandbox = await makeSandbox();
-  await writeConfig(
-    sandbox,
-    "jobs:\n  j: { job: s, agent: gemini, max_turns: 3, when: { every: 1d } }\n",
-    ["s"],
-  );
-  await writeFakeAgent(sandbox.bin, "gemini", { kind: "exit", code: 0 });
+  await cappedGeminiJob(sandbox);
   const fifo = join(sandbox.dir, "system-settings.json");
   assert.ok((await new Deno.Command("mkfifo", { args: [fifo] }).output()).success);
   const { entry } = await tick(sandbox, 1, { GEMINI_CLI_SYSTEM_SETTINGS_PATH: fifo });

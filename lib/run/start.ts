@@ -44,6 +44,9 @@ export async function startRun(job: Job, config: Config, runner: Runner): Promis
   try {
     result = await (options.execute ?? executeJob)(job, context);
   } catch (error) {
+    // The running record could not be saved (a full disk): the job never ran (its gate stayed
+    // shut), and nothing further can be recorded: the tick ends, saying so, with no stack.
+    if (error instanceof StoreError) throw error;
     // A bug or an unexpected I/O error in one job must not take the others down with it.
     result = jobResult({
       error: `runner error: ${error instanceof Error ? error.message : String(error)}`,

@@ -263,10 +263,12 @@ commit() {
 # Writes content to a file (atomically, with this mode) unless it already holds exactly that.
 put_file() {
   local target=$1 content=$2 mode=$3 tmp
+  put_changed=0
   if [ -f "$target" ] && [ ! -L "$target" ] && [ "$(cat "$target")" = "$content" ]; then
     say "unchanged: $target"
     return
   fi
+  put_changed=1
   if [ "$dry_run" = 1 ]; then
     printf '+ write %s\n' "$target"
     return
@@ -524,17 +526,26 @@ ensure_log_dir() {
 }
 
 install_launchd() {
-  local domain plist
+  local domain plist loaded=0
   domain="gui/$(id -u)"
   ensure_log_dir
   plist=$(render "$ROOT/launchd/$LABEL.plist" plist) || exit
+  launchctl print "$domain/$LABEL" >/dev/null 2>&1 && loaded=1
   # Taken back newest first: bootstrap the old plist again after it is restored.
-  if launchctl print "$domain/$LABEL" >/dev/null 2>&1 && [ -f "$PLIST" ]; then
+  if [ "$loaded" = 1 ] && [ -f "$PLIST" ]; then
     on_undo launchctl bootstrap "$domain" "$PLIST"
   fi
   put_file "$PLIST" "$plist" 644 || fail "could not write $PLIST"
   if command -v plutil >/dev/null 2>&1; then
     run plutil -lint "$PLIST" || fail "the rendered plist $PLIST does not lint"
+  fi
+  service_line="$LABEL runs every 5 minutes; log: $LOG_DIR/cron.log"
+  # Booting a loaded job out stops a tick it is running (its job recorded interrupted): only a
+  # changed plist is worth that. launchd starts the runner anew every 5 minutes, so a new runner
+  # needs no reload.
+  if [ "$put_changed" = 0 ] && [ "$loaded" = 1 ]; then
+    say "loaded already: $LABEL (its plist is unchanged; a tick it is running is left to finish)"
+    return
   fi
   run launchctl bootout "$domain/$LABEL" 2>/dev/null || true
   on_undo launchctl bootout "$domain/$LABEL"
@@ -545,7 +556,6 @@ install_launchd() {
   fi
   [ "$dry_run" = 1 ] || launchctl print "$domain/$LABEL" >/dev/null 2>&1 ||
     fail "launchd does not list $LABEL after loading it"
-  service_line="$LABEL runs every 5 minutes; log: $LOG_DIR/cron.log"
 }
 
 install_systemd() {
@@ -644,10 +654,13 @@ install() {
   service_path=$(build_service_path)
   backstop=14400
   VERSION=$(sed -n 's/^export const VERSION = "\(.*\)";$/\1/p' "$ROOT/lib/version.ts")
+  # Every value must fit this system's service file before anything is written (Deno included).
+  if [ "$os" = Darwin ]; then
+    render "$ROOT/launchd/$LABEL.plist" plist >/dev/null || exit
+  else
+    render "$ROOT/systemd/$UNIT.service" systemd >/dev/null || exit
+  fi
   if ensure_deno; then check_config; fi
-  # Every value must fit its service file before anything is written.
-  render "$ROOT/launchd/$LABEL.plist" plist >/dev/null || exit
-  render "$ROOT/systemd/$UNIT.service" systemd >/dev/null || exit
   previous_runtime=$(current_runtime)
   [ "$dry_run" = 1 ] || begin_transaction
   install_runner

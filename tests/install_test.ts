@@ -109,14 +109,17 @@ Deno.test({
       /^teleclaude-cron \S+ \(compiled, build [0-9a-f]{12}; matches /,
     );
 
-    // Again: the plist is left as it is, and the job is loaded again.
+    // Again: the plist is left as it is, and so is the loaded job: booting it out would stop a
+    // tick it is running.
     await Deno.remove(mac.calls);
     const second = await initSh(mac);
     assert.match(second, /unchanged: .*ai\.instrukt\.teleclaude\.cron\.plist/);
+    assert.match(second, /loaded already: ai\.instrukt\.teleclaude\.cron/);
     assert.equal(await Deno.readTextFile(plistPath), plistText);
     assert.deepEqual((await calls(mac)).filter((call) => !call.startsWith("deno compile")), [
       `launchctl print gui/${uid}`,
-      ...made.slice(2),
+      `launchctl print gui/${uid}/${LABEL}`,
+      `plutil -lint ${plistPath}`,
     ]);
 
     await Deno.remove(mac.calls);

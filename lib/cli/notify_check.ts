@@ -11,13 +11,14 @@ import { join } from "../posix_path.ts";
 import type { RunnerPaths } from "../paths.ts";
 import {
   deliverToCommand,
+  deliverToDaemon,
   deliverToDesktop,
   type Delivery,
   type Desktop,
   postEnvelopes,
 } from "../notify/channels.ts";
-import { awaitNotification, peopleOf } from "../notify/daemon_facts.ts";
-import { daemonEnvelopes, resolutionOf } from "../notify/envelopes.ts";
+import { adminsOf, awaitNotification } from "../notify/daemon_facts.ts";
+import { resolutionOf } from "../notify/envelopes.ts";
 import { type CronEvent, testEvent } from "../notify/events.ts";
 import { desktopWanted } from "../notify/notify.ts";
 
@@ -91,7 +92,7 @@ async function testDaemon(
   email: string | null,
 ): Promise<Outcome> {
   const id = event.escalation_id!;
-  const posted = await postEnvelopes(daemonEnvelopes(event), socketPath, email);
+  const posted = await deliverToDaemon(event, socketPath, email);
   if (!posted.ok) return { status: "FAIL", text: posted.error };
   const made = await awaitNotification(socketPath, id, () => true, NOTIFICATION_WAIT_MS);
   if ("why" in made) {
@@ -100,8 +101,7 @@ async function testDaemon(
       text: `the daemon took the test escalation but made no notification of it (${made.why})`,
     };
   }
-  const people = await peopleOf(socketPath);
-  const admins = people?.filter((person) => person.role === "admin").map((person) => person.name);
+  const admins = await adminsOf(socketPath);
   const resolved = await postEnvelopes([resolutionOf(event, id)], socketPath, email);
   const closed = resolved.ok
     ? await awaitNotification(

@@ -7,8 +7,7 @@
  */
 
 import { boundText } from "../process/result.ts";
-import { StoreError } from "../errors.ts";
-import { atomicWrite, ensurePrivateDir, pathKind, storeFailure } from "../store/fs.ts";
+import { atomicWrite, ensurePrivateDir, pathKind } from "../store/fs.ts";
 import { parseTimestamp } from "../store/state.ts";
 import {
   configEvent,
@@ -17,7 +16,7 @@ import {
   incidentId,
   MAX_CONFIG_MESSAGE_CHARS,
 } from "./events.ts";
-import { announce, type NotifyContext, queueEvent } from "./notify.ts";
+import { announce, type NotifyContext, queueEvent, storeWarning } from "./notify.ts";
 
 /** The config problem told last, and the incident it belongs to. */
 interface ToldProblem {
@@ -55,9 +54,7 @@ function writeProblem(context: NotifyContext, text: string): void {
     ensurePrivateDir(context.paths.root, context.paths.root);
     atomicWrite(path, new TextEncoder().encode(text));
   } catch (error) {
-    const failure = storeFailure(path, error);
-    if (!(failure instanceof StoreError)) throw failure;
-    context.log.warn("config_problem_not_written", { path, error: failure.message });
+    storeWarning(context, "config_problem_not_written", path, error, undefined);
   }
 }
 

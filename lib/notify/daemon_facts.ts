@@ -64,6 +64,15 @@ export async function callerOf(socketPath: string, email: string | null): Promis
 }
 
 /** The daemon's people, by role; null when it does not say. */
+/**
+ * The names of the daemon's admins, the only people its Telegram, Discord and WhatsApp adapters
+ * send to; null when it does not say (`GET /api/people`).
+ */
+export async function adminsOf(socketPath: string): Promise<string[] | null> {
+  const people = await peopleOf(socketPath);
+  return people?.filter((person) => person.role === "admin").map((person) => person.name) ?? null;
+}
+
 export async function peopleOf(
   socketPath: string,
 ): Promise<{ name: string; role: string }[] | null> {

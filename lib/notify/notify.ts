@@ -53,8 +53,6 @@ export interface NotifyContext {
   now: () => number;
   /** Channels that failed in this tick: not asked again until the next. */
   down: Set<QueuedChannel>;
-  /** When (`performance.now()`) the flush under way stops starting deliveries of what waits. */
-  flushEnds: number;
 }
 
 /**
@@ -106,7 +104,6 @@ export function newContext(
     log,
     now,
     down: new Set(),
-    flushEnds: performance.now() + FLUSH_BUDGET_MS,
   };
 }
 
@@ -155,13 +152,7 @@ export async function queueEvent(event: CronEvent, context: NotifyContext): Prom
       await queueEntries(context.paths.outbox, entries);
       return true;
     } catch (error) {
-      const failure = storeFailure(context.paths.outbox, error);
-      if (!(failure instanceof StoreError)) throw failure;
-      context.log.warn("outbox_not_written", {
-        path: context.paths.outbox,
-        error: failure.message,
-      });
-      return false;
+      return storeWarning(context, "outbox_not_written", context.paths.outbox, error, false);
     }
   }, false);
 }
@@ -211,9 +202,12 @@ async function sendUnqueued(
       });
       continue;
     }
+    // A channel that failed this tick is not asked again in it (a hanging command: 30 s each).
+    if (context.down.has(entry.channel)) continue;
     const delivery = await deliver(entry, context);
     report(context.log, entry.channel, event, delivery, false);
     receipts.push(receiptOf(event, entry.channel, context, delivery));
+    if (!delivery.ok) context.down.add(entry.channel);
   }
   saveReceipts(context, receipts);
   return receipts.some((receipt) => receipt.delivered);
@@ -256,7 +250,7 @@ async function safely<T>(
  */
 export async function flushOutbox(context: NotifyContext): Promise<OutboxEntry[]> {
   const { paths, log } = context;
-  context.flushEnds = performance.now() + FLUSH_BUDGET_MS;
+  const ends = performance.now() + FLUSH_BUDGET_MS;
   const path = paths.outbox;
   return await safely(context, async () => {
     let read;
@@ -267,13 +261,13 @@ export async function flushOutbox(context: NotifyContext): Promise<OutboxEntry[]
         return [];
       }
     } catch (error) {
-      return storeWarning(context, path, error, []);
+      return storeWarning(context, "outbox_not_written", path, error, []);
     }
     // Every channel failed this tick: nothing can be sent, so the file is not rewritten per job
-    // (a storm's tick would rewrite it fifty times); the next tick collapses and sends it.
-    if (queuedChannels(context.settings).every((channel) => context.down.has(channel))) {
-      return read.entries;
-    }
+    // (a storm's tick would rewrite it fifty times); the next tick collapses and sends it. (With
+    // every channel turned off, what waits is dropped below, saying why.)
+    const on = queuedChannels(context.settings);
+    if (on.length > 0 && on.every((channel) => context.down.has(channel))) return read.entries;
     const now = context.now();
     const entries = checkedEntries(read.entries, read.skipped, context);
     const moved = settleFutureEntries(entries, now);
@@ -281,14 +275,14 @@ export async function flushOutbox(context: NotifyContext): Promise<OutboxEntry[]
     const receipts = dropped.map(({ entry, reason }) => dropReceipt(entry, reason, context));
     const { kept: queue, folded } = collapseQueue(kept);
     if (folded > 0) log.info("outbox_collapsed", { path, folded, waiting: queue.length });
-    const sent = await sendDue(queue, context, now);
+    const sent = await sendDue(queue, context, now, ends);
     receipts.push(...sent.receipts);
     const changed = moved || folded > 0 || sent.changed || dropped.length > 0 ||
       read.skipped > 0 || entries.length !== read.entries.length;
     try {
       if (changed) rewriteOutbox(path, sent.remaining);
     } catch (error) {
-      storeWarning(context, path, error, undefined);
+      storeWarning(context, "outbox_not_written", path, error, undefined);
     }
     saveReceipts(context, receipts);
     return sent.remaining;
@@ -296,10 +290,15 @@ export async function flushOutbox(context: NotifyContext): Promise<OutboxEntry[]
 }
 
 /** A store failure (a full disk) in telling: a warning, then `otherwise`; anything else thrown. */
-function storeWarning<T>(context: NotifyContext, path: string, error: unknown, otherwise: T): T {
+export function storeWarning<T>(
+  context: Pick<NotifyContext, "log">,
+  event: string,
+  path: string,
+  error: unknown,
+  otherwise: T,
+): T {
   const failure = storeFailure(path, error);
   if (!(failure instanceof StoreError)) throw failure;
-  const event = path === context.paths.told ? "receipts_not_written" : "outbox_not_written";
   context.log.warn(event, { path, error: failure.message });
   return otherwise;
 }
@@ -338,10 +337,12 @@ function setAside(path: string, log: Logger): void {
 /** The most tries of one entry; then it is dropped, and the drop logged. */
 const MAX_ATTEMPTS = 24;
 
+/** Sends what is due, oldest first per channel, starting no delivery after `ends`. */
 async function sendDue(
   entries: OutboxEntry[],
   context: NotifyContext,
   now: number,
+  ends: number,
 ): Promise<{ remaining: OutboxEntry[]; receipts: Receipt[]; changed: boolean }> {
   const remaining: OutboxEntry[] = [];
   const receipts: Receipt[] = [];
@@ -360,7 +361,7 @@ async function sendDue(
       remaining.push(entry);
       continue;
     }
-    if (performance.now() >= context.flushEnds) {
+    if (performance.now() >= ends) {
       postponed++;
       remaining.push(entry);
       continue;
@@ -494,6 +495,6 @@ function saveReceipts(context: NotifyContext, receipts: Receipt[]): void {
   try {
     recordReceipts(context.paths.told, receipts.filter((receipt) => receipt.kind === "job.failed"));
   } catch (error) {
-    storeWarning(context, context.paths.told, error, undefined);
+    storeWarning(context, "receipts_not_written", context.paths.told, error, undefined);
   }
 }

@@ -5,7 +5,7 @@
  * with what is still undelivered. It is kept, empty, when nothing waits: the idle tick pays one
  * `lstat` for it, and a missing file would cost a thrown NotFound on every tick.
  *
- * Beside it, `~/.teleclaude/cron_told.json`: what became of each job's latest notification on
+ * Beside it, `~/.teleclaude/cron_told.json`: what became of each job's latest failure told, on
  * each channel (delivered, or dropped and why), so `--list` says "told" only for what was.
  */
 

@@ -510,3 +510,18 @@ Deno.test("a failure that could be neither queued nor sent is told at the next f
   );
   assert.deepEqual(told.map((event) => [event.event, event.failures]), [["job.failed", 2]]);
 });
+
+Deno.test("what waits for channels since turned off is dropped, said, and stops costing the idle tick", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(
+    sandbox,
+    "cron:\n  notify: { desktop: false, daemon: false }\njobs:\n  j: { script: /bin/true, when: { every: 1d } }\n",
+  );
+  await Deno.mkdir(join(sandbox.home, ".teleclaude"), { recursive: true });
+  await queueEntries(outboxOf(sandbox), [queued("old", Date.now() - 8 * 24 * 3600_000)]);
+  const result = await runCli(sandbox, []);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout + result.stderr, /event=notification_dropped .*id=old@/);
+  assert.deepEqual(await outboxLines(sandbox), []);
+  assert.equal((await Deno.stat(outboxOf(sandbox))).size, 0, "an empty outbox: one lstat a tick");
+});

@@ -64,6 +64,7 @@ export async function daemonRequest(
 ): Promise<DaemonAnswer> {
   let connection: Deno.UnixConn | null = null;
   let reached = false;
+  let late = false;
   const closeConnection = () => {
     try {
       connection?.close();
@@ -76,13 +77,21 @@ export async function daemonRequest(
   const deadline = new Promise<DaemonAnswer>((resolve) => {
     timer = setTimeout(() => {
       // Closing the connection also ends a read that is waiting on a hanging daemon.
+      late = true;
       closeConnection();
       resolve({ error: `no answer within ${timeoutMs} ms`, reached });
     }, timeoutMs);
   });
   const ask = async (): Promise<DaemonAnswer> => {
     try {
-      connection = await Deno.connect({ transport: "unix", path: socketPath });
+      const connected = await Deno.connect({ transport: "unix", path: socketPath });
+      // Connected after the deadline: the caller has its answer (not reached), so nothing is sent
+      // that the daemon could act on behind it, and nothing read with no deadline left.
+      if (late) {
+        connected.close();
+        return { error: `no answer within ${timeoutMs} ms`, reached: false };
+      }
+      connection = connected;
       reached = true;
       await writeAll(connection, new TextEncoder().encode(requestText(request)));
       return await readAnswer(connection, maxBytes);

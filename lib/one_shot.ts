@@ -18,7 +18,15 @@ import {
 } from "./config/job.ts";
 import { join } from "./posix_path.ts";
 import { agentReader, agentVerdict, lastWords } from "./run/outcome/classify.ts";
-import { type AgentFacts, eventOf, objectAt, type RunUsage, textOf } from "./run/outcome/facts.ts";
+import {
+  type AgentFacts,
+  eventOf,
+  MAX_ANSWER_CHARS,
+  objectAt,
+  type RunUsage,
+  textOf,
+} from "./run/outcome/facts.ts";
+import { abnormalEnd } from "./process/result.ts";
 import { runProcess } from "./process/spawn.ts";
 import { LOCAL_TIME_ZONE } from "./time_zone.ts";
 import type { Outcome } from "./store/state.ts";
@@ -96,9 +104,6 @@ async function codexMcpServers(cwd: string): Promise<string[]> {
   return [...names];
 }
 
-/** The most of gemini's one-shot stdout kept for its answer; a longer answer is no answer. */
-const GEMINI_ANSWER_BYTES = 4 * 1024 * 1024;
-
 async function ask(
   request: OneShotRequest,
   invocation: ReturnType<typeof oneShotInvocation>,
@@ -116,14 +121,16 @@ async function ask(
     graceMs: 2000,
     idleTimeoutMs: 0,
     onStdoutLine: (line) => reader.line(line),
-    // Gemini's json answer is one object printed over many lines: kept whole (up to 4 MiB) and
-    // read at the end.
-    ...(request.agent === "gemini" ? { stdoutTailBytes: GEMINI_ANSWER_BYTES } : {}),
+    // Gemini's json answer is one object printed over many lines: kept whole (as long as an
+    // answer may be: a longer one is no answer) and read at the end.
+    ...(request.agent === "gemini" ? { stdoutTailBytes: MAX_ANSWER_CHARS } : {}),
   });
-  if (result.kind !== "exited") {
+  // Timed out, killed, could not start: said as a job's run says it (its outcome and words).
+  const abnormal = abnormalEnd(result);
+  if (abnormal || result.kind !== "exited") {
     throw new OneShotError(
-      `${request.agent} one-shot ${result.kind}; output in ${request.logPath}`,
-      "failed",
+      `${request.agent} one-shot ${abnormal?.error ?? result.kind} (output in ${request.logPath})`,
+      abnormal?.outcome ?? "failed",
     );
   }
   const facts = request.agent === "gemini"

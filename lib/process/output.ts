@@ -17,7 +17,7 @@ const READ_BYTES = 64 * 1024;
 const TAIL_BYTES = 64 * 1024;
 /** The most of a log's tail held in memory, whatever the log's size limit. */
 const MAX_LOG_TAIL = 4 * 1024 * 1024;
-/** A stdout line longer than this is not an event anyone can use: passed on cut. */
+/** A stdout line longer than this is not an event anyone can use: dropped whole. */
 const MAX_LINE_BYTES = 8 * 1024 * 1024;
 
 /** What the sink needs to know. */
@@ -43,7 +43,7 @@ export class OutputSink {
   private readonly stderrBytes = new ByteTail(TAIL_BYTES);
   private readonly combinedBytes = new ByteTail(TAIL_BYTES);
   lastOutputAt = performance.now();
-  /** When the observer last saw progress (`lastOutputAt` when there is no observer). */
+  /** When the observer last saw progress (set only when there is one). */
   lastProgressAt = performance.now();
   /** Why the log is incomplete, when it is (a full disk, say); null when it is whole. */
   logProblem: string | null = null;
@@ -121,6 +121,14 @@ export class OutputSink {
       if (!isDiskFull(error)) throw error;
       this.logProblem ??= "the disk filled up: the rest of the output was not kept";
     }
+  }
+
+  /**
+   * The last sign of life the idle watchdog goes by: progress when an observer judges the lines
+   * (an agent retrying a dead API prints, and is no less hung), else any output.
+   */
+  get lastSignAt(): number {
+    return this.lines ? this.lastProgressAt : this.lastOutputAt;
   }
 
   /** Stops reading (a process that left the job's group still holds the pipe open). */

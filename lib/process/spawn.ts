@@ -225,8 +225,7 @@ class Watchdog {
     if (idleTimeoutMs > 0) {
       const every = Math.max(10, Math.min(1000, idleTimeoutMs / 4));
       this.timers.push(setInterval(() => {
-        const lastSign = request.onStdoutLine ? output.lastProgressAt : output.lastOutputAt;
-        if (performance.now() - lastSign >= idleTimeoutMs) {
+        if (performance.now() - output.lastSignAt >= idleTimeoutMs) {
           this.trip({ kind: "idle", afterMs: idleTimeoutMs });
         }
       }, every));

@@ -124,8 +124,8 @@ export async function runAgentJob(job: AgentJob, context: JobContext): Promise<J
   const reports = await findRunReport(join(context.reportsDir, job.name, "runs"), startedAt);
   const reportPath = reports.path;
   if (reports.problem) details.report_problem = reports.problem;
-  const retried = reader.facts.retries;
-  if (retried.length) details.retries = `${retried.length} (last: ${retried.at(-1)})`;
+  const { retries, retryCount } = reader.facts;
+  if (retryCount > 0) details.retries = `${retryCount} (last: ${retries.at(-1)})`;
   const abnormal = abnormalEnd(result);
   if (abnormal) {
     return jobResult({
@@ -228,7 +228,7 @@ async function geminiTurnCap(
   home: string,
   job: string,
   maxTurns: number,
-): Promise<{ path: string; problem?: never } | { path?: never; problem: string }> {
+): Promise<{ path: string | null; problem?: never } | { path?: never; problem: string }> {
   const root = join(home, ".teleclaude");
   try {
     return await writeGeminiTurnCap(root, job, maxTurns);

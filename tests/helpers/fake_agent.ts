@@ -30,6 +30,7 @@ if [ "$1" = --version ]; then echo "${versionLine(name)}"; exit 0; fi
 printf '%s\\n' "$@" > "$RECORDS/${name}.args"
 printf '%s\\n' "$TELECLAUDE_JOB_ROLE" > "$RECORDS/${name}.role"
 pwd > "$RECORDS/${name}.cwd"
+printf '%s\n' "\${GEMINI_CLI_SYSTEM_SETTINGS_PATH-}" > "$RECORDS/${name}.settings"
 cat > "$RECORDS/${name}.stdin"
 echo $$ > "$RECORDS/${name}.pid"
 `;
@@ -84,7 +85,7 @@ export async function realSuccess(name: string): Promise<string | undefined> {
 export async function readRecord(
   records: string,
   name: string,
-  what: "args" | "role" | "cwd" | "stdin" | "pid",
+  what: "args" | "role" | "cwd" | "stdin" | "pid" | "settings",
 ): Promise<string | string[] | null> {
   try {
     const text = await Deno.readTextFile(join(records, `${name}.${what}`));

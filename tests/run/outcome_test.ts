@@ -416,3 +416,14 @@ Deno.test("the gemini reader keeps at most the last 4 MiB of a long run's answer
   assert.equal(reader.facts.answer!.length, MAX_ANSWER_CHARS);
   assert.ok(reader.facts.answer!.endsWith("y"), "its end is kept");
 });
+
+Deno.test("an agent that retries without end with long words each holds a few KiB of them", () => {
+  const reader = agentReader("claude", Date.now, "UTC");
+  const error = "e".repeat(1024 * 1024);
+  for (let retry = 0; retry < 50; retry++) {
+    reader.line(JSON.stringify({ type: "system", subtype: "api_retry", error, error_status: 529 }));
+  }
+  assert.equal(reader.facts.retryCount, 50);
+  const kept = reader.facts.retries.reduce((sum, note) => sum + note.length, 0);
+  assert.ok(kept <= 10 * 2000, `${kept} characters of retry notes kept`);
+});

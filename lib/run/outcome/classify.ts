@@ -227,7 +227,7 @@ export function lastWords(stderrTail: string): string | null {
   if (reported !== null) return errorText(reported);
   const lines = stderrTail.split("\n").filter((line) => !NOISE.some((noise) => noise.test(line)));
   const last = lines.slice(-3).join("\n").trim();
-  return last ? last.slice(-2000) : null;
+  return last ? errorText(last) : null;
 }
 
 /** The message of a pretty-printed `{"error": {"message": …}}` that ends `text`, if one does. */

@@ -14,6 +14,7 @@ import {
   errorText,
   eventReader,
   noFacts,
+  noteRetry,
   numberAt,
   objectAt,
   type ResetReader,
@@ -58,7 +59,7 @@ function readSystem(facts: AgentFacts, event: AgentEvent): boolean {
   if (event.subtype !== "api_retry") return event.subtype === "init";
   const status = numberAt(event, "error_status");
   const note = `${textOf(event.error) ?? "error"}${status ? ` (${status})` : ""}`;
-  facts.retries.push(note);
+  noteRetry(facts, note);
   const outage = isOutageStatus(status) || OUTAGE_KINDS.has(textOf(event.error) ?? "");
   facts.retryingOutage = outage ? note : null;
   return false;

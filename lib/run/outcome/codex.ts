@@ -14,6 +14,7 @@ import {
   errorText,
   eventReader,
   noFacts,
+  noteRetry,
   numberAt,
   objectAt,
   type ResetReader,
@@ -55,7 +56,7 @@ const RECONNECTING = /^Reconnecting\.\.\. \d+\/\d+ \(([\s\S]*)\)$|^Reconnecting\
 const SILENT = /idle timeout|timed out/i;
 
 function readReconnecting(facts: AgentFacts, message: string): void {
-  facts.retries.push(message);
+  noteRetry(facts, message);
   const why = RECONNECTING.exec(message)?.[1] ?? "";
   facts.retryingOutage = UNAVAILABLE.test(why) && !SILENT.test(why) ? message : null;
 }

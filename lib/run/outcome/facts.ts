@@ -5,7 +5,7 @@
  * offers nothing else.
  */
 
-import type { RunUsage } from "../../process/result.ts";
+import { boundText, type RunUsage } from "../../process/result.ts";
 
 export type { RunUsage };
 
@@ -41,8 +41,12 @@ export interface AgentFacts {
   retryingOutage: string | null;
   /** The agent stopped on its own before finishing (gemini's loop detection). */
   stoppedEarly: string | null;
-  /** Trouble the agent retried (a transient error, a per-minute limit): worth a note, no more. */
+  /**
+   * Trouble the agent retried (a transient error, a per-minute limit): worth a note, no more. The
+   * last `MAX_RETRY_NOTES`, each bounded (`noteRetry`); `retryCount` counts them all.
+   */
   retries: string[];
+  retryCount: number;
   /** The last answer the agent gave (for `runOnce`). */
   answer: string | null;
   /** How many of the agent's events (JSON objects) its output held. */
@@ -78,6 +82,7 @@ export function noFacts(): AgentFacts {
     retryingOutage: null,
     stoppedEarly: null,
     retries: [],
+    retryCount: 0,
     answer: null,
     events: 0,
   };
@@ -137,14 +142,26 @@ export function numberAt(event: AgentEvent | null, key: string): number | undefi
   return typeof value === "number" && Number.isFinite(value) ? value : undefined;
 }
 
+/** How many of an agent's retry notes are kept: the last ones, enough to say what it met. */
+const MAX_RETRY_NOTES = 10;
+
+/**
+ * Notes a retry the agent made: counted, and its words kept among the last few, bounded; an agent
+ * that retries a thousand times with a megabyte of words each holds a few KiB here.
+ */
+export function noteRetry(facts: AgentFacts, note: string): void {
+  facts.retryCount++;
+  facts.retries.push(errorText(note));
+  if (facts.retries.length > MAX_RETRY_NOTES) facts.retries.shift();
+}
+
 /** The most of an agent's answer kept (its end): more than any one-shot answer, never a log. */
 export const MAX_ANSWER_CHARS = 4 * 1024 * 1024;
 
-/** The most of an agent's error text kept: enough for its own words, never a whole log. */
-const MAX_ERROR_CHARS = 2000;
-
-/** An error text as recorded: whole lines, at most `MAX_ERROR_CHARS`. */
+/**
+ * An agent's error text as recorded: trimmed, and bounded as every error is (`boundText`: its
+ * start and its end, enough for its own words, never a whole log).
+ */
 export function errorText(text: string): string {
-  const trimmed = text.trim();
-  return trimmed.length > MAX_ERROR_CHARS ? `${trimmed.slice(0, MAX_ERROR_CHARS - 1)}…` : trimmed;
+  return boundText(text.trim());
 }

@@ -79,7 +79,7 @@ function dueNow(job: Job, state: CronState, now: number, timing: Timing): DueBy 
   if (isDue(job.schedule, from, now, timing.timeZone, offsetOf(job, timing.computer))) {
     return "schedule";
   }
-  const retry = pendingRetry(jobEntry(state, job.name));
+  const retry = pendingRetry(job, jobEntry(state, job.name));
   return retry !== null && retry.at <= now ? "retry" : null;
 }
 
@@ -89,13 +89,24 @@ function dueNow(job: Job, state: CronState, now: number, timing: Timing): DueBy 
  */
 export function attemptOf(job: Job, state: CronState, now: number, selection: Selection): number {
   if (dueBy(job, state, now, selection) !== "retry") return 1;
-  return pendingRetry(jobEntry(state, job.name))!.attempt;
+  return pendingRetry(job, jobEntry(state, job.name))!.attempt;
 }
 
-/** A job's scheduled retry: its attempt's number and when it is due; null when none is. */
-export function pendingRetry(entry: JobState | undefined): { attempt: number; at: number } | null {
+/**
+ * A job's scheduled retry: its attempt's number and when it is due; null when none is, or when
+ * the job's `retry:` as the config says now no longer allows it (fewer attempts, the outcome no
+ * longer retried, retries turned off): a retry written under an older config does not outlive it.
+ */
+export function pendingRetry(
+  job: Job,
+  entry: JobState | undefined,
+): { attempt: number; at: number } | null {
   const at = parseTimestamp(entry?.retry?.at);
-  return at === null ? null : { attempt: entry!.retry!.attempt, at };
+  if (at === null) return null;
+  const attempt = entry!.retry!.attempt;
+  const outcome = entry!.outcome ?? "failed";
+  if (attempt > job.retry.attempts || !job.retry.on.includes(outcome as never)) return null;
+  return { attempt, at };
 }
 
 /** A job's jitter offset on this computer in minutes (`jitterOffset`); null when it has none. */

@@ -440,3 +440,28 @@ Deno.test("a failed attempt of a job with retries is marked in --history, --list
   const again = await runCli(sandbox, []);
   assert.match(again.stdout, /event=runner_done ran=0 failed=0/);
 });
+
+Deno.test("a retry written under a config that allowed it does not outlive that config", async () => {
+  await using sandbox = await makeSandbox();
+  const config = (retry: string) =>
+    `jobs:\n  flaky:\n    script: jobs/fail.sh\n    when: { every: 1d }\n    retry: ${retry}\n`;
+  await writeConfig(sandbox, config("{ on: [failed], attempts: 3, backoff: 1m }"));
+  await writeScripts(sandbox.project);
+  assert.equal((await runCli(sandbox, [])).code, 1);
+  // Due at once, as if the minute had passed.
+  const path = join(sandbox.home, ".teleclaude/cron_state.json");
+  const state = JSON.parse(await Deno.readTextFile(path));
+  state.jobs.flaky.retry.at = new Date(Date.now() - 1000).toISOString();
+  await Deno.writeTextFile(path, JSON.stringify(state));
+  for (
+    const retry of ["false", "{ on: [timed_out], attempts: 3 }", "{ on: [failed], attempts: 1 }"]
+  ) {
+    await writeConfig(sandbox, config(retry));
+    const list = await runCli(sandbox, ["--list"]);
+    assert.doesNotMatch(list.stdout, /retry \d of/, `${retry}: ${list.stdout}`);
+    const dry = await runCli(sandbox, ["--dry-run"]);
+    assert.doesNotMatch(dry.stdout, /retry|due now/, `${retry}: ${dry.stdout}`);
+    const tick = await runCli(sandbox, []);
+    assert.doesNotMatch(tick.stdout, /event=job_started/, `${retry}: the retry ran`);
+  }
+});

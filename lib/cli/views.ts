@@ -304,7 +304,7 @@ export function listRows(
     const problem = problemOf(job);
     const entry = jobEntry(state, job.name);
     const lastRun = lastRunAsOf(state, job.name, now);
-    const retry = job.enabled ? pendingRetry(entry) : null;
+    const retry = job.enabled ? pendingRetry(job, entry) : null;
     const due = job.enabled ? nextRun(nextScheduled(job, state, now, timing), retry) : null;
     const deferral = deferralOf(job, state, now, { budget, timeZone });
     const deferred = deferral?.until ?? null;
@@ -380,7 +380,7 @@ function rowFlags(
   const flags: string[] = job.enabled ? [] : ["paused (enabled: false)"];
   const outcome = entry?.outcome ?? (entry?.last_status === "failed" ? "failed" : null);
   if (outcome && outcome !== "success") flags.push(outcome.replace("_", " "));
-  const retry = job.enabled ? pendingRetry(entry) : null;
+  const retry = job.enabled ? pendingRetry(job, entry) : null;
   if (retry) {
     flags.push(
       `retry ${retry.attempt} of ${job.retry.attempts} at ${clockTime(retry.at, now, timeZone)}`,
@@ -588,7 +588,7 @@ function deferralNote(job: Job, deferral: Deferral, timeZone: string): string {
 /** When a job that is neither forced nor held back runs: by its schedule, or by a retry. */
 function whenDue(job: Job, state: CronState, now: number, timing: Timing): string {
   const entry = jobEntry(state, job.name);
-  const retry = pendingRetry(entry);
+  const retry = pendingRetry(job, entry);
   const why = dueBy(job, state, now, { ...timing, force: false, only: null });
   const retried = retry &&
     `retry ${retry.attempt} of ${job.retry.attempts} (${

@@ -7,6 +7,7 @@
 
 import { AGENTS_REPORTING_COST, type Config, type Job } from "../config/job.ts";
 import { dirname } from "../posix_path.ts";
+import { pendingRetry } from "../select.ts";
 import { atomicWrite, ensurePrivateDir, storeFailure, tempPath } from "../store/fs.ts";
 import {
   type CronState,
@@ -92,7 +93,10 @@ const JOB_FAMILIES: { name: string; type: "gauge" | "counter"; help: string; of:
     name: "teleclaude_cron_job_retry_due_timestamp_seconds",
     type: "gauge",
     help: "When the job's next attempt after a failed one is due (Unix time); no sample when none.",
-    of: (lines, series, entry) => timestampSample(lines, series, entry?.retry?.at),
+    of: (lines, series, entry, job) => {
+      const retry = pendingRetry(job, entry);
+      if (retry) timestampSample(lines, series, new Date(retry.at).toISOString());
+    },
   },
   {
     name: "teleclaude_cron_job_cost_usd_total",

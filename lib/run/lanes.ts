@@ -210,7 +210,7 @@ class Lanes {
   private dueAt(job: Job, now: number): number | null {
     const { options, writer: { state } } = this.runner;
     const scheduled = awake(job, nextScheduled(job, state, now, options), now, options.computer);
-    const retry = pendingRetry(jobEntry(state, job.name))?.at ?? null;
+    const retry = pendingRetry(job, jobEntry(state, job.name))?.at ?? null;
     const at = scheduled === null || retry === null
       ? scheduled ?? retry
       : Math.min(scheduled, retry);

@@ -161,6 +161,25 @@ export function deferralOf(
 }
 
 /**
+ * What holds a due job back with nothing left to do about it: a usage limit, or a budget reached
+ * whose period was told already (or that is not told at all); null when nothing does, or when
+ * the hold is still to be told. A tick leaves such jobs out of the job loop (it only logs them),
+ * so a limit that holds for hours, or a budget for weeks, costs a tick no more than an idle one.
+ */
+export function heldQuietly(
+  job: Job,
+  state: CronState,
+  now: number,
+  holds: Holds & { tells: boolean },
+): Deferral | null {
+  const deferral = deferralOf(job, state, now, holds);
+  if (deferral === null) return null;
+  if (deferral.reason === "usage limit" || !holds.tells) return deferral;
+  const { agent, period, of } = deferral.budget;
+  return state.spend?.[agent]?.told?.[period] === of ? deferral : null;
+}
+
+/**
  * A job's last run as the schedule should see it: a run recorded in the future (the clock or the
  * zone was moved back since) counts as now, so the job waits one interval, not until then. The
  * tick repairs such records (`settleFutureRuns`); the views, which write nothing, ask here.

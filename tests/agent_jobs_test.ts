@@ -226,6 +226,8 @@ Deno.test("a usage limit defers every job of that agent until the stated reset",
     plain.stdout,
     /event=job_deferred job=second agent=claude until=\S+ reason="usage limit"/,
   );
+  // Held back with nothing to tell: said by the tick itself, the job loop never loaded for it.
+  assert.doesNotMatch(plain.stdout, /event=job_due/);
   assert.equal(await readRecord(sandbox.records, "claude", "args"), null);
   const list = await runCli(sandbox, ["--list"]);
   const local = new Date(resetsAt).toISOString().slice(0, 16).replace("T", " ");

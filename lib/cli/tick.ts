@@ -13,7 +13,7 @@ import type { Logger } from "../log.ts";
 import { apiSocketFromEnv, type RunnerPaths } from "../paths.ts";
 import { dirname, resolve } from "../posix_path.ts";
 import type { RunnerOptions, RunSummary } from "../run/loop.ts";
-import { noteNewJobs, selectJobs } from "../select.ts";
+import { heldQuietly, noteNewJobs, selectJobs } from "../select.ts";
 import { outboxDue, waitingIn } from "../store/outbox.ts";
 import { acquireRunnerLock, isHeld } from "../store/lock.ts";
 import { pathKind, removeIfFileOrLink, storeFailure, tempOwner } from "../store/fs.ts";
@@ -230,7 +230,24 @@ async function runState(
     const { contextFor, flushOutbox } = await notifier();
     await flushOutbox(contextFor(options, clock));
   }
-  const due = selectJobs(options.config.jobs, state, clock(), options);
+  const now = clock();
+  const { cron } = options.config;
+  const holds = {
+    budget: cron.budget,
+    timeZone: options.timeZone,
+    tells: cron.notify.on.includes("deferred"),
+  };
+  const due = selectJobs(options.config.jobs, state, now, options).filter((job) => {
+    const held = options.force ? null : heldQuietly(job, state, now, holds);
+    if (held === null) return true;
+    log.info("job_deferred", {
+      job: job.name,
+      agent: job.type === "agent" ? job.agent : undefined,
+      until: new Date(held.until).toISOString(),
+      reason: held.reason,
+    });
+    return false;
+  });
   if (due.length === 0) return { ran: 0, failed: 0, interruptedBy: null };
   const { runJobs } = await lazyImport<typeof LoopModule>(
     "../run/loop.ts",

@@ -387,6 +387,7 @@ export function describeSchedule(schedule: Schedule): string {
 
 /** A duration in minutes as the config writes one: `45m`, `2h`, `1d`. */
 export function describeMinutes(minutes: number): string {
+  if (minutes === 0) return "0m";
   if (minutes % 1440 === 0) return `${minutes / 1440}d`;
   if (minutes % 60 === 0) return `${minutes / 60}h`;
   return `${minutes}m`;

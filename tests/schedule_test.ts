@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Schedule } from "../lib/config/job.ts";
 import {
+  describeMinutes,
   instantOf,
   intervalGraceMs,
   isDue,
@@ -476,4 +477,8 @@ Deno.test("a jittered every runs on its interval's grid at its offset, the same 
     nextDue(hourly, now, now + MIN, "UTC", a),
     nextDue(hourly, now, now + MIN, "UTC", b),
   );
+});
+
+Deno.test("describeMinutes() says a jitter offset of nothing as 0m, not 0d", () => {
+  assert.deepEqual([0, 7, 120, 1440, 2880].map(describeMinutes), ["0m", "7m", "2h", "1d", "2d"]);
 });

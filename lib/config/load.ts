@@ -33,7 +33,7 @@ export const DEFAULT_CONFIG_FILE = "teleclaude.yml";
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 /** Bumped whenever the cached shape changes, so an old cache is never trusted. */
-const CACHE_FORMAT = 7;
+const CACHE_FORMAT = 8;
 
 /**
  * The cache file: the YAML text it was made from (so a same-size rewrite within the same second is

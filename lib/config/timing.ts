@@ -131,6 +131,15 @@ export function parseRetry(
     return undefined;
   }
   const { attempts, backoff, on: outcomes, tell } = result.data;
+  const agentOnly = type === "script" ? outcomes?.indexOf("unavailable") ?? -1 : -1;
+  if (agentOnly !== -1) {
+    found.problems.push(found.here.problem(
+      [...path, "on", String(agentOnly)],
+      "a script job is never unavailable (that is an agent's word for its model service failing): " +
+        "retry it on failed, timed_out or idle",
+    ));
+    return undefined;
+  }
   const backoffMinutes = backoff === undefined
     ? DEFAULT_AGENT_RETRY.backoffMinutes
     : durationMinutes(backoff);

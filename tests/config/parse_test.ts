@@ -330,6 +330,11 @@ Deno.test("parseConfig() names the place of each bad enabled, jitter and retry",
       /jobs\.n\.retry\.on\.0: "flaky" is not one of unavailable, idle, failed, timed_out/,
     ],
     [
+      "unavailable on a script job",
+      "jobs:\n  n:\n    script: x\n    retry: { on: [failed, unavailable] }\n",
+      /jobs\.n\.retry\.on\.1: a script job is never unavailable/,
+    ],
+    [
       "an outcome named like a property of every object",
       "jobs:\n  n:\n    job: n\n    retry: { on: [toString, constructor] }\n",
       /jobs\.n\.retry\.on\.0: "toString" is not one of unavailable, idle, failed, timed_out/,

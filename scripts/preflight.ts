@@ -16,17 +16,14 @@
 // deno-lint-ignore-file no-console -- a command-line helper: its output is what init.sh reads.
 
 import { resolveAgentBinary } from "../lib/agents.ts";
-import { type AgentName, totalTimeoutSeconds } from "../lib/config/job.ts";
+import { type AgentName, serviceLimitSeconds } from "../lib/config/job.ts";
 import { loadConfig } from "../lib/config/load.ts";
 import { ConfigError, formatProblem } from "../lib/errors.ts";
-
-/** What the service may take beyond the jobs' own timeouts: starting, recording, telling. */
-const BACKSTOP_MARGIN_SECONDS = 600;
 
 async function preflight(configPath: string, servicePath: string): Promise<string[]> {
   const { config } = await loadConfig(configPath, null);
   for (const warning of config.warnings) console.error(`warning: ${formatProblem(warning)}`);
-  const lines = [`backstop ${totalTimeoutSeconds(config.jobs) + BACKSTOP_MARGIN_SECONDS}`];
+  const lines = [`backstop ${serviceLimitSeconds(config.jobs)}`];
   const agents = new Set(config.jobs.flatMap((job) => job.type === "agent" ? [job.agent] : []));
   for (const agent of agents as Set<AgentName>) {
     const found = resolveAgentBinary(agent, config.agents[agent], {

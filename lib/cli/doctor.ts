@@ -5,7 +5,7 @@
  */
 
 import { runsOn, thisComputer } from "../computer.ts";
-import type { Config } from "../config/job.ts";
+import { type Config, serviceLimitSeconds } from "../config/job.ts";
 import { checkDaemonHealth } from "../daemon.ts";
 import { dirname } from "../posix_path.ts";
 import { runnerTimeZone, zoneName } from "../time_zone.ts";
@@ -35,6 +35,7 @@ export async function runDoctor(context: DoctorContext): Promise<Check[]> {
     checkComputer(config, context, checks);
     checkSpecDocs(config, checks);
     checkPrograms(config, context, service?.path ?? null, checks);
+    checkServiceLimit(config, service?.limitSeconds ?? null, checks);
     await checkAgents(config, context, service?.path ?? null, checks);
     await checkNotify(config, context, context.desktop, checks);
   }
@@ -49,6 +50,27 @@ export async function runDoctor(context: DoctorContext): Promise<Check[]> {
   await checkDaemon(context.socketPath, config, checks);
   await checkInstalledRunner(context.paths, checks);
   return checks;
+}
+
+/**
+ * The service manager's limit on one tick, installed from the config as it was then: a job added
+ * or a timeout raised since lets systemd stop the runner mid-job (it records that run interrupted)
+ * before the job's own timeout would.
+ */
+function checkServiceLimit(config: Config, limit: number | null, checks: Check[]): void {
+  if (limit === null) return;
+  const needed = serviceLimitSeconds(config.jobs);
+  checks.push(
+    limit >= needed
+      ? { name: "service limit", status: "ok", detail: `a tick may run ${limit} s` }
+      : {
+        name: "service limit",
+        status: "fail",
+        detail: `the service lets a tick run ${limit} s, but this config's job timeouts add up ` +
+          `to ${needed - 600} s: systemd would stop a long tick before its jobs' own timeouts`,
+        fix: "run ./init.sh again (it writes the limit from the config)",
+      },
+  );
 }
 
 /**

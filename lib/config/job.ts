@@ -188,6 +188,15 @@ export function totalTimeoutSeconds(jobs: readonly Pick<JobBase, "timeoutSeconds
   return jobs.reduce((sum, job) => sum + job.timeoutSeconds, 0);
 }
 
+/**
+ * The limit the systemd service is installed with (`TimeoutStartSec`): every job's timeout added
+ * up, and ten minutes for starting, recording and telling. init.sh writes it; the doctor fails
+ * when the config has since grown past the one installed.
+ */
+export function serviceLimitSeconds(jobs: readonly Pick<JobBase, "timeoutSeconds">[]): number {
+  return totalTimeoutSeconds(jobs) + 600;
+}
+
 /** How many jobs run at once: `cron.concurrency`, 1 unless set. */
 export function runnerConcurrency(cron: CronSettings): number {
   return cron.concurrency ?? 1;

@@ -29,11 +29,13 @@ async function installedLinux(
   sandbox: Sandbox,
   servicePath: string,
   timer = "enabled",
+  limitSeconds = 4200,
 ): Promise<void> {
   const unitDir = join(sandbox.home, ".config/systemd/user");
   await writeFile(
     join(unitDir, "teleclaude-cron.service"),
-    `[Service]\nType=oneshot\nEnvironment="HOME=${sandbox.home}" "PATH=${servicePath}"\n`,
+    `[Service]\nType=oneshot\nEnvironment="HOME=${sandbox.home}" "PATH=${servicePath}"\n` +
+      `TimeoutStartSec=${limitSeconds}\n`,
   );
   await writeFile(join(sandbox.bin, "id"), "#!/bin/sh\necho 501\n", true);
   await writeFile(
@@ -338,4 +340,19 @@ Deno.test("--doctor lists the paused jobs, as information, not a failure", async
     detail:
       "nightly, backup: enabled: false, so no tick runs them (--force --job NAME runs one now)",
   }]);
+});
+
+Deno.test("--doctor fails when the service's limit on a tick is shorter than the jobs' timeouts now", async () => {
+  await using sandbox = await makeSandbox();
+  await writeConfig(sandbox, CONFIG, ["nightly"]);
+  await writeFakeAgent(sandbox.bin, "claude", { kind: "exit", code: 0 });
+  // Installed when the config had one job: 1800 s + 10 min. Two jobs' timeouts need 4200 s.
+  await installedLinux(sandbox, `${sandbox.bin}:/usr/bin:/bin`, "enabled", 2400);
+  const result = await runCli(sandbox, ["--doctor"]);
+  assert.equal(result.code, 1);
+  assert.match(
+    result.stdout,
+    /^FAIL service limit: the service lets a tick run 2400 s, but this config's job timeouts add up to 3600 s/m,
+  );
+  assert.match(result.stdout, /run \.\/init\.sh again/);
 });

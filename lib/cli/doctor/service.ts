@@ -17,6 +17,8 @@ export const SYSTEMD_UNIT = "teleclaude-cron";
 export interface ServiceFacts {
   path: string | null;
   logFile: string | null;
+  /** How long the service manager lets one tick run (systemd's `TimeoutStartSec`); null: no limit. */
+  limitSeconds: number | null;
 }
 
 export async function checkService(
@@ -72,7 +74,7 @@ async function checkLaunchd(context: DoctorContext, checks: Check[]): Promise<Se
       "&amp;",
       "&",
     ) ?? null;
-  return { path: stringAfter("PATH"), logFile: stringAfter("StandardOutPath") };
+  return { path: stringAfter("PATH"), logFile: stringAfter("StandardOutPath"), limitSeconds: null };
 }
 
 async function checkSystemd(context: DoctorContext, checks: Check[]): Promise<ServiceFacts | null> {
@@ -121,7 +123,8 @@ async function checkSystemd(context: DoctorContext, checks: Check[]): Promise<Se
       },
   );
   const path = /"PATH=([^"]*)"/.exec(text)?.[1] ?? null;
-  return { path, logFile: null };
+  const limit = /^TimeoutStartSec=(\d+)$/m.exec(text)?.[1];
+  return { path, logFile: null, limitSeconds: limit === undefined ? null : Number(limit) };
 }
 
 /**

@@ -439,6 +439,9 @@ build_source() {
   [ "$status" != new ] || on_undo rm -rf "$runtime"
   [ "$status" != unchanged ] || say "unchanged: $runtime"
   [ "$status" != new ] || say "copied this tree's runtime files to $runtime"
+  # A copy of this build that had been edited or half deleted was replaced whole: said, and kept
+  # if a later step fails (it is this build's files, as the service should run them).
+  [ "$status" != repaired ] || say "repaired: $runtime (it differed from this tree's files)"
   # The launcher runs with --cached-only: every npm package the runner can load must be cached.
   deno cache --quiet --frozen --config "$runtime/deno.runtime.json" \
     --lock "$runtime/deno.runtime.lock" "$runtime/main.ts" "$runtime/lib/" || return 1

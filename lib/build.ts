@@ -1,8 +1,9 @@
 /**
  * Which source an installed runner was made from. A build is the SHA-256 over the runtime files
- * of a source tree (`main.ts`, everything in `lib/`, and the runner's own Deno config,
- * `deno.runtime.json` and `deno.runtime.lock`: scripts/runtime_config.ts): a changed module or
- * dependency pin is another build. init.sh stamps the build into the copy it installs
+ * of a source tree (`main.ts`, everything in `lib/`, the runner's own Deno config,
+ * `deno.runtime.json` and `deno.runtime.lock`: scripts/runtime_config.ts, and the two scripts an
+ * install bakes in, `scripts/permission-flags.sh` and `scripts/launcher.sh`): a changed module,
+ * dependency pin or flag is another build. init.sh stamps the build into the copy it installs
  * (`lib/version.ts`, by scripts/stage.ts); `--version` says it, `--doctor` compares it with the
  * source tree.
  */
@@ -71,12 +72,23 @@ export async function treeBuild(
     return { build: await buildId(root) };
   } catch (error) {
     if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
-      return { problem: `${root} is gone` };
+      // The tree itself, or one file of what a build is made of (an older checkout's).
+      return isDirectory(root)
+        ? { problem: `${root} lacks a file a build is made of: ${error.message}` }
+        : { problem: `${root} is gone` };
     }
     if (error instanceof Deno.errors.PermissionDenied) {
       return { problem: `${root} cannot be read` };
     }
     throw error;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
   }
 }
 

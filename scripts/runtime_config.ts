@@ -10,7 +10,7 @@
  *   deno run --allow-read --allow-write --allow-run scripts/runtime_config.ts [DIR]
  *
  * writes both into DIR (default: this tree): run it after changing deno.json's imports or
- * deno.lock. tests/service/runtime_config_test.ts checks the committed pair is what it makes.
+ * deno.lock. tests/service/quick_start_test.ts checks the committed pair is what it makes.
  */
 
 // deno-lint-ignore-file no-console -- a command-line tool.

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { buildId, parseVersionLine, runtimeFiles, SHORT_BUILD, versionLine } from "../lib/build.ts";
+import {
+  buildId,
+  parseVersionLine,
+  runtimeFiles,
+  SHORT_BUILD,
+  treeBuild,
+  versionLine,
+} from "../lib/build.ts";
 import { VERSION } from "../lib/version.ts";
 import { ROOT } from "./helpers/sandbox.ts";
 
@@ -87,5 +94,16 @@ Deno.test("--version of an installed copy says its form, its build and whether i
       build: null,
     });
     assert.equal(parseVersionLine("something else 1.0"), null);
+  });
+});
+
+Deno.test("a tree that lacks one file of a build is said so, not called gone", async () => {
+  await using copy = await copyOfTree();
+  await Deno.remove(join(copy.dir, "deno.runtime.lock"));
+  const tree = await treeBuild(copy.dir);
+  assert.ok("problem" in tree);
+  assert.match(tree.problem, /lacks a file a build is made of: .*deno\.runtime\.lock/);
+  assert.deepEqual(await treeBuild(join(copy.dir, "nowhere")), {
+    problem: `${join(copy.dir, "nowhere")} is gone`,
   });
 });

@@ -208,10 +208,8 @@ function logsJob(name: string): string {
   return name;
 }
 
-/** The one mode the flags ask for; --help and --version win over everything else. */
+/** The one mode the flags ask for (--help and --version were answered before, in parseFlags). */
 function modeOf(values: Values): Mode {
-  if (values.help) return "help";
-  if (values.version) return "version";
   const asked: [Mode, boolean][] = [
     ["dry-run", values["dry-run"] === true],
     ["list", values.list === true],
@@ -247,7 +245,6 @@ const OPTIONS_OF: Record<Mode, readonly string[]> = {
 };
 
 function checkCombination(mode: Mode, values: Values): void {
-  if (mode === "help" || mode === "version") return;
   const modeFlags = new Set([
     "dry-run",
     "list",

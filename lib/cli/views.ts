@@ -103,9 +103,10 @@ export function showDryRun(request: ViewRequest): number {
     // As the tick decides (select.ts): a person naming a pinned job runs it anywhere.
     const byName = request.force && request.job === job.name;
     const here = job.computers === null || byName || runsOn(job, request.computer());
-    // A plain --force runs neither a paused nor an unscheduled job: only naming it does.
-    const force = byName ||
-      (request.force && job.enabled && job.schedule.kind !== "unscheduled");
+    // Whether the tick would force it (a plain --force runs neither a paused nor an unscheduled
+    // job, nor one pinned elsewhere: only naming it does): the selection rule's own answer.
+    const selection = { ...request, only: request.job };
+    const force = request.force && dueBy(job, state, now, selection) === "forced";
     const problem = startProblem(job, request.config.dir, searchPath());
     print(dueReason(job, state, now, request.timeZone, force, {
       here,

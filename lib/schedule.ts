@@ -192,7 +192,7 @@ const CLOCK_CHANGE_SLACK = 3 * HOUR;
  * offset (minutes of wall clock), or null if there is none in the days searched (only an `at`
  * with no weekday left could have none).
  */
-export function previousSlot(
+function previousSlot(
   schedule: ClockSchedule,
   now: number,
   timeZone: string,
@@ -218,7 +218,7 @@ export function previousSlot(
 }
 
 /** The first slot of a clock-time schedule strictly after `after`, shifted by the offset. */
-export function nextSlot(
+function nextSlot(
   schedule: ClockSchedule,
   after: number,
   timeZone: string,

@@ -58,11 +58,6 @@ export function dueBy(job: Job, state: CronState, now: number, selection: Select
   return byName || job.computers === null || runsOn(job, selection.computer()) ? why : null;
 }
 
-/** Whether a job is to run now (`dueBy` says why). */
-export function isSelected(job: Job, state: CronState, now: number, selection: Selection): boolean {
-  return dueBy(job, state, now, selection) !== null;
-}
-
 /** The jobs selected to run now, in config order. */
 export function selectJobs(
   jobs: Job[],
@@ -70,7 +65,7 @@ export function selectJobs(
   now: number,
   selection: Selection,
 ): Job[] {
-  return jobs.filter((job) => isSelected(job, state, now, selection));
+  return jobs.filter((job) => dueBy(job, state, now, selection) !== null);
 }
 
 /** By its schedule or by a due retry, whichever holds now (a slot that came wins). */
@@ -199,7 +194,7 @@ export function lastRunAsOf(
  * `lastRunAsOf` sees it; for a clock-time job that never ran, when the runner first saw it
  * (`noteNewJobs`), or now for a job no tick has seen yet, so that it waits for its next slot.
  */
-export function scheduleFrom(
+function scheduleFrom(
   job: Job,
   state: CronState,
   now: number,

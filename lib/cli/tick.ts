@@ -230,17 +230,30 @@ async function runState(
     const { contextFor, flushOutbox } = await notifier();
     await flushOutbox(contextFor(options, clock));
   }
-  const now = clock();
+  const due = dueAndNotHeld(state, options, clock());
+  if (due.length === 0) return { ran: 0, failed: 0, interruptedBy: null };
+  const { runJobs } = await lazyImport<typeof LoopModule>(
+    "../run/loop.ts",
+    import.meta.url,
+  );
+  return await runJobs(due, state, options);
+}
+
+/**
+ * The jobs to hand the job loop: due (`selectJobs`), less those held back with nothing left to
+ * tell (`heldQuietly`), which are logged here: a hold that lasts weeks costs no tick the loop.
+ */
+function dueAndNotHeld(state: CronState, options: RunnerOptions, now: number) {
   const { cron } = options.config;
   const holds = {
     budget: cron.budget,
     timeZone: options.timeZone,
     tells: cron.notify.on.includes("deferred"),
   };
-  const due = selectJobs(options.config.jobs, state, now, options).filter((job) => {
+  return selectJobs(options.config.jobs, state, now, options).filter((job) => {
     const held = options.force ? null : heldQuietly(job, state, now, holds);
     if (held === null) return true;
-    log.info("job_deferred", {
+    options.log.info("job_deferred", {
       job: job.name,
       agent: job.type === "agent" ? job.agent : undefined,
       until: new Date(held.until).toISOString(),
@@ -248,12 +261,6 @@ async function runState(
     });
     return false;
   });
-  if (due.length === 0) return { ran: 0, failed: 0, interruptedBy: null };
-  const { runJobs } = await lazyImport<typeof LoopModule>(
-    "../run/loop.ts",
-    import.meta.url,
-  );
-  return await runJobs(due, state, options);
 }
 
 /** Whether the outbox has work now; a file the runner cannot read is left to the flush to say. */

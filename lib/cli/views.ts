@@ -272,7 +272,7 @@ export interface ListRow {
 }
 
 /** What a `--list` row says besides the job and its state; each has a quiet default. */
-export interface RowContext {
+interface RowContext {
   /** The last tick and the config this view is of, for the overdue notes. */
   ticks?: { last: LastTick | null; config: string } | null;
   /** This computer's name, for jobs pinned to computers. */
@@ -646,7 +646,7 @@ function agentSpend(
  * when its jobs wait. Cost for an agent that reports one, tokens for the others (and for any
  * agent with a token ceiling).
  */
-export function spendLines(
+function spendLines(
   jobs: Job[],
   state: CronState,
   now: number,

@@ -24,7 +24,8 @@ export type Schedule =
   | { kind: "monthly"; day: number; hour: number }
   | { kind: "unscheduled" };
 
-interface JobBase {
+/** What every job has, whatever its kind. */
+export interface JobBase {
   name: string;
   schedule: Schedule;
   timeoutSeconds: number;

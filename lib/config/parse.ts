@@ -22,6 +22,7 @@ import {
   durationMinutes,
   isJobName,
   type Job,
+  type JobBase,
   MAX_CONCURRENCY,
   MAX_EVERY_MINUTES,
   MAX_JOB_NAME,
@@ -289,20 +290,6 @@ function jobFields(raw: unknown, path: string[], found: Findings): RawJob | null
   }
   return result.data;
 }
-
-type JobBase = Pick<
-  Job,
-  | "name"
-  | "schedule"
-  | "timeoutSeconds"
-  | "idleTimeoutSeconds"
-  | "maxLogBytes"
-  | "computers"
-  | "notify"
-  | "enabled"
-  | "jitterMinutes"
-  | "retry"
->;
 
 /** `computer:` as a list of names: null when not set, undefined (and a problem) when wrong. */
 function parseComputers(

@@ -87,6 +87,42 @@ export function jitterOf(
 }
 
 /**
+ * What is wrong with `retry.on`, said at its place (true when something is): an outcome that is
+ * never retried, or one a job of this type never ends in (a script is never `unavailable`: that
+ * is an agent's word for its model service failing). The rest of its shape is zod's to check.
+ */
+function onProblem(
+  on: unknown,
+  type: "agent" | "script",
+  path: string[],
+  found: Findings,
+): boolean {
+  if (!Array.isArray(on)) return false;
+  const at = (index: number, message: string) => {
+    found.problems.push(found.here.problem([...path, String(index)], message));
+    return true;
+  };
+  for (const [index, outcome] of on.entries()) {
+    if (typeof outcome !== "string") continue;
+    if (Object.hasOwn(NEVER_RETRIED, outcome)) {
+      return at(
+        index,
+        `${outcome} is never retried: ${NEVER_RETRIED[outcome]} (retry.on takes ` +
+          `${RETRYABLE_OUTCOMES.join(", ")})`,
+      );
+    }
+    if (type === "script" && outcome === "unavailable") {
+      return at(
+        index,
+        "a script job is never unavailable (that is an agent's word for its model service " +
+          "failing): retry it on failed, timed_out or idle",
+      );
+    }
+  }
+  return false;
+}
+
+/**
  * `retry:`: absent, the job type's default (agent jobs retry, scripts do not); false, none; true
  * or a mapping, the retries its type asks for (`DEFAULT_AGENT_RETRY`, `ASKED_SCRIPT_RETRY`: a
  * script is retried on failed, timed_out and idle) with the mapping's fields over them.
@@ -104,19 +140,7 @@ export function parseRetry(
   }
   if (raw === true) return { ...asked, on: [...asked.on] };
   if (raw === false) return { ...DEFAULT_SCRIPT_RETRY };
-  const on = (raw as { on?: unknown } | null)?.on;
-  const never = Array.isArray(on)
-    ? on.findIndex((outcome) =>
-      typeof outcome === "string" && Object.hasOwn(NEVER_RETRIED, outcome)
-    )
-    : -1;
-  if (never !== -1) {
-    const outcome = String((on as unknown[])[never]);
-    found.problems.push(found.here.problem(
-      [...path, "on", String(never)],
-      `${outcome} is never retried: ${NEVER_RETRIED[outcome]} (retry.on takes ` +
-        `${RETRYABLE_OUTCOMES.join(", ")})`,
-    ));
+  if (onProblem((raw as { on?: unknown } | null)?.on, type, [...path, "on"], found)) {
     return undefined;
   }
   const result = retrySchema.safeParse(raw);
@@ -131,15 +155,6 @@ export function parseRetry(
     return undefined;
   }
   const { attempts, backoff, on: outcomes, tell } = result.data;
-  const agentOnly = type === "script" ? outcomes?.indexOf("unavailable") ?? -1 : -1;
-  if (agentOnly !== -1) {
-    found.problems.push(found.here.problem(
-      [...path, "on", String(agentOnly)],
-      "a script job is never unavailable (that is an agent's word for its model service failing): " +
-        "retry it on failed, timed_out or idle",
-    ));
-    return undefined;
-  }
   const backoffMinutes = backoff === undefined
     ? DEFAULT_AGENT_RETRY.backoffMinutes
     : durationMinutes(backoff);

@@ -19,9 +19,6 @@
 
 import type { CronEvent } from "./events.ts";
 
-/** The upstream commit the daemon's contract was read from (named in the docs). */
-export const DAEMON_CONTRACT = "InstruktAI/TeleClaude@451f0fb89";
-
 /** One `POST /events/emit` body. */
 export interface Envelope {
   event: "notification.escalation" | "notification.resolution";

@@ -140,7 +140,7 @@ export function escalationId(incident: string, told: number): string {
 }
 
 /** How many times the streak of `notified` has been told (a record from before: once). */
-export function timesTold(notified: Notified | null): number {
+function timesTold(notified: Notified | null): number {
   return notified === null ? 0 : notified.told ?? 1;
 }
 

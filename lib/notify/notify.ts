@@ -122,7 +122,7 @@ export function desktopFromEnv(): Desktop {
 }
 
 /** The channels an event waits for in the outbox, as the settings turn them on. */
-export function queuedChannels(settings: NotifySettings): QueuedChannel[] {
+function queuedChannels(settings: NotifySettings): QueuedChannel[] {
   const channels: QueuedChannel[] = [];
   if (settings.daemon !== false) channels.push("daemon");
   if (settings.command !== null) channels.push("command");

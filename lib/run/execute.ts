@@ -79,7 +79,7 @@ function spawnRequest(
 }
 
 /** Runs a script job: its program directly (no shell) in the config's directory. */
-export async function runScriptJob(job: ScriptJob, context: JobContext): Promise<JobResult> {
+async function runScriptJob(job: ScriptJob, context: JobContext): Promise<JobResult> {
   const [program, ...args] = job.command as [string, ...string[]];
   const command = scriptPath(program, context.config.dir);
   const result = await runProcess(
@@ -240,14 +240,14 @@ async function geminiTurnCap(
 }
 
 /** The run reports an agent job wrote: the newest since a time, or why none could be looked for. */
-export interface RunReports {
+interface RunReports {
   path: string | null;
   /** Why the reports folder could not be read (a file where it belongs); null when it could. */
   problem: string | null;
 }
 
 /** The newest run report written since `since`, per the agent-job procedure; null if none. */
-export async function findRunReport(dir: string, since: number): Promise<RunReports> {
+async function findRunReport(dir: string, since: number): Promise<RunReports> {
   let newest: { path: string; mtime: number } | null = null;
   try {
     for await (const entry of Deno.readDir(dir)) {

@@ -199,7 +199,7 @@ export type Receipts = Record<
 const MAX_RECEIPT_SUBJECTS = 1000;
 
 /** Reads the receipts; none when the file is missing or is not ours. */
-export function readReceipts(path: string): Receipts {
+function readReceipts(path: string): Receipts {
   if (pathKind(path) !== "file") return nameMap();
   try {
     const value = JSON.parse(Deno.readTextFileSync(path));
@@ -234,7 +234,7 @@ export function recordReceipts(path: string, receipts: Receipt[]): void {
 export type Telling = "told" | "queued" | "not told";
 
 /** `told` when a channel delivered it, `queued` while one still holds it, else `not told`. */
-export function tellingOf(
+function tellingOf(
   subject: string,
   at: string,
   outbox: OutboxEntry[],

@@ -540,7 +540,7 @@ export function loadStateForRun(path: string, now: Date): StateRead & { keptAt?:
 }
 
 /** Whether a state has a run in flight (a `running` record). */
-export function hasRunInFlight(state: CronState): boolean {
+function hasRunInFlight(state: CronState): boolean {
   return Object.values(state.jobs).some((entry) => entry.running !== undefined);
 }
 

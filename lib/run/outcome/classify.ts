@@ -83,7 +83,7 @@ const PRODUCTS: Record<AgentName, string> = {
 };
 
 /** What the runner saw of a run besides its events: who ran, and what it printed that was not one. */
-export interface RunSeen {
+interface RunSeen {
   /** The program that ran (named when its output shows it is not the agent). */
   binary?: string;
   /** The end of its stdout. */

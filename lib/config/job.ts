@@ -172,8 +172,8 @@ export interface CronSettings {
   /** Spend ceilings per agent (`cron.budget`); an agent not named has none. */
   budget: Partial<Record<AgentName, Budget>>;
   /**
-   * How many jobs the runner holding the lock runs at once (`cron.concurrency`); absent: 1, one
-   * job at a time (a config cached before the key existed has none).
+   * How many jobs the runner holding the lock runs at once (`cron.concurrency`); absent when the
+   * config does not say: 1, one job at a time (`runnerConcurrency`).
    */
   concurrency?: number;
 }

@@ -190,15 +190,18 @@ function gateProgram(request: SpawnRequest): { path: string } | { error: string 
   const path = request.env.PATH ?? Deno.env.get("PATH") ?? "";
   const found = findProgram(named, path);
   if (found !== null) return { path: isAbsolute(found) ? found : resolve(cwd, found) };
-  let exists = false;
+  let kind: "file" | "directory" | null = null;
   try {
-    exists = command.includes("/") && Deno.statSync(named).isFile;
+    const info = command.includes("/") ? Deno.statSync(named) : null;
+    kind = info?.isDirectory ? "directory" : info ? "file" : null;
   } catch {
-    exists = false;
+    kind = null;
   }
   return {
-    error: exists
+    error: kind === "file"
       ? `${command}: permission denied (is it executable?)`
+      : kind === "directory"
+      ? `${command}: is a directory, not a program`
       : `${command}: no such file or directory`,
   };
 }

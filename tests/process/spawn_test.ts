@@ -159,3 +159,18 @@ Deno.test("runProcess() stops reading a pipe a process that left the group still
     if (pid > 1) Deno.kill(pid, "SIGKILL");
   }
 });
+
+Deno.test("runProcess() says a recorded job's program that is a directory is one", async () => {
+  await using sandbox = await makeSandbox();
+  const result = await runProcess({
+    ...request(sandbox.dir, ""),
+    command: sandbox.dir,
+    args: [],
+    onStart: () => {},
+  });
+  assert.equal(result.kind, "spawn-failed");
+  assert.match(
+    result.kind === "spawn-failed" ? result.error : "",
+    /: is a directory, not a program$/,
+  );
+});
